@@ -1,0 +1,13 @@
+package dev.imprint.engine.source;
+
+import java.io.Closeable;
+
+/**
+ * The bytes of a logical disk (or volume) that {@code create} reads or a direct clone copies. The
+ * shape says how it can be read: at any offset, or only front to back. (Unordered sources such as a
+ * multicast receiver deliver image chunks, not raw disk bytes, and live with the image readers.)
+ */
+public sealed interface DiskSource extends Closeable permits RandomAccessDisk, SequentialDisk {
+  /** What this is, for messages and the image header: a path, "standard input", a URL. */
+  String description();
+}

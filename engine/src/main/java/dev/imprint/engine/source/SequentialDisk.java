@@ -1,0 +1,18 @@
+package dev.imprint.engine.source;
+
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.util.OptionalLong;
+
+/** A disk readable only front to back: a pipe, or a compressed raw image being decoded. */
+public non-sealed interface SequentialDisk extends DiskSource {
+  /** The logical size when known up front (an uncompressed file behind a pipe is not). */
+  OptionalLong size();
+
+  /**
+   * Reads until {@code dst} is full or the stream ends.
+   *
+   * @return bytes read; fewer than requested only at the end
+   */
+  int readFully(ByteBuffer dst) throws IOException;
+}
