@@ -63,6 +63,8 @@ public interface LibC extends Library {
 
   int fallocate(int fd, int mode, long offset, long len) throws LastErrorException;
 
+  int ftruncate(int fd, long length) throws LastErrorException;
+
   /** Returns the error number itself instead of setting errno. */
   int posix_fadvise(int fd, long offset, long len, int advice);
 

@@ -1,0 +1,241 @@
+# shellcheck shell=bash
+# Common pieces of the Imprint benchmark scripts. Source it; don't run it.
+#
+#   BENCH_RUNS   repetitions per measurement, the median wall time is reported (3)
+#   BENCH_CACHE  warm (default) | cold   -- see bench/README.md "Caching policy"
+#   IMPRINT      the imprint launcher (default: $REPO/imprint)
+#   BENCH_WORK   work directory (default: $REPO/bench/work, gitignored)
+#   BENCH_OUT    where result tables are saved (default: $REPO/bench/out, gitignored)
+
+BENCH_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+REPO=$(cd "$BENCH_DIR/.." && pwd)
+IMPRINT=${IMPRINT:-$REPO/imprint}
+BENCH_WORK=${BENCH_WORK:-$REPO/bench/work}
+BENCH_OUT=${BENCH_OUT:-$REPO/bench/out}
+BENCH_RUNS=${BENCH_RUNS:-3}
+BENCH_CACHE=${BENCH_CACHE:-warm}
+GNU_TIME=${GNU_TIME:-/usr/bin/time}
+
+RAW=${RAW:-$BENCH_WORK/disk.img}            # the 2 GiB GPT image (bench/mkimage.sh)
+IMG_IMPRINT=$BENCH_WORK/disk.imprint         # imprint create output
+IMG_ZST=$BENCH_WORK/disk.img.zst             # zstd -T0 -3 output (bmaptool needs the .img.zst name)
+IMG_BMAP=$BENCH_WORK/disk.bmap               # bmaptool create output
+TMPFS=$BENCH_WORK/tmpfs
+TMPFS_SIZE=${TMPFS_SIZE:-10G}
+
+mkdir -p "$BENCH_WORK" "$BENCH_OUT"
+
+log() { printf '[bench %(%H:%M:%S)T] %s\n' -1 "$*" >&2; }
+die() { log "error: $*"; exit 1; }
+
+need() {
+    local c
+    for c in "$@"; do
+        command -v "$c" >/dev/null 2>&1 || die "missing tool '$c' (see bench/README.md)"
+    done
+}
+
+require_root() { [[ $(id -u) -eq 0 ]] || die "run as root (drop_caches, losetup, mount tmpfs)"; }
+
+have_imprint() { [[ -x $IMPRINT ]]; }
+
+# ---------------------------------------------------------------- cleanup traps
+# Register cleanup commands; they run in reverse order on exit/interrupt.
+_CLEANUPS=()
+on_exit() { _CLEANUPS+=("$*"); }
+_run_cleanups() {
+    local i
+    for ((i = ${#_CLEANUPS[@]} - 1; i >= 0; i--)); do
+        eval "${_CLEANUPS[i]}" || true
+    done
+    _CLEANUPS=()
+}
+trap _run_cleanups EXIT
+trap 'exit 130' INT TERM
+
+# Attach FILE[offset,size] read-only or read-write to a loop device; echo it.
+# The device is detached on exit.
+loop_attach() { # FILE OFFSET SIZELIMIT [ro]
+    local dev
+    local -a ro=()
+    [[ ${4:-} == ro ]] && ro=(-r)
+    dev=$(losetup -f --show "${ro[@]}" -o "$2" --sizelimit "$3" "$1")
+    on_exit "losetup -d '$dev'"
+    echo "$dev"
+}
+
+tmpfs_mount() {
+    mkdir -p "$TMPFS"
+    if ! mountpoint -q "$TMPFS"; then
+        mount -t tmpfs -o "size=$TMPFS_SIZE,mode=0755" bench-tmpfs "$TMPFS"
+        on_exit "umount '$TMPFS'"
+    fi
+}
+tmpfs_clean() { find "$TMPFS" -mindepth 1 -delete; }
+
+# ---------------------------------------------------------------- cache policy
+drop_caches() { sync; echo 3 >/proc/sys/vm/drop_caches; }
+
+# Called before every timed run with the run's input files.
+#  warm: flush dirty pages (so one run's writeback doesn't bill the next), then
+#        read the inputs so they are in the page cache for every tool alike.
+#  cold: flush and drop the page cache; the inputs come from disk.
+prepare_run() { # INPUT...
+    sync
+    case $BENCH_CACHE in
+    warm) local f; for f in "$@"; do cat -- "$f" >/dev/null; done ;;
+    cold) echo 3 >/proc/sys/vm/drop_caches ;;
+    *) die "BENCH_CACHE must be warm or cold, not '$BENCH_CACHE'" ;;
+    esac
+}
+
+# ---------------------------------------------------------------- measuring
+median() { printf '%s\n' "$@" | sort -g | awk '{a[NR]=$1} END {if (NR==0) print "nan"; else if (NR%2) print a[(NR+1)/2]; else printf "%.2f\n", (a[NR/2]+a[NR/2+1])/2}'; }
+maxof() { printf '%s\n' "$@" | sort -g | tail -n1; }
+
+# Results, keyed by measurement name.
+declare -A T_SEC=() T_RSS=() T_SIZE=() T_ALL=()
+ROWS=()
+
+# measure NAME SETUP_FN OUTPUT_FILE -- CMD...
+#   Runs CMD BENCH_RUNS times under /usr/bin/time. Before each run: SETUP_FN
+#   (cleans targets and calls prepare_run; untimed). CMD is a single command
+#   line given to bash -c, so pipelines and '&'/wait work; the wall time
+#   includes everything (JVM start-up too), RSS is the largest single
+#   process's peak (GNU time's %M over the whole process tree).
+#   OUTPUT_FILE ('-' for none) is measured after the last run.
+#   Stores the median wall seconds in T_SEC[NAME], the max peak RSS (KiB) over
+#   the runs in T_RSS[NAME], the output size in T_SIZE[NAME]; FAIL on error.
+measure() {
+    local name=$1 setup=$2 output=$3
+    shift 3
+    [[ $1 == -- ]] && shift
+    local cmd=$*
+    local -a secs=() rsss=()
+    local i tf rc e m
+    tf=$(mktemp "$BENCH_WORK/.time.XXXXXX")
+    ROWS+=("$name")
+    log "$name: $cmd"
+    for ((i = 1; i <= BENCH_RUNS; i++)); do
+        "$setup"
+        rc=0
+        "$GNU_TIME" -f '%e %M' -o "$tf" bash -c "set -o pipefail; $cmd" >"$BENCH_WORK/.last.out" 2>"$BENCH_WORK/.last.err" || rc=$?
+        if ((rc != 0)); then
+            log "$name: run $i failed (exit $rc); stderr tail:"
+            tail -n 5 "$BENCH_WORK/.last.err" >&2 || true
+            T_SEC[$name]=FAIL T_RSS[$name]=FAIL T_SIZE[$name]=FAIL T_ALL[$name]=FAIL
+            rm -f "$tf"
+            return 0
+        fi
+        read -r e m < <(tail -n1 "$tf")
+        secs+=("$e")
+        rsss+=("$m")
+        log "$name: run $i: ${e}s, $((m / 1024)) MiB RSS"
+    done
+    rm -f "$tf"
+    T_SEC[$name]=$(median "${secs[@]}")
+    T_RSS[$name]=$(maxof "${rsss[@]}")
+    T_ALL[$name]="${secs[*]}"
+    if [[ $output != - && -e $output ]]; then
+        T_SIZE[$name]=$(stat -c %s "$output")
+    else
+        T_SIZE[$name]=-
+    fi
+}
+
+# skip NAME REASON: record a row that was not measured.
+skip() {
+    ROWS+=("$1")
+    T_SEC[$1]=n/a T_RSS[$1]=n/a T_SIZE[$1]=n/a T_ALL[$1]="($2)"
+    log "$1: skipped ($2)"
+}
+
+# set_result NAME SECONDS: a derived row (computed, not measured).
+set_result() {
+    ROWS+=("$1")
+    T_SEC[$1]=$2 T_RSS[$1]=- T_SIZE[$1]=- T_ALL[$1]="(derived)"
+}
+
+isnum() { [[ ${1:-} =~ ^[0-9]+([.][0-9]+)?$ ]]; }
+
+# ratio A B -> A/B with 2 decimals, or n/a
+ratio() { if isnum "$1" && isnum "$2" && [[ $2 != 0 && $2 != 0.00 ]]; then awk -v a="$1" -v b="$2" 'BEGIN{printf "%.2f", a/b}'; else echo n/a; fi; }
+
+mib() { if isnum "$1"; then awk -v k="$1" 'BEGIN{printf "%.0f", k/1024}'; else echo "$1"; fi; }
+bytes_mib() { if isnum "$1"; then awk -v b="$1" 'BEGIN{printf "%.1f", b/1048576}'; else echo "$1"; fi; }
+
+# ---------------------------------------------------------------- reporting
+REPORT=""
+say() { REPORT+="$*"$'\n'; printf '%s\n' "$*"; }
+
+print_table() { # TITLE
+    say ""
+    say "== $1  (median of $BENCH_RUNS, cache: $BENCH_CACHE)"
+    say "$(printf '%-44s %9s %9s %11s  %s' measurement 'wall s' 'RSS MiB' 'out MiB' 'all runs (s)')"
+    local r
+    for r in "${ROWS[@]}"; do
+        say "$(printf '%-44s %9s %9s %11s  %s' "$r" "${T_SEC[$r]}" "$(mib "${T_RSS[$r]}")" "$(bytes_mib "${T_SIZE[$r]}")" "${T_ALL[$r]}")"
+    done
+}
+
+GOALS_MET=0 GOALS_MISSED=0 GOALS_UNKNOWN=0
+# goal LABEL VALUE OP LIMIT [UNIT]: prints one line, VALUE OP LIMIT must hold (OP: <= or >=)
+goal() {
+    local label=$1 value=$2 op=$3 limit=$4 unit=${5:-} verdict
+    if isnum "$value"; then
+        if awk -v v="$value" -v l="$limit" -v op="$op" 'BEGIN{exit !(op=="<=" ? v<=l : v>=l)}'; then
+            verdict=MET; GOALS_MET=$((GOALS_MET + 1))
+        else
+            verdict=MISSED; GOALS_MISSED=$((GOALS_MISSED + 1))
+        fi
+    else
+        verdict="n/a"; GOALS_UNKNOWN=$((GOALS_UNKNOWN + 1))
+    fi
+    say "$(printf '  %-58s %8s%-2s  goal %s %s%-2s  %s' "$label" "$value" "$unit" "$op" "$limit" "$unit" "$verdict")"
+}
+
+save_report() { # NAME
+    local f
+    f="$BENCH_OUT/$1-$(date +%Y%m%d-%H%M%S).txt"
+    {
+        echo "# $1 — $(date -Is) — $(uname -r) — $(nproc) cores — $(git -C "$REPO" rev-parse --short HEAD 2>/dev/null || echo '?')"
+        echo "# IMPRINT=$IMPRINT  BENCH_RUNS=$BENCH_RUNS  BENCH_CACHE=$BENCH_CACHE"
+        printf '%s' "$REPORT"
+        echo "# TSV: name, median_s, max_rss_kib, size_bytes, runs"
+        local r
+        for r in "${ROWS[@]}"; do
+            printf '%s\t%s\t%s\t%s\t%s\n' "$r" "${T_SEC[$r]}" "${T_RSS[$r]}" "${T_SIZE[$r]}" "${T_ALL[$r]}"
+        done
+    } >"$f"
+    log "saved $f"
+}
+
+# ---------------------------------------------------------------- artifacts
+ensure_raw() {
+    [[ -f $RAW ]] || "$BENCH_DIR/mkimage.sh" "$RAW"
+}
+
+# The compressed images restore.sh needs; made (untimed) if create.sh hasn't.
+ensure_zst() {
+    ensure_raw
+    if [[ ! -s $IMG_ZST || $IMG_ZST -ot $RAW ]]; then
+        log "making $IMG_ZST"
+        zstd -q -f -T0 -3 -o "$IMG_ZST" "$RAW"
+    fi
+}
+ensure_bmap() {
+    ensure_raw
+    if [[ ! -s $IMG_BMAP || $IMG_BMAP -ot $RAW ]]; then
+        log "making $IMG_BMAP"
+        bmaptool -q create -o "$IMG_BMAP" "$RAW"
+    fi
+}
+ensure_imprint_image() {
+    ensure_raw
+    have_imprint || return 1
+    if [[ ! -s $IMG_IMPRINT || $IMG_IMPRINT -ot $RAW ]]; then
+        log "making $IMG_IMPRINT"
+        rm -f "$IMG_IMPRINT"
+        "$IMPRINT" create --source "$RAW" --output "$IMG_IMPRINT" --compress zstd:3 >/dev/null
+    fi
+}

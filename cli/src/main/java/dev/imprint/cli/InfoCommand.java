@@ -1,0 +1,157 @@
+package dev.imprint.cli;
+
+import dev.imprint.cli.output.Json;
+import dev.imprint.cli.output.Sizes;
+import dev.imprint.engine.image.Image;
+import dev.imprint.engine.image.ImageMetadata;
+import dev.imprint.engine.image.Partition;
+import dev.imprint.engine.image.RangeKind;
+import dev.imprint.engine.image.Signature;
+import dev.imprint.engine.signing.Keys;
+import java.io.PrintStream;
+import java.util.ArrayList;
+import java.util.HexFormat;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.concurrent.Callable;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+@Command(
+    name = "info",
+    mixinStandardHelpOptions = true,
+    description = "Show an image's geometry, contents, compression, digest and signatures.",
+    footer = {
+      "",
+      "Examples:",
+      "  imprint info --source golden.imprint",
+      "  imprint info --source golden.imprint --json"
+    })
+final class InfoCommand implements Callable<Integer> {
+  @Option(
+      names = {"--source", "-source"},
+      required = true,
+      paramLabel = "IMAGE",
+      description = "The image.")
+  String source;
+
+  @Option(
+      names = {"--json", "-json"},
+      description = "Print one JSON object.")
+  boolean json;
+
+  @Option(
+      names = {"--plist", "-plist"},
+      description = "Print an XML property list, like asr.")
+  boolean plist;
+
+  @Override
+  public Integer call() throws Exception {
+    try (Image image = ImageOpener.open(source, ExitCode.DAMAGED)) {
+      Map<String, Object> info = describe(image);
+      PrintStream out = Terminal.out();
+      if (json) {
+        out.println(Json.object(flatten(info)));
+      } else if (plist) {
+        out.print(Plist.of(info));
+      } else {
+        printText(out, image.metadata(), info);
+      }
+    }
+    return ExitCode.OK;
+  }
+
+  private static Object[] flatten(Map<String, Object> m) {
+    List<Object> kv = new ArrayList<>();
+    m.forEach(
+        (k, v) -> {
+          kv.add(k);
+          kv.add(v);
+        });
+    return kv.toArray();
+  }
+
+  static Map<String, Object> describe(Image image) {
+    ImageMetadata md = image.metadata();
+    var h = md.header();
+    Map<String, Object> m = new LinkedHashMap<>();
+    m.put("image", image.description());
+    m.put("formatVersion", h.major() + "." + h.minor());
+    m.put("kind", h.kind().name().toLowerCase(Locale.ROOT));
+    m.put("logicalSize", h.logicalSize());
+    m.put("sectorSize", h.sectorSize());
+    m.put("chunkSize", h.chunkSize());
+    m.put("codec", h.codec().name().toLowerCase(Locale.ROOT));
+    m.put("created", h.created().toString());
+    m.put("creator", h.creator());
+    m.put("sourceDescription", h.source());
+    m.put("partitionScheme", h.scheme().name().toLowerCase(Locale.ROOT));
+    List<Map<String, Object>> parts = new ArrayList<>();
+    for (Partition p : h.partitions()) {
+      Map<String, Object> pm = new LinkedHashMap<>();
+      pm.put("number", p.number());
+      pm.put("offset", p.offset());
+      pm.put("length", p.length());
+      pm.put("type", p.type());
+      pm.put("label", p.label());
+      pm.put("filesystem", p.filesystem());
+      parts.add(pm);
+    }
+    m.put("partitions", parts);
+    m.put("dataBytes", md.bytesOf(RangeKind.DATA));
+    m.put("zeroBytes", md.bytesOf(RangeKind.ZERO));
+    m.put("unallocatedBytes", md.bytesOf(RangeKind.UNALLOCATED));
+    long file = image.reader().length();
+    m.put("imageBytes", file);
+    m.put(
+        "compressionRatio",
+        Math.round(100.0 * md.bytesOf(RangeKind.DATA) / Math.max(1, md.storedBytes())) / 100.0);
+    m.put("digest", "sha256:" + HexFormat.of().formatHex(md.digest()));
+    List<Map<String, Object>> sigs = new ArrayList<>();
+    for (Signature s : md.signatures()) {
+      Map<String, Object> sm = new LinkedHashMap<>();
+      sm.put("fingerprint", Keys.fingerprint(s.publicKey()));
+      sm.put("valid", Keys.verify(s, md.digest()));
+      sigs.add(sm);
+    }
+    m.put("signatures", sigs);
+    return m;
+  }
+
+  private static void printText(PrintStream out, ImageMetadata md, Map<String, Object> m) {
+    var h = md.header();
+    out.printf("Image:        %s%n", m.get("image"));
+    out.printf("Format:       Imprint %s, %s image%n", m.get("formatVersion"), m.get("kind"));
+    out.printf(
+        "Disk:         %s (%d bytes), %d-byte sectors%n",
+        Sizes.human(h.logicalSize()), h.logicalSize(), h.sectorSize());
+    out.printf("Chunks:       %s each, %s%n", Sizes.human(h.chunkSize()), m.get("codec"));
+    out.printf(
+        "Contents:     %s data, %s zero, %s unallocated%n",
+        Sizes.human(md.bytesOf(RangeKind.DATA)),
+        Sizes.human(md.bytesOf(RangeKind.ZERO)),
+        Sizes.human(md.bytesOf(RangeKind.UNALLOCATED)));
+    out.printf(
+        "Stored:       %s in the image file (data compressed %.2fx)%n",
+        Sizes.human((Long) m.get("imageBytes")), (Double) m.get("compressionRatio"));
+    out.printf("Partitions:   %s%n", h.scheme() == null ? "none" : m.get("partitionScheme"));
+    for (Partition p : h.partitions()) {
+      out.printf(
+          "  %2d  %12d  %-10s %-8s %s%n",
+          p.number(), p.offset(), Sizes.human(p.length()), p.filesystem(), p.label());
+    }
+    out.printf("Created:      %s by %s%n", h.created(), h.creator());
+    out.printf("Source:       %s%n", h.source());
+    out.printf("Digest:       %s%n", m.get("digest"));
+    if (md.signatures().isEmpty()) {
+      out.println("Signatures:   none");
+    }
+    for (Signature s : md.signatures()) {
+      out.printf(
+          "Signature:    %s (%s)%n",
+          Keys.fingerprint(s.publicKey()), Keys.verify(s, md.digest()) ? "valid" : "INVALID");
+    }
+  }
+}

@@ -1,0 +1,339 @@
+package dev.imprint.cli;
+
+import dev.imprint.actors.restore.RestoreEvent;
+import dev.imprint.actors.restore.RestoreSession;
+import dev.imprint.actors.restore.TargetState;
+import dev.imprint.cli.output.Display;
+import dev.imprint.cli.output.Sizes;
+import dev.imprint.engine.device.DeviceException;
+import dev.imprint.engine.device.Mount;
+import dev.imprint.engine.device.OpenMode;
+import dev.imprint.engine.device.SystemDisks;
+import dev.imprint.engine.device.TargetCheck;
+import dev.imprint.engine.device.TargetDevice;
+import dev.imprint.engine.image.Image;
+import dev.imprint.engine.image.ImageFormatException;
+import dev.imprint.engine.image.MetadataCheck;
+import dev.imprint.engine.pipeline.ChunkSupply;
+import dev.imprint.engine.pipeline.CreateOptions;
+import dev.imprint.engine.pipeline.DiskChunks;
+import dev.imprint.engine.pipeline.ImageChunks;
+import dev.imprint.engine.pipeline.RestoreOptions;
+import dev.imprint.engine.pipeline.StreamedImageChunks;
+import dev.imprint.engine.pipeline.TargetWriter;
+import dev.imprint.engine.source.DecodedDisk;
+import dev.imprint.engine.source.Magic;
+import dev.imprint.engine.source.Sources;
+import java.io.BufferedInputStream;
+import java.io.IOException;
+import java.io.InputStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.OptionalLong;
+import java.util.concurrent.Callable;
+import java.util.concurrent.CompletableFuture;
+import org.apache.pekko.actor.typed.ActorRef;
+import org.apache.pekko.actor.typed.ActorSystem;
+import org.apache.pekko.actor.typed.Props;
+import org.apache.pekko.actor.typed.javadsl.Behaviors;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Option;
+
+@Command(
+    name = "restore",
+    mixinStandardHelpOptions = true,
+    description = {
+      "Restore an image (or a raw image, or a disk) onto one or more targets at once,",
+      "then read every target back and verify it. Targets are block devices, partitions",
+      "or image files. asr's spellings work: -source, -target, -erase, -noprompt, -noverify."
+    },
+    footer = {
+      "",
+      "Examples:",
+      "  imprint restore --source golden.imprint --target /dev/sdb --erase",
+      "  imprint restore --source golden.imprint --target /dev/sdb --target /dev/sdc \\",
+      "      --erase --noprompt --json",
+      "  imprint -source disk.img.xz -target /dev/sdb -erase -noprompt",
+      "  imprint restore --source /dev/sda --target /dev/sdb --erase   (disk to disk)",
+      "  curl -s http://host/golden.imprint | imprint restore --source - --target disk.img \\",
+      "      --erase --noprompt"
+    })
+final class RestoreCommand implements Callable<Integer> {
+  @Option(
+      names = {"--source", "-source"},
+      required = true,
+      paramLabel = "SRC",
+      description =
+          "Imprint image, raw or compressed raw image, block device, or - (standard input).")
+  String source;
+
+  @Option(
+      names = {"--target", "-target"},
+      required = true,
+      paramLabel = "T",
+      description = "Block device, partition or image file; repeat for several targets.")
+  List<String> targets;
+
+  @Option(
+      names = {"--erase", "-erase"},
+      description = "Erase the targets and restore block by block (required).")
+  boolean erase;
+
+  @Option(
+      names = {"--noprompt", "-noprompt"},
+      description = "Don't ask before erasing (this is the agreement to erase and unmount).")
+  boolean noprompt;
+
+  @Option(
+      names = {"--noverify", "-noverify"},
+      description = "Skip reading the targets back after the restore.")
+  boolean noverify;
+
+  @Option(
+      names = {"--trust", "-trust"},
+      paramLabel = "KEY.pub",
+      description = "Restore only images signed by this public key (repeatable).")
+  List<Path> trust;
+
+  @Option(names = "--discard", description = "TRIM unallocated ranges on targets that support it.")
+  boolean discard;
+
+  @Option(names = "--buffered", description = "Write through the page cache instead of O_DIRECT.")
+  boolean buffered;
+
+  @Mixin OutputOptions outputOptions;
+
+  @Override
+  public Integer call() throws Exception {
+    if (!erase) {
+      throw new UserError(
+          "block restore erases the targets: add --erase (-erase) to agree; restoring files"
+              + " onto a mounted volume without erasing is a separate mode, not yet available");
+    }
+    TargetCheck check = new TargetCheck(new SystemDisks());
+    Map<String, String> models = new LinkedHashMap<>();
+    Display display = outputOptions.display(targets, models);
+
+    display.stepStarted("Validating target");
+    List<TargetCheck.Plan> plans = new ArrayList<>();
+    for (String t : targets) {
+      TargetCheck.Plan p = refusing(() -> check.inspect(t));
+      plans.add(p);
+      models.put(t, p.model() + (p.size() > 0 ? ", " + Sizes.human(p.size()) : ""));
+    }
+    Path sourcePath = source.equals("-") ? null : Path.of(source);
+    refusing(
+        () -> {
+          check.checkDistinct(plans, sourcePath);
+          return null;
+        });
+    display.stepDone("Validating target");
+
+    display.stepStarted("Validating source");
+    ChunkSupply supply = openSource();
+    display.stepDone("Validating source");
+    boolean started = false;
+    List<TargetDevice> opened = new ArrayList<>();
+    try {
+      confirm(plans);
+      display.stepStarted("Validating sizes");
+      long needed = supply.logicalSize();
+      for (TargetCheck.Plan p : plans) {
+        refusing(
+            () -> {
+              check.checkSize(p, needed);
+              return null;
+            });
+      }
+      display.stepDone("Validating sizes");
+      for (TargetCheck.Plan p : plans) {
+        if (!p.mounts().isEmpty()) {
+          display.stepStarted("Unmounting " + p.spec());
+          refusing(() -> check.unmountAll(p));
+          display.stepDone("Unmounting " + p.spec());
+        }
+      }
+      List<TargetWriter> writers = new ArrayList<>();
+      for (TargetCheck.Plan p : plans) {
+        TargetDevice d = refusing(() -> TargetDevice.open(p.path(), new OpenMode(true, !buffered)));
+        opened.add(d);
+        writers.add(new TargetWriter(p.spec(), d, discard));
+      }
+      started = true;
+      return run(supply, writers, display);
+    } finally {
+      if (!started) {
+        supply.close();
+        for (TargetDevice d : opened) {
+          d.close();
+        }
+      }
+    }
+  }
+
+  private int run(ChunkSupply supply, List<TargetWriter> writers, Display display) {
+    int cores = Runtime.getRuntime().availableProcessors();
+    RestoreSession.Job job =
+        new RestoreSession.Job(
+            supply,
+            writers,
+            new RestoreOptions(cores + 1, discard, RestoreOptions.DEFAULT_HELD_REGION),
+            !noverify,
+            4 << 20);
+    ActorSystem<Void> system = Pekko.start();
+    CompletableFuture<RestoreEvent.Finished> finished = new CompletableFuture<>();
+    try {
+      ActorRef<RestoreEvent> listener =
+          system.systemActorOf(
+              Behaviors.receive(RestoreEvent.class)
+                  .onMessage(
+                      RestoreEvent.class,
+                      e -> {
+                        display.restoreEvent(e);
+                        if (e instanceof RestoreEvent.Finished f) {
+                          finished.complete(f);
+                        }
+                        return Behaviors.same();
+                      })
+                  .build(),
+              "display",
+              Props.empty());
+      system.systemActorOf(RestoreSession.create(job, listener), "restore", Props.empty());
+      RestoreEvent.Finished f = finished.join();
+      return summarize(f, display);
+    } finally {
+      system.terminate();
+    }
+  }
+
+  private int summarize(RestoreEvent.Finished f, Display display) {
+    int failed = 0;
+    int verifyFailed = 0;
+    for (RestoreEvent.Outcome o : f.outcomes()) {
+      if (o.state() != TargetState.DONE) {
+        if (o.verifyFailed()) {
+          verifyFailed++;
+        } else {
+          failed++;
+        }
+      }
+    }
+    int n = f.outcomes().size();
+    if (failed == 0 && verifyFailed == 0) {
+      display.finished(true, "Restore completed successfully.");
+      return ExitCode.OK;
+    }
+    StringBuilder b =
+        new StringBuilder(
+            "Restore failed on "
+                + (failed + verifyFailed)
+                + " of "
+                + n
+                + " target"
+                + (n == 1 ? "" : "s")
+                + ":");
+    for (RestoreEvent.Outcome o : f.outcomes()) {
+      b.append("\n  ").append(o.target()).append(": ");
+      b.append(o.state() == TargetState.DONE ? "restored and verified" : o.detail());
+    }
+    display.finished(false, b.toString());
+    return failed > 0 ? ExitCode.TARGETS_FAILED : ExitCode.VERIFY_FAILED;
+  }
+
+  private void confirm(List<TargetCheck.Plan> plans) throws IOException {
+    if (noprompt) {
+      return;
+    }
+    if (!Terminal.interactive() || source.equals("-")) {
+      throw new UserError(
+          "no terminal to ask whether to erase "
+              + String.join(", ", targets)
+              + ": add --noprompt (-noprompt) to agree in advance");
+    }
+    StringBuilder q = new StringBuilder();
+    for (TargetCheck.Plan p : plans) {
+      if (q.length() > 0) {
+        q.append(",\n  ");
+      }
+      q.append(p.spec()).append(" (").append(p.model());
+      if (p.size() > 0) {
+        q.append(", ").append(Sizes.human(p.size()));
+      }
+      q.append(')');
+      for (Mount m : p.mounts()) {
+        q.append("; unmounts ").append(m.device()).append(" from ").append(m.mountPoint());
+      }
+    }
+    if (!Terminal.confirm("Erase contents of " + q + "?")) {
+      throw new UserError("not erased: nothing was written");
+    }
+  }
+
+  private ChunkSupply openSource() throws IOException {
+    MetadataCheck trusted =
+        md -> ImageOpener.requireTrusted(md, trust, source.equals("-") ? "standard input" : source);
+    if (source.equals("-")) {
+      InputStream in = new BufferedInputStream(Terminal.in(), 1 << 20);
+      in.mark(16);
+      byte[] head = in.readNBytes(Magic.HEAD_LENGTH);
+      in.reset();
+      Magic.Format f = Magic.sniff(head, head.length);
+      if (f == Magic.Format.IMPRINT) {
+        try {
+          return new StreamedImageChunks(in, "standard input", trusted);
+        } catch (ImageFormatException e) {
+          throw new UserError(e.getMessage());
+        }
+      }
+      requireNoTrust();
+      return new DiskChunks(
+          DecodedDisk.open("standard input", in, f, OptionalLong.empty()),
+          CreateOptions.DEFAULT_CHUNK_SIZE);
+    }
+    if (!Files.exists(Path.of(source))) {
+      throw new UserError("source " + source + " does not exist: check the path");
+    }
+    if (Sources.detect(source) == Magic.Format.IMPRINT) {
+      Image image = ImageOpener.open(source, ExitCode.BAD_INPUT);
+      try {
+        trusted.check(image.metadata());
+      } catch (IOException | RuntimeException e) {
+        image.close();
+        throw e;
+      }
+      return new ImageChunks(image);
+    }
+    requireNoTrust();
+    return new DiskChunks(Sources.open(source), CreateOptions.DEFAULT_CHUNK_SIZE);
+  }
+
+  private void requireNoTrust() {
+    if (trust != null && !trust.isEmpty()) {
+      throw new UserError(
+          "source "
+              + source
+              + " is a raw image, which carries no signature, but --trust was"
+              + " given: restore a signed Imprint image, or drop --trust");
+    }
+  }
+
+  private interface Step<T> {
+    T run() throws IOException;
+  }
+
+  /** Runs a check; its refusal becomes one line and exit code 2 (nothing written). */
+  private static <T> T refusing(Step<T> step) {
+    try {
+      return step.run();
+    } catch (TargetCheck.Refused | DeviceException e) {
+      throw new UserError(e.getMessage());
+    } catch (IOException e) {
+      throw new UserError(e.getMessage());
+    }
+  }
+}

@@ -1,0 +1,141 @@
+package dev.imprint.engine.device;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * The safety questions asked of every target before the first byte is written: does it exist, is it
+ * the running system or swap, what is mounted from it, is it named twice or the source itself, is
+ * it large enough. Each refusal is one line naming the target and the fix.
+ */
+public final class TargetCheck {
+  private final SystemDisks disks;
+
+  public TargetCheck(SystemDisks disks) {
+    this.disks = disks;
+  }
+
+  /** A target that passed inspection: a block device, or a regular file (maybe new). */
+  public record Plan(
+      String spec, Path path, DeviceInfo info, boolean blockDevice, List<Mount> mounts) {
+    public String model() {
+      return info == null ? "new file" : info.model();
+    }
+
+    public long size() {
+      return info == null ? 0 : info.size();
+    }
+  }
+
+  /** A target refused before anything was written. */
+  public static final class Refused extends IOException {
+    public Refused(String message) {
+      super(message);
+    }
+  }
+
+  public Plan inspect(String spec) throws IOException {
+    Path p = Path.of(spec);
+    if (!Files.exists(p)) {
+      Path dir = p.toAbsolutePath().getParent();
+      if (spec.startsWith("/dev/")) {
+        throw new Refused("target " + spec + " does not exist: check the device name (lsblk)");
+      }
+      if (dir == null || !Files.isDirectory(dir)) {
+        throw new Refused(
+            "target " + spec + " cannot be created: directory " + dir + " does not exist");
+      }
+      return new Plan(spec, p, null, false, List.of());
+    }
+    if (Files.isDirectory(p)) {
+      throw new Refused(
+          "target " + spec + " is a directory: give a block device or an image file name");
+    }
+    DeviceInfo info = DeviceInfo.probe(p);
+    if (!info.isBlockDevice()) {
+      if (!Files.isWritable(p)) {
+        throw new Refused("target " + spec + " is not writable: check its permissions");
+      }
+      return new Plan(spec, p, info, false, List.of());
+    }
+    if (disks.holdsRoot(info)) {
+      throw new Refused(
+          "target "
+              + spec
+              + " holds the running system (/): imprint never erases it; choose another disk");
+    }
+    if (disks.holdsActiveSwap(info)) {
+      throw new Refused(
+          "target " + spec + " holds active swap: run swapoff on it first, or choose another disk");
+    }
+    if (info.readOnly()) {
+      throw new Refused(
+          "target " + spec + " is read-only (write-protect switch or blockdev --setro): fix that");
+    }
+    return new Plan(spec, p, info, true, disks.mountsOn(info));
+  }
+
+  /** Refuses the same device twice, and a target that is (or holds, or is part of) the source. */
+  public void checkDistinct(List<Plan> plans, Path sourcePath) throws IOException {
+    for (int i = 0; i < plans.size(); i++) {
+      for (int j = i + 1; j < plans.size(); j++) {
+        if (related(plans.get(i), plans.get(j))) {
+          throw new Refused(
+              "targets "
+                  + plans.get(i).spec()
+                  + " and "
+                  + plans.get(j).spec()
+                  + " are the same disk (or one is part of the other): name each disk once");
+        }
+      }
+    }
+    if (sourcePath == null || !Files.exists(sourcePath)) {
+      return;
+    }
+    DeviceInfo src = DeviceInfo.probe(sourcePath);
+    for (Plan p : plans) {
+      if (p.info() != null && disks.sameOrRelated(p.info(), src)) {
+        throw new Refused(
+            "target "
+                + p.spec()
+                + " is the source "
+                + sourcePath
+                + " (or holds it): a disk cannot be restored onto itself");
+      }
+    }
+  }
+
+  private boolean related(Plan a, Plan b) {
+    if (a.info() == null || b.info() == null) {
+      return a.path().toAbsolutePath().normalize().equals(b.path().toAbsolutePath().normalize());
+    }
+    return disks.sameOrRelated(a.info(), b.info());
+  }
+
+  /** A block device must hold the whole image; a file grows to it. */
+  public void checkSize(Plan p, long needed) throws IOException {
+    if (p.blockDevice() && needed > p.size()) {
+      throw new Refused(
+          "target "
+              + p.spec()
+              + " ("
+              + p.size()
+              + " bytes) is smaller than the image ("
+              + needed
+              + " bytes): use a larger disk");
+    }
+  }
+
+  /** Unmounts everything mounted from a target, after the user agreed to erase it. */
+  public List<Mount> unmountAll(Plan p) throws IOException {
+    List<Mount> done = new ArrayList<>();
+    for (Mount m : disks.mountsOn(p.info())) {
+      disks.unmount(m);
+      done.add(m);
+    }
+    return done;
+  }
+}

@@ -1,0 +1,174 @@
+package dev.imprint.engine.image;
+
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+
+/**
+ * Everything about an image but its chunk payloads: header, index, signatures and the digest that
+ * identifies it. Decoding checks that the index tiles the logical disk exactly.
+ */
+public record ImageMetadata(
+    ImageHeader header,
+    byte[] headerBytes,
+    List<IndexEntry> index,
+    byte[] indexBytes,
+    List<Signature> signatures,
+    byte[] digest) {
+
+  static final byte[] INDEX_MAGIC = {'I', 'M', 'I', 'X'};
+  static final byte[] SIG_MAGIC = {'I', 'M', 'S', 'G'};
+
+  public ImageMetadata {
+    index = List.copyOf(index);
+    signatures = List.copyOf(signatures);
+  }
+
+  /** SHA-256 over the header bytes followed by the index bytes. */
+  public static byte[] digestOf(byte[] headerBytes, byte[] indexBytes) {
+    try {
+      MessageDigest md = MessageDigest.getInstance("SHA-256");
+      md.update(headerBytes);
+      md.update(indexBytes);
+      return md.digest();
+    } catch (NoSuchAlgorithmException e) {
+      throw new IllegalStateException(e);
+    }
+  }
+
+  public long bytesOf(RangeKind kind) {
+    long n = 0;
+    for (IndexEntry e : index) {
+      if (e.kind() == kind) {
+        n += e.logicalLength();
+      }
+    }
+    return n;
+  }
+
+  public long storedBytes() {
+    long n = 0;
+    for (IndexEntry e : index) {
+      n += e.storedLength();
+    }
+    return n;
+  }
+
+  public static byte[] encodeIndex(List<IndexEntry> entries) {
+    ByteBuffer b =
+        ByteBuffer.allocate(8 + entries.size() * IndexEntry.LENGTH).order(ByteOrder.LITTLE_ENDIAN);
+    b.put(INDEX_MAGIC).putInt(entries.size());
+    for (IndexEntry e : entries) {
+      e.encode(b);
+    }
+    return b.array();
+  }
+
+  public static byte[] encodeSignatures(List<Signature> sigs) {
+    ByteBuffer b =
+        ByteBuffer.allocate(8 + sigs.size() * Signature.LENGTH).order(ByteOrder.LITTLE_ENDIAN);
+    b.put(SIG_MAGIC).putInt(sigs.size());
+    for (Signature s : sigs) {
+      b.putShort((short) s.algorithm()).putShort((short) 0).put(s.publicKey()).put(s.signature());
+    }
+    return b.array();
+  }
+
+  /**
+   * Decodes and checks the metadata: the digest must match the trailer's, and the index must cover
+   * [0, logical size) in order without gaps or overlaps.
+   */
+  public static ImageMetadata decode(
+      byte[] headerBytes,
+      byte[] indexBytes,
+      byte[] sigBytes,
+      byte[] expectedDigest,
+      long bodyEnd,
+      String where)
+      throws ImageFormatException {
+    ImageHeader header = ImageHeader.decode(headerBytes, where);
+    byte[] digest = digestOf(headerBytes, indexBytes);
+    if (expectedDigest != null && !MessageDigest.isEqual(digest, expectedDigest)) {
+      throw new ImageFormatException(
+          where + ": the index or header is damaged (image digest mismatch)");
+    }
+    List<IndexEntry> index = decodeIndex(indexBytes, header, bodyEnd, where);
+    List<Signature> sigs = decodeSignatures(sigBytes, where);
+    return new ImageMetadata(header, headerBytes, index, indexBytes, sigs, digest);
+  }
+
+  static List<IndexEntry> decodeIndex(byte[] bytes, ImageHeader header, long bodyEnd, String where)
+      throws ImageFormatException {
+    ByteBuffer b = ByteBuffer.wrap(bytes).order(ByteOrder.LITTLE_ENDIAN);
+    byte[] magic = new byte[4];
+    b.get(magic);
+    if (!Arrays.equals(magic, INDEX_MAGIC)) {
+      throw new ImageFormatException(where + ": index is damaged (bad magic)");
+    }
+    int count = b.getInt();
+    if (count < 0 || (long) count * IndexEntry.LENGTH != bytes.length - 8L) {
+      throw new ImageFormatException(where + ": index is damaged (wrong length)");
+    }
+    List<IndexEntry> out = new ArrayList<>(count);
+    long expect = 0;
+    for (int i = 0; i < count; i++) {
+      IndexEntry e = IndexEntry.decode(b);
+      if (e.logicalOffset() != expect || e.logicalLength() <= 0) {
+        throw new ImageFormatException(
+            where + ": index entry " + i + " does not follow the previous one (index is damaged)");
+      }
+      if (e.kind() == RangeKind.DATA) {
+        if (e.logicalLength() > header.chunkSize()
+            || e.recordOffset() < 0
+            || e.payloadOffset() + e.storedLength() > bodyEnd
+            || e.storedLength() < 0) {
+          throw new ImageFormatException(
+              where + ": index entry " + i + " points outside the image body (index is damaged)");
+        }
+      } else if (e.storedLength() != 0) {
+        throw new ImageFormatException(where + ": index entry " + i + " is damaged");
+      }
+      expect = e.logicalEnd();
+      out.add(e);
+    }
+    if (expect != header.logicalSize()) {
+      throw new ImageFormatException(
+          where
+              + ": index covers "
+              + expect
+              + " bytes but the disk has "
+              + header.logicalSize()
+              + " (index is damaged)");
+    }
+    return out;
+  }
+
+  static List<Signature> decodeSignatures(byte[] bytes, String where) throws ImageFormatException {
+    if (bytes.length == 0) {
+      return List.of();
+    }
+    ByteBuffer b = ByteBuffer.wrap(bytes).order(ByteOrder.LITTLE_ENDIAN);
+    byte[] magic = new byte[4];
+    b.get(magic);
+    int count = b.getInt();
+    if (!Arrays.equals(magic, SIG_MAGIC)
+        || count < 0
+        || (long) count * Signature.LENGTH != bytes.length - 8L) {
+      throw new ImageFormatException(where + ": signature block is damaged");
+    }
+    List<Signature> out = new ArrayList<>();
+    for (int i = 0; i < count; i++) {
+      int alg = Short.toUnsignedInt(b.getShort());
+      b.getShort();
+      byte[] key = new byte[32];
+      byte[] sig = new byte[64];
+      b.get(key).get(sig);
+      out.add(new Signature(alg, key, sig));
+    }
+    return out;
+  }
+}

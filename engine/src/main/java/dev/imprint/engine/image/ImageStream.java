@@ -1,0 +1,199 @@
+package dev.imprint.engine.image;
+
+import java.io.DataInputStream;
+import java.io.EOFException;
+import java.io.IOException;
+import java.io.InputStream;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.security.MessageDigest;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+
+/**
+ * Reads an image front to back from a pipe: header, then one record at a time, then the metadata
+ * block, which is checked against everything the records said. Not thread-safe.
+ */
+public final class ImageStream {
+  private final DataInputStream in;
+  private final String where;
+  private final ImageHeader header;
+  private final byte[] headerBytes;
+  private final List<IndexEntry> seen = new ArrayList<>();
+  private long position;
+  private ImageMetadata metadata;
+
+  /** A record of the body: data carries its stored payload. */
+  public record StoredRecord(IndexEntry entry, long chunkNumber, ByteBuffer payload) {}
+
+  public ImageStream(InputStream in, String where) throws IOException {
+    this.in = new DataInputStream(in);
+    this.where = where;
+    byte[] prefix = readN(16, "its header");
+    int length = ImageHeader.lengthFromPrefix(ByteBuffer.wrap(prefix), where);
+    byte[] rest = readN(length - 16, "its header");
+    headerBytes = Arrays.copyOf(prefix, length);
+    System.arraycopy(rest, 0, headerBytes, 16, rest.length);
+    header = ImageHeader.decode(headerBytes, where);
+  }
+
+  public ImageHeader header() {
+    return header;
+  }
+
+  /** The metadata, once {@link #next} has returned null. */
+  public ImageMetadata metadata() {
+    return metadata;
+  }
+
+  /**
+   * The next record, or null after the END record once the metadata has been read and matched
+   * against the records. {@code payload} buffers come from {@code allocate}.
+   */
+  public StoredRecord next(java.util.function.IntFunction<ByteBuffer> allocate) throws IOException {
+    long at = position;
+    byte[] raw = readN(RecordHeader.LENGTH, "a record header");
+    RecordHeader r = RecordHeader.decode(ByteBuffer.wrap(raw), at);
+    if (r.type() == RecordHeader.END) {
+      finishMetadata();
+      return null;
+    }
+    RangeKind kind = RangeKind.of(r.type());
+    IndexEntry e =
+        new IndexEntry(
+            kind,
+            r.codec(),
+            r.logicalOffset(),
+            r.logicalLength(),
+            at,
+            r.storedLength(),
+            r.sha256());
+    ByteBuffer payload = null;
+    if (kind == RangeKind.DATA) {
+      if (r.storedLength() < 0 || r.logicalLength() > header.chunkSize()) {
+        throw new ImageFormatException(where + ": record at byte " + at + " is damaged");
+      }
+      payload = allocate.apply(r.storedLength());
+      payload.clear().limit(r.storedLength());
+      byte[] buf = new byte[Math.min(r.storedLength(), 1 << 16)];
+      while (payload.hasRemaining()) {
+        int n = in.read(buf, 0, Math.min(buf.length, payload.remaining()));
+        if (n < 0) {
+          throw truncated("a chunk's data");
+        }
+        payload.put(buf, 0, n);
+        position += n;
+      }
+      payload.flip();
+    }
+    seen.add(e);
+    return new StoredRecord(e, r.logicalOffset() / header.chunkSize(), payload);
+  }
+
+  private void finishMetadata() throws IOException {
+    byte[] copy = readN(headerBytes.length, "the metadata");
+    if (!Arrays.equals(copy, headerBytes)) {
+      throw new ImageFormatException(
+          where + ": the header copy in the metadata differs from the header (image is damaged)");
+    }
+    byte[] ixHead = readN(8, "the index");
+    int count = ByteBuffer.wrap(ixHead, 4, 4).order(ByteOrder.LITTLE_ENDIAN).getInt();
+    if (count < 0 || count > (1 << 26)) {
+      throw new ImageFormatException(where + ": index is damaged");
+    }
+    byte[] ixBody = readN(count * IndexEntry.LENGTH, "the index");
+    byte[] index = new byte[8 + ixBody.length];
+    System.arraycopy(ixHead, 0, index, 0, 8);
+    System.arraycopy(ixBody, 0, index, 8, ixBody.length);
+    byte[] sigs = new byte[0];
+    Trailer trailer = null;
+    // Signature blocks and trailers follow; `imprint sign` appends a pair, the last one counts.
+    while (true) {
+      byte[] magic = new byte[4];
+      int n = in.readNBytes(magic, 0, 4);
+      if (n == 0) {
+        break;
+      }
+      if (n < 4) {
+        throw truncated("the trailer");
+      }
+      position += 4;
+      if (Arrays.equals(magic, ImageMetadata.SIG_MAGIC)) {
+        byte[] cnt = readN(4, "a signature block");
+        int c = ByteBuffer.wrap(cnt).order(ByteOrder.LITTLE_ENDIAN).getInt();
+        if (c < 0 || c > 1024) {
+          throw new ImageFormatException(where + ": signature block is damaged");
+        }
+        byte[] body = readN(c * Signature.LENGTH, "a signature block");
+        sigs = new byte[8 + body.length];
+        System.arraycopy(magic, 0, sigs, 0, 4);
+        System.arraycopy(cnt, 0, sigs, 4, 4);
+        System.arraycopy(body, 0, sigs, 8, body.length);
+      } else if (magic[0] == 'I' && magic[1] == 'M' && magic[2] == 'P' && magic[3] == 'R') {
+        byte[] t = new byte[Trailer.LENGTH];
+        System.arraycopy(magic, 0, t, 0, 4);
+        System.arraycopy(readN(Trailer.LENGTH - 4, "the trailer"), 0, t, 4, Trailer.LENGTH - 4);
+        trailer = Trailer.decode(ByteBuffer.wrap(t), Long.MAX_VALUE / 4, where);
+      } else {
+        throw new ImageFormatException(where + ": unexpected bytes after the index (damaged)");
+      }
+    }
+    if (trailer == null) {
+      throw truncated("the trailer");
+    }
+    metadata =
+        ImageMetadata.decode(headerBytes, index, sigs, trailer.digest(), Long.MAX_VALUE, where);
+    matchRecords(metadata.index());
+  }
+
+  /** The records streamed must be exactly what the (digest-checked) index describes. */
+  private void matchRecords(List<IndexEntry> index) throws ImageFormatException {
+    int i = 0;
+    long covered = 0;
+    for (IndexEntry e : index) {
+      long end = e.logicalEnd();
+      while (covered < end) {
+        if (i >= seen.size()) {
+          throw mismatch(covered);
+        }
+        IndexEntry s = seen.get(i++);
+        boolean same =
+            s.kind() == e.kind()
+                && s.logicalOffset() == covered
+                && (e.kind() != RangeKind.DATA
+                    || (s.logicalLength() == e.logicalLength()
+                        && s.recordOffset() == e.recordOffset()
+                        && MessageDigest.isEqual(s.sha256(), e.sha256())));
+        if (!same || s.logicalEnd() > end) {
+          throw mismatch(covered);
+        }
+        covered = s.logicalEnd();
+      }
+    }
+    if (i != seen.size()) {
+      throw mismatch(covered);
+    }
+  }
+
+  private ImageFormatException mismatch(long offset) {
+    return new ImageFormatException(
+        where + ": the records disagree with the index at disk offset " + offset + " (damaged)");
+  }
+
+  private byte[] readN(int n, String what) throws IOException {
+    byte[] b = new byte[n];
+    try {
+      in.readFully(b);
+    } catch (EOFException e) {
+      throw truncated(what);
+    }
+    position += n;
+    return b;
+  }
+
+  private ImageFormatException truncated(String what) {
+    return new ImageFormatException(
+        where + " ended in " + what + " at byte " + position + ": the image is truncated");
+  }
+}

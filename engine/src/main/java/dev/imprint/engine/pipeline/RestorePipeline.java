@@ -1,0 +1,166 @@
+package dev.imprint.engine.pipeline;
+
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
+import java.util.concurrent.CompletionStage;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.atomic.AtomicReference;
+import org.apache.pekko.Done;
+import org.apache.pekko.stream.Attributes;
+import org.apache.pekko.stream.Materializer;
+import org.apache.pekko.stream.javadsl.Broadcast;
+import org.apache.pekko.stream.javadsl.Flow;
+import org.apache.pekko.stream.javadsl.Keep;
+import org.apache.pekko.stream.javadsl.Sink;
+import org.apache.pekko.stream.javadsl.Source;
+
+/**
+ * One read of the source, decoded in parallel, fanned out to every target with backpressure: {@code
+ * chunks -> hold back table regions -> broadcast -> per target: positional writes on its own
+ * threads}. Then each target flushes and receives the held chunks last.
+ */
+public final class RestorePipeline {
+  private final Materializer mat;
+  private final RestoreOptions options;
+
+  public RestorePipeline(Materializer mat, RestoreOptions options) {
+    this.mat = mat;
+    this.options = options;
+  }
+
+  /** What was written: every range, for verification, and the logical size seen. */
+  public record Written(List<Chunk.Range> ranges, long logicalSize) {}
+
+  /**
+   * Writes the supply to every target that has not failed. Completes with what was written, or
+   * fails if the source failed (then no target got its held chunks and each is marked failed).
+   */
+  public CompletionStage<Written> write(ChunkSupply supply, List<TargetWriter> targets) {
+    int par = Math.max(1, options.parallelism());
+    ExecutorService cpu =
+        Executors.newFixedThreadPool(par, CreatePipeline.daemon("imprint-decode"));
+    long size = supply.logicalSize();
+    long hold = options.heldRegion();
+    List<Chunk> held = Collections.synchronizedList(new ArrayList<>());
+    List<Chunk.Range> ranges = Collections.synchronizedList(new ArrayList<>());
+    AtomicReference<Throwable> sourceError = new AtomicReference<>();
+    int n = targets.size();
+    long[] seenEnd = {0};
+
+    Source<Chunk, CompletionStage<Done>> chunks =
+        supply
+            .chunks(par, cpu)
+            .filter(
+                c -> {
+                  ranges.add(c.range());
+                  synchronized (seenEnd) {
+                    seenEnd[0] = Math.max(seenEnd[0], c.end());
+                  }
+                  boolean atStart = c.offset() < hold;
+                  boolean atEnd = size > 0 && c.end() > size - hold;
+                  if (atStart || atEnd) {
+                    held.add(c);
+                    return false;
+                  }
+                  if (n > 1) {
+                    c.retain(n - 1);
+                  }
+                  return true;
+                })
+            .watchTermination(Keep.right())
+            .withAttributes(Attributes.inputBuffer(1, 2));
+
+    List<Sink<Chunk, CompletionStage<Done>>> sinks = new ArrayList<>();
+    for (TargetWriter t : targets) {
+      sinks.add(
+          Flow.<Chunk>create()
+              .mapAsyncUnordered(2, t::write)
+              .toMat(Sink.ignore(), Keep.right())
+              .withAttributes(Attributes.inputBuffer(2, 2)));
+    }
+    CompletionStage<Done> upstream;
+    CompletionStage<?> allWritten;
+    if (n == 1) {
+      var pair = chunks.toMat(sinks.get(0), Keep.both()).run(mat);
+      upstream = pair.first();
+      allWritten = pair.second();
+    } else {
+      Sink<Chunk, List<CompletionStage<Done>>> fanOut =
+          Sink.combine(sinks, k -> Broadcast.<Chunk>create(k, false));
+      var pair = chunks.toMat(fanOut, Keep.both()).run(mat);
+      upstream = pair.first();
+      allWritten =
+          CompletableFuture.allOf(
+              pair.second().stream()
+                  .map(s -> s.toCompletableFuture().exceptionally(e -> Done.getInstance()))
+                  .toArray(CompletableFuture[]::new));
+    }
+    upstream.whenComplete((d, e) -> sourceError.set(e));
+    CompletableFuture<Written> result = new CompletableFuture<>();
+    upstream
+        .handle((d, e) -> null)
+        .thenCompose(x -> allWritten.handle((d, e) -> null))
+        .whenComplete(
+            (x, y) -> {
+              cpu.shutdown();
+              Throwable err = sourceError.get();
+              if (err != null) {
+                IOException io = asIo(err);
+                for (TargetWriter t : targets) {
+                  t.fail(io);
+                }
+                releaseAll(held);
+                result.completeExceptionally(io);
+                return;
+              }
+              // Everything else is on every target: now the chunks that make a disk look valid.
+              List<CompletableFuture<Void>> finishing = new ArrayList<>();
+              List<Chunk> sortedHeld = new ArrayList<>(held);
+              sortedHeld.sort((a, b) -> Long.compare(a.offset(), b.offset()));
+              for (TargetWriter t : targets) {
+                finishing.add(
+                    CompletableFuture.runAsync(
+                        () -> {
+                          try {
+                            t.finish(sortedHeld);
+                          } catch (IOException e) {
+                            t.fail(e);
+                          }
+                        }));
+              }
+              CompletableFuture.allOf(finishing.toArray(CompletableFuture[]::new))
+                  .whenComplete(
+                      (v, e) -> {
+                        releaseAll(held);
+                        List<Chunk.Range> sorted = new ArrayList<>(ranges);
+                        sorted.sort((a, b) -> Long.compare(a.offset(), b.offset()));
+                        result.complete(new Written(sorted, size >= 0 ? size : seenEnd[0]));
+                      });
+            });
+    return result;
+  }
+
+  private static void releaseAll(List<Chunk> held) {
+    for (Chunk c : held) {
+      c.release();
+    }
+  }
+
+  static IOException asIo(Throwable err) {
+    Throwable t = err;
+    while ((t instanceof CompletionException || t instanceof UncheckedIOException)
+        && t.getCause() != null) {
+      t = t.getCause();
+    }
+    if (t instanceof IOException io) {
+      return io;
+    }
+    return new IOException(String.valueOf(t.getMessage()), t);
+  }
+}

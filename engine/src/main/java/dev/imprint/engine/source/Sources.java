@@ -1,0 +1,291 @@
+package dev.imprint.engine.source;
+
+import com.github.luben.zstd.ZstdInputStream;
+import dev.imprint.engine.source.Magic.Format;
+import java.io.BufferedInputStream;
+import java.io.FileDescriptor;
+import java.io.FileInputStream;
+import java.io.IOException;
+import java.io.InputStream;
+import java.nio.ByteBuffer;
+import java.nio.channels.Channels;
+import java.nio.channels.FileChannel;
+import java.nio.file.AccessDeniedException;
+import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+import java.util.Arrays;
+import java.util.Map;
+import java.util.OptionalLong;
+import java.util.concurrent.ConcurrentHashMap;
+import net.jpountz.lz4.LZ4FrameInputStream;
+import org.apache.commons.compress.compressors.bzip2.BZip2CompressorInputStream;
+import org.apache.commons.compress.compressors.gzip.GzipCompressorInputStream;
+import org.tukaani.xz.SeekableFileInputStream;
+import org.tukaani.xz.SeekableXZInputStream;
+import org.tukaani.xz.XZInputStream;
+
+/**
+ * The one way in: turns what the user typed ("-", a file, a device, a named pipe) into a {@link
+ * DiskSource} of the right shape, judging compression by content, never by file name.
+ */
+public final class Sources {
+  /** The spec for standard input. */
+  public static final String STDIN = "-";
+
+  private static final String STDIN_DESCRIPTION = "standard input";
+
+  // st_mode file types (stat(2)); Java has no portable name for devices and pipes.
+  private static final int S_IFMT = 0170000;
+  private static final int S_IFREG = 0100000;
+  private static final int S_IFDIR = 0040000;
+  private static final int S_IFBLK = 0060000;
+  private static final int S_IFCHR = 0020000;
+  private static final int S_IFIFO = 0010000;
+
+  /**
+   * Pipes that {@link #detect} has peeked into, kept for {@link #open}: their bytes cannot be read
+   * twice.
+   */
+  private static final Map<String, Pipe> PEEKED_PIPES = new ConcurrentHashMap<>();
+
+  /** A pipe opened for reading, with the raw size when it is a redirected file. */
+  private record Pipe(BufferedInputStream in, OptionalLong rawSize) {}
+
+  private Sources() {}
+
+  /**
+   * What {@code spec} holds, without consuming it: files are read at offset 0 and closed, pipes
+   * (standard input included) are peeked and kept for a later {@link #open}. Block devices are
+   * {@link Format#RAW} by definition. Lets a caller send Imprint images to the image reader and
+   * everything else here.
+   */
+  public static Format detect(String spec) throws IOException {
+    if (spec.equals(STDIN)) {
+      return Magic.sniff(peek(peekedPipe(spec).in()), Magic.HEAD_LENGTH);
+    }
+    Path path = Path.of(spec);
+    return switch (kind(path)) {
+      case BLOCK_DEVICE -> Format.RAW;
+      case PIPE -> Magic.sniff(peek(peekedPipe(spec).in()), Magic.HEAD_LENGTH);
+      case REGULAR_FILE -> {
+        try (FileChannel channel = openFile(path)) {
+          yield sniff(channel);
+        }
+      }
+    };
+  }
+
+  /**
+   * Opens {@code spec} as a disk: "-" is standard input, a block device is read whole, a regular
+   * file is read in place when raw and decoded front to back when compressed, a named pipe is read
+   * like standard input.
+   *
+   * @throws SourceException the source is missing, unreadable, the wrong kind of file, or an
+   *     Imprint image (which is restored, not read as a raw disk); the message says what to do
+   */
+  public static DiskSource open(String spec) throws IOException {
+    if (spec.equals(STDIN)) {
+      return openPipe(spec, STDIN_DESCRIPTION);
+    }
+    Path path = Path.of(spec);
+    return switch (kind(path)) {
+      case BLOCK_DEVICE -> BlockDisk.open(path);
+      case PIPE -> openPipe(spec, spec);
+      case REGULAR_FILE -> openFile(spec, path);
+    };
+  }
+
+  /**
+   * Wraps {@code in} in the decoder for {@code format}; concatenated gzip members and xz, zstd,
+   * bzip2 and lz4 frames are read as one stream, as their command-line tools do. {@link Format#RAW}
+   * passes bytes through. The caller should hand in a buffered stream: decoders read a few KiB at a
+   * time.
+   */
+  public static InputStream decoderFor(Format format, InputStream in) throws IOException {
+    return switch (format) {
+      case RAW -> in;
+      case GZIP ->
+          GzipCompressorInputStream.builder()
+              .setInputStream(in)
+              .setDecompressConcatenated(true)
+              .get();
+      case XZ -> new XZInputStream(in);
+      // Not "continuous" mode: that would turn a truncated frame into a silent end of stream.
+      case ZSTD -> new ZstdInputStream(in);
+      case BZIP2 -> new BZip2CompressorInputStream(in, true);
+      case LZ4 -> new LZ4FrameInputStream(in);
+      case IMPRINT ->
+          throw new IllegalArgumentException(
+              "an Imprint image is read by the image reader, not decoded as a stream");
+    };
+  }
+
+  private static DiskSource openFile(String spec, Path path) throws IOException {
+    FileChannel channel = openFile(path);
+    try {
+      Format format = sniff(channel);
+      switch (format) {
+        case IMPRINT -> throw notADisk(spec);
+        case RAW -> {
+          channel.close();
+          return FileDisk.open(path);
+        }
+        default -> {
+          OptionalLong size = format == Format.XZ ? xzSize(path) : OptionalLong.empty();
+          channel.position(0);
+          return DecodedDisk.open(spec, Channels.newInputStream(channel), format, size);
+        }
+      }
+    } catch (IOException | RuntimeException e) {
+      channel.close();
+      throw e;
+    }
+  }
+
+  private static DiskSource openPipe(String spec, String description) throws IOException {
+    Pipe pipe = PEEKED_PIPES.remove(spec);
+    if (pipe == null) {
+      pipe = openPipeStream(spec);
+    }
+    BufferedInputStream in = pipe.in();
+    try {
+      Format format = Magic.sniff(peek(in), Magic.HEAD_LENGTH);
+      if (format == Format.IMPRINT) {
+        throw notADisk(description);
+      }
+      return DecodedDisk.open(
+          description, in, format, format == Format.RAW ? pipe.rawSize() : OptionalLong.empty());
+    } catch (IOException | RuntimeException e) {
+      in.close();
+      throw e;
+    }
+  }
+
+  private static Pipe peekedPipe(String spec) throws IOException {
+    Pipe pipe = PEEKED_PIPES.get(spec);
+    if (pipe == null) {
+      pipe = openPipeStream(spec);
+      PEEKED_PIPES.put(spec, pipe);
+    }
+    return pipe;
+  }
+
+  private static Pipe openPipeStream(String spec) throws IOException {
+    InputStream raw;
+    OptionalLong rawSize = OptionalLong.empty();
+    if (spec.equals(STDIN)) {
+      // Measure before the first buffered read moves the file position.
+      rawSize = stdinSize();
+      raw = new FileInputStream(FileDescriptor.in);
+    } else {
+      try {
+        raw = new FileInputStream(spec);
+      } catch (IOException e) {
+        throw new SourceException("cannot read source " + spec + ": " + e.getMessage(), e);
+      }
+    }
+    return new Pipe(new BufferedInputStream(raw, DecodedDisk.INPUT_BUFFER), rawSize);
+  }
+
+  /** The first bytes of a stream, left in place for the decoder. */
+  private static byte[] peek(BufferedInputStream in) throws IOException {
+    byte[] head = new byte[Magic.HEAD_LENGTH];
+    in.mark(head.length);
+    int n = 0;
+    while (n < head.length) {
+      int r = in.read(head, n, head.length - n);
+      if (r < 0) {
+        break;
+      }
+      n += r;
+    }
+    in.reset();
+    return n == head.length ? head : Arrays.copyOf(head, n);
+  }
+
+  private static Format sniff(FileChannel channel) throws IOException {
+    ByteBuffer head = ByteBuffer.allocate(Magic.HEAD_LENGTH);
+    int n = FileDisk.readAt(channel, head, 0);
+    return Magic.sniff(head.array(), n);
+  }
+
+  /** Standard input redirected from a raw file has a known size; a pipe doesn't. */
+  private static OptionalLong stdinSize() {
+    try {
+      Path stdin = Path.of("/proc/self/fd/0");
+      if (!Files.isRegularFile(stdin)) {
+        return OptionalLong.empty();
+      }
+      FileChannel channel = new FileInputStream(FileDescriptor.in).getChannel();
+      return OptionalLong.of(Math.max(0, channel.size() - channel.position()));
+    } catch (IOException | RuntimeException e) {
+      return OptionalLong.empty(); // only a hint for progress; decoding works without it
+    }
+  }
+
+  /** The xz index at the end of the file gives the decoded size for the cost of a seek. */
+  private static OptionalLong xzSize(Path path) {
+    try (SeekableXZInputStream xz =
+        new SeekableXZInputStream(new SeekableFileInputStream(path.toFile()))) {
+      return OptionalLong.of(xz.length());
+    } catch (IOException | RuntimeException e) {
+      return OptionalLong.empty(); // a broken index shows up, clearly worded, when decoding
+    }
+  }
+
+  private enum Kind {
+    REGULAR_FILE,
+    BLOCK_DEVICE,
+    PIPE
+  }
+
+  private static Kind kind(Path path) throws SourceException {
+    int mode;
+    try {
+      mode = (Integer) Files.getAttribute(path, "unix:mode");
+    } catch (NoSuchFileException e) {
+      throw new SourceException("source " + path + " does not exist: check the path", e);
+    } catch (AccessDeniedException e) {
+      throw new SourceException(
+          "cannot read source " + path + ": permission denied on a folder above it", e);
+    } catch (IOException e) {
+      throw new SourceException("cannot look at source " + path + ": " + e.getMessage(), e);
+    }
+    return switch (mode & S_IFMT) {
+      case S_IFREG -> Kind.REGULAR_FILE;
+      case S_IFBLK -> Kind.BLOCK_DEVICE;
+      case S_IFIFO -> Kind.PIPE;
+      case S_IFDIR ->
+          throw new SourceException(
+              "source " + path + " is a directory: give an image file or a block device");
+      case S_IFCHR ->
+          throw new SourceException(
+              "source "
+                  + path
+                  + " is a character device, not a disk: give an image file or a block device");
+      default ->
+          throw new SourceException(
+              "source " + path + " is not a file or a disk: give an image file or a block device");
+    };
+  }
+
+  private static FileChannel openFile(Path path) throws SourceException {
+    try {
+      return FileChannel.open(path, StandardOpenOption.READ);
+    } catch (AccessDeniedException e) {
+      throw new SourceException(
+          "cannot read source " + path + ": permission denied (check its permissions)", e);
+    } catch (IOException e) {
+      throw new SourceException("cannot read source " + path + ": " + e.getMessage(), e);
+    }
+  }
+
+  private static SourceException notADisk(String description) {
+    return new SourceException(
+        description
+            + " is an Imprint image, not a raw disk: restore it as an image instead of reading it as"
+            + " a source");
+  }
+}
