@@ -2,6 +2,7 @@ package dev.imprint.engine.source;
 
 import dev.imprint.engine.source.Magic.Format;
 import java.io.BufferedInputStream;
+import java.io.EOFException;
 import java.io.FilterInputStream;
 import java.io.IOException;
 import java.io.InputStream;
@@ -131,7 +132,12 @@ public final class DecodedDisk implements SequentialDisk {
               + cause.getMessage(),
           cause);
     }
-    String detail = e.getMessage() == null ? e.getClass().getSimpleName() : e.getMessage();
+    String detail;
+    if (e instanceof EOFException && e.getMessage() == null) {
+      detail = "the data ends early"; // xz and gzip say no more than "EOFException"
+    } else {
+      detail = e.getMessage() == null ? e.getClass().getSimpleName() : e.getMessage();
+    }
     return new IOException(
         description
             + ": "

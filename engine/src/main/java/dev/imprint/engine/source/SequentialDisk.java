@@ -13,6 +13,8 @@ public non-sealed interface SequentialDisk extends DiskSource {
    * Reads until {@code dst} is full or the stream ends.
    *
    * @return bytes read; fewer than requested only at the end
+   * @throws IOException when the bytes cannot be had; the message names the source and, for
+   *     compressed data, the format and how far decoding got
    */
   int readFully(ByteBuffer dst) throws IOException;
 }

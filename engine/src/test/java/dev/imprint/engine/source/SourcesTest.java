@@ -1,0 +1,204 @@
+package dev.imprint.engine.source;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertInstanceOf;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
+
+import dev.imprint.engine.source.DecodedDiskTest.Tool;
+import dev.imprint.engine.source.Magic.Format;
+import java.io.ByteArrayInputStream;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.nio.ByteBuffer;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.security.MessageDigest;
+import java.util.HexFormat;
+import java.util.OptionalLong;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+class SourcesTest {
+  private static final int SIZE = 1 << 20;
+
+  @TempDir Path dir;
+
+  @Test
+  void aRawFileIsReadInPlace() throws IOException {
+    byte[] disk = DecodedDiskTest.diskContent(SIZE, 21);
+    Path file = Files.write(dir.resolve("disk.img.xz"), disk); // the name lies; content decides
+    assertEquals(Format.RAW, Sources.detect(file.toString()));
+    try (DiskSource source = Sources.open(file.toString())) {
+      FileDisk fileDisk = assertInstanceOf(FileDisk.class, source);
+      assertEquals(SIZE, fileDisk.size());
+      assertEquals(file.toString(), fileDisk.description());
+      ByteBuffer buffer = ByteBuffer.allocate(SIZE);
+      fileDisk.read(buffer, 0);
+      assertArrayEquals(disk, buffer.array());
+    }
+  }
+
+  @Test
+  void aCompressedFileIsDecodedWhateverItsName() throws Exception {
+    for (Tool tool : Tool.values()) {
+      if (!tool.installed()) {
+        continue;
+      }
+      byte[] disk = DecodedDiskTest.diskContent(SIZE, 22);
+      Path file = Files.write(dir.resolve("disk-" + tool + ".img"), tool.compress(disk));
+      assertEquals(tool.format, Sources.detect(file.toString()));
+      try (DiskSource source = Sources.open(file.toString())) {
+        DecodedDisk decoded = assertInstanceOf(DecodedDisk.class, source);
+        assertEquals(tool.format, decoded.format());
+        assertEquals(file.toString(), decoded.description());
+        if (tool == Tool.XZ) {
+          assertEquals(OptionalLong.of(SIZE), decoded.size(), "xz keeps the size in its index");
+        }
+        assertArrayEquals(disk, DecodedDiskTest.readAll(decoded, 300_000, false));
+      }
+    }
+  }
+
+  @Test
+  void aNamedPipeIsPeekedThenDecodedFromTheStart() throws Exception {
+    assumeTrue(Tool.ZSTD.installed(), "zstd is not installed");
+    byte[] disk = DecodedDiskTest.diskContent(SIZE, 23);
+    byte[] compressed = Tool.ZSTD.compress(disk);
+    Path fifo = dir.resolve("pipe");
+    Process mkfifo = new ProcessBuilder("mkfifo", fifo.toString()).start();
+    assumeTrue(mkfifo.waitFor(10, TimeUnit.SECONDS) && mkfifo.exitValue() == 0, "no mkfifo");
+
+    CompletableFuture<Void> writer =
+        CompletableFuture.runAsync(
+            () -> {
+              try (OutputStream out = Files.newOutputStream(fifo);
+                  InputStream in = new ByteArrayInputStream(compressed)) {
+                in.transferTo(out);
+              } catch (IOException e) {
+                throw new RuntimeException(e);
+              }
+            });
+    assertEquals(Format.ZSTD, Sources.detect(fifo.toString()));
+    try (DiskSource source = Sources.open(fifo.toString())) {
+      DecodedDisk decoded = assertInstanceOf(DecodedDisk.class, source);
+      assertArrayEquals(disk, DecodedDiskTest.readAll(decoded, 1 << 16, false));
+    }
+    writer.get(10, TimeUnit.SECONDS);
+  }
+
+  /** Runs in a child JVM, reading its standard input as a source. */
+  static final class ReadStdin {
+    public static void main(String[] args) throws Exception {
+      Format format = Sources.detect(Sources.STDIN);
+      try (DiskSource source = Sources.open(Sources.STDIN)) {
+        DecodedDisk disk = (DecodedDisk) source;
+        byte[] bytes = DecodedDiskTest.readAll(disk, 1 << 16, false);
+        System.out.println(
+            format
+                + " "
+                + disk.description()
+                + " "
+                + disk.size()
+                + " "
+                + HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256").digest(bytes)));
+      } catch (SourceException e) {
+        System.out.println(e.getMessage());
+      }
+    }
+  }
+
+  private static String readStdinInChildJvm(ProcessBuilder.Redirect stdin, byte[] piped)
+      throws Exception {
+    String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
+    Process child =
+        new ProcessBuilder(
+                java, "-cp", System.getProperty("java.class.path"), ReadStdin.class.getName())
+            .redirectInput(stdin)
+            .redirectError(ProcessBuilder.Redirect.INHERIT)
+            .start();
+    if (piped != null) {
+      try (OutputStream out = child.getOutputStream()) {
+        out.write(piped);
+      }
+    }
+    String output = new String(child.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+    assertTrue(child.waitFor(60, TimeUnit.SECONDS));
+    return output.trim();
+  }
+
+  @Test
+  void standardInputIsSniffedAndDecoded() throws Exception {
+    byte[] disk = DecodedDiskTest.diskContent(SIZE, 24);
+    String sha = HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256").digest(disk));
+    // A raw file redirected to stdin has a size; a pipe doesn't.
+    Path raw = Files.write(dir.resolve("stdin.img"), disk);
+    assertEquals(
+        "RAW standard input OptionalLong[" + SIZE + "] " + sha,
+        readStdinInChildJvm(ProcessBuilder.Redirect.from(raw.toFile()), null));
+    if (Tool.GZIP.installed()) {
+      assertEquals(
+          "GZIP standard input OptionalLong.empty " + sha,
+          readStdinInChildJvm(ProcessBuilder.Redirect.PIPE, Tool.GZIP.compress(disk)));
+    }
+    byte[] image = {'I', 'M', 'P', 'R', 'I', 'N', 'T', 0, 1, 0};
+    assertEquals(
+        "standard input is an Imprint image, not a raw disk: restore it as an image instead of"
+            + " reading it as a source",
+        readStdinInChildJvm(ProcessBuilder.Redirect.PIPE, image));
+  }
+
+  @Test
+  void anImprintImageIsNotADisk() throws IOException {
+    Path image = dir.resolve("golden.img");
+    Files.write(image, new byte[] {'I', 'M', 'P', 'R', 'I', 'N', 'T', 0, 1, 0, 0, 0});
+    assertEquals(Format.IMPRINT, Sources.detect(image.toString()));
+    SourceException e = assertThrows(SourceException.class, () -> Sources.open(image.toString()));
+    assertEquals(
+        image
+            + " is an Imprint image, not a raw disk: restore it as an image instead of reading it"
+            + " as a source",
+        e.getMessage());
+  }
+
+  @Test
+  void aMissingPathSaysSo() {
+    String missing = dir.resolve("nope/disk.img").toString();
+    SourceException e = assertThrows(SourceException.class, () -> Sources.open(missing));
+    assertEquals("source " + missing + " does not exist: check the path", e.getMessage());
+    assertThrows(SourceException.class, () -> Sources.detect(missing));
+  }
+
+  @Test
+  void aDirectoryIsNotASource() {
+    SourceException e = assertThrows(SourceException.class, () -> Sources.open(dir.toString()));
+    assertEquals(
+        "source " + dir + " is a directory: give an image file or a block device", e.getMessage());
+  }
+
+  @Test
+  void aCharacterDeviceIsNotADisk() {
+    assumeTrue(Files.exists(Path.of("/dev/null")));
+    SourceException e = assertThrows(SourceException.class, () -> Sources.open("/dev/null"));
+    assertEquals(
+        "source /dev/null is a character device, not a disk: give an image file or a block device",
+        e.getMessage());
+  }
+
+  @Test
+  void anUnreadableFileSaysPermissionDenied() throws IOException {
+    assumeTrue(!"root".equals(System.getProperty("user.name")), "root reads everything");
+    Path file = Files.write(dir.resolve("locked.img"), new byte[512]);
+    Files.setPosixFilePermissions(file, java.util.Set.of());
+    SourceException e = assertThrows(SourceException.class, () -> Sources.open(file.toString()));
+    assertEquals(
+        "cannot read source " + file + ": permission denied (check its permissions)",
+        e.getMessage());
+  }
+}
