@@ -130,12 +130,14 @@ log "ext4 content: $(du -sm --apparent-size "$ROOT_DIR" | cut -f1) MiB"
 log "ext4: filling $((P2_BYTES >> 20)) MiB with old data from $JUNK_DIR, then mke2fs -d over it"
 find "$JUNK_DIR" -maxdepth 1 -type f -name '*.so*' -size +64k -print0 | sort -z >"$BUILD/junk.lst"
 set +o pipefail
-while :; do xargs -0 cat <"$BUILD/junk.lst"; done 2>/dev/null | head -c "$P2_BYTES" >"$BUILD/root.img"
+while xargs -0 cat <"$BUILD/junk.lst"; do :; done 2>/dev/null | head -c "$P2_BYTES" >"$BUILD/root.img"
 set -o pipefail
 [[ $(stat -c %s "$BUILD/root.img") -eq $P2_BYTES ]] || die "junk fill came out short"
+log "ext4: mke2fs -d"
 mke2fs -q -F -t ext4 -b 4096 -L rootfs -U "$FS_UUID" \
     -E "nodiscard,lazy_itable_init=1,hash_seed=$HASH_SEED" \
     -d "$ROOT_DIR" "$BUILD/root.img"
+log "ext4: e2fsck -fn"
 e2fsck -fn "$BUILD/root.img" >"$BUILD/e2fsck.log" 2>&1 || { cat "$BUILD/e2fsck.log" >&2; die "e2fsck found problems"; }
 rm -rf "$ROOT_DIR"
 

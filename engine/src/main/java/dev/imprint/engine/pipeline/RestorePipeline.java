@@ -10,7 +10,6 @@ import java.util.concurrent.CompletionException;
 import java.util.concurrent.CompletionStage;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
-import java.util.concurrent.atomic.AtomicReference;
 import org.apache.pekko.Done;
 import org.apache.pekko.stream.Attributes;
 import org.apache.pekko.stream.Materializer;
@@ -49,7 +48,6 @@ public final class RestorePipeline {
     long hold = options.heldRegion();
     List<Chunk> held = Collections.synchronizedList(new ArrayList<>());
     List<Chunk.Range> ranges = Collections.synchronizedList(new ArrayList<>());
-    AtomicReference<Throwable> sourceError = new AtomicReference<>();
     int n = targets.size();
     long[] seenEnd = {0};
 
@@ -101,15 +99,14 @@ public final class RestorePipeline {
                   .map(s -> s.toCompletableFuture().exceptionally(e -> Done.getInstance()))
                   .toArray(CompletableFuture[]::new));
     }
-    upstream.whenComplete((d, e) -> sourceError.set(e));
     CompletableFuture<Written> result = new CompletableFuture<>();
     upstream
-        .handle((d, e) -> null)
-        .thenCompose(x -> allWritten.handle((d, e) -> null))
+        .handle((d, e) -> e)
+        .thenCompose(srcErr -> allWritten.handle((d, e) -> srcErr))
         .whenComplete(
-            (x, y) -> {
+            (srcErr, y) -> {
               cpu.shutdown();
-              Throwable err = sourceError.get();
+              Throwable err = srcErr;
               if (err != null) {
                 IOException io = asIo(err);
                 for (TargetWriter t : targets) {
