@@ -106,21 +106,21 @@ pct() { if isnum "$1" && isnum "$2"; then awk -v a="$1" -v b="$2" 'BEGIN{printf 
 if [[ $WHAT == disk || $WHAT == all ]]; then
     goal "1 disk --noverify: imprint / bmaptool copy" "$(ratio "${T_SEC[A imprint restore 1 disk --noverify]}" "${T_SEC[A bmaptool copy --bmap]}")" "<=" 0.5 x
     goal "1 disk verify:     imprint / bmaptool copy" "$(ratio "${T_SEC[A imprint restore 1 disk (verify)]}" "${T_SEC[A bmaptool copy --bmap]}")" "<=" 0.7 x
-    say "$(printf '  %-58s %8s%-2s  (for information)' "1 disk --noverify: imprint / zstd|dd" "$(ratio "${T_SEC[A imprint restore 1 disk --noverify]}" "${T_SEC[A zstd -dc | dd oflag=direct]}")" x)"
-    say "$(printf '  %-58s %8s%-2s  (for information)' "1 disk verify overhead" "$(pct "${T_SEC[A imprint restore 1 disk (verify)]}" "${T_SEC[A imprint restore 1 disk --noverify]}")" %)"
+    info "1 disk --noverify: imprint / zstd|dd" "$(ratio "${T_SEC[A imprint restore 1 disk --noverify]}" "${T_SEC[A zstd -dc | dd oflag=direct]}")" x
+    info "1 disk verify overhead" "$(pct "${T_SEC[A imprint restore 1 disk (verify)]}" "${T_SEC[A imprint restore 1 disk --noverify]}")" %
 fi
 if [[ $WHAT == tmpfs || $WHAT == all ]]; then
     I4=${T_SEC[B imprint restore 4 tmpfs --noverify]}
     I1=${T_SEC[B imprint restore 1 tmpfs --noverify]}
     goal "4 tmpfs: imprint / 4 x parallel zstd|dd" "$(ratio "$I4" "${T_SEC[B 4 x parallel zstd -dc | dd]}")" "<=" 0.5 x
     goal "4 tmpfs: imprint / zstd|tee" "$(ratio "$I4" "${T_SEC[B zstd -dc | tee t1 t2 t3 > t4]}")" "<=" 0.8 x
-    say "$(printf '  %-58s %8s%-2s  (for information)' "four-to-one: imprint 4 tmpfs / imprint 1 tmpfs" "$(ratio "$I4" "$I1")" x)"
-    say "$(printf '  %-58s %8s%-2s  (for information)' "imprint 4 tmpfs / ideal (1 + 3 x tmpfs write)" "$(ratio "$I4" "$ideal")" x)"
-    say "$(printf '  %-58s %8s%-2s  (for information)' "1 tmpfs: imprint / zstd|dd" "$(ratio "$I1" "${T_SEC[B zstd -dc | dd (1 tmpfs target)]}")" x)"
+    info "four-to-one: imprint 4 tmpfs / imprint 1 tmpfs" "$(ratio "$I4" "$I1")" x
+    info "imprint 4 tmpfs / ideal (1 + 3 x tmpfs write)" "$(ratio "$I4" "$ideal")" x
+    info "1 tmpfs: imprint / zstd|dd" "$(ratio "$I1" "${T_SEC[B zstd -dc | dd (1 tmpfs target)]}")" x
     goal "verify overhead, 1 tmpfs target" "$(pct "${T_SEC[C imprint restore 1 tmpfs (verify)]}" "$I1")" "<=" 35 %
     goal "verify overhead, 4 tmpfs targets" "$(pct "${T_SEC[C imprint restore 4 tmpfs (verify)]}" "$I4")" "<=" 35 %
-    goal "peak RSS, 4 targets --noverify" "$(mib "${T_RSS[B imprint restore 4 tmpfs --noverify]}")" "<=" 512 " MiB"
-    goal "peak RSS, 4 targets verify" "$(mib "${T_RSS[C imprint restore 4 tmpfs (verify)]}")" "<=" 512 " MiB"
+    goal "peak RSS, 4 targets --noverify" "$(mib "${T_RSS[B imprint restore 4 tmpfs --noverify]}")" "<=" 512 MiB
+    goal "peak RSS, 4 targets verify" "$(mib "${T_RSS[C imprint restore 4 tmpfs (verify)]}")" "<=" 512 MiB
 fi
 say "goals: $GOALS_MET met, $GOALS_MISSED missed, $GOALS_UNKNOWN not measured"
 save_report "restore-$WHAT"

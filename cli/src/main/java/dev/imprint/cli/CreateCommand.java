@@ -133,7 +133,10 @@ final class CreateCommand implements Callable<Integer> {
       pub = Keys.publicOf(signKey);
     }
     Display display = outputOptions.display();
-    try (DiskSource disk = Sources.open(source)) {
+    try (DiskSource disk =
+        source.equals("-")
+            ? Sources.openStream("standard input", Terminal.in())
+            : Sources.open(source)) {
       refuseMountedSource(disk);
       long size =
           disk instanceof RandomAccessDisk r ? r.size() : ((SequentialDisk) disk).size().orElse(0);

@@ -119,43 +119,38 @@ final class RestoreCommand implements Callable<Integer> {
     Map<String, String> models = new LinkedHashMap<>();
     Display display = outputOptions.display(targets, models);
 
-    display.stepStarted("Validating target");
     List<TargetCheck.Plan> plans = new ArrayList<>();
-    for (String t : targets) {
-      TargetCheck.Plan p = refusing(() -> check.inspect(t));
-      plans.add(p);
-      models.put(t, p.model() + (p.size() > 0 ? ", " + Sizes.human(p.size()) : ""));
-    }
     Path sourcePath = source.equals("-") ? null : Path.of(source);
-    refusing(
+    step(
+        display,
+        "Validating target",
         () -> {
+          for (String t : targets) {
+            TargetCheck.Plan p = check.inspect(t);
+            plans.add(p);
+            models.put(t, p.model() + (p.size() > 0 ? ", " + Sizes.human(p.size()) : ""));
+          }
           check.checkDistinct(plans, sourcePath);
           return null;
         });
-    display.stepDone("Validating target");
-
-    display.stepStarted("Validating source");
-    ChunkSupply supply = openSource();
-    display.stepDone("Validating source");
+    ChunkSupply supply = step(display, "Validating source", this::openSource);
     boolean started = false;
     List<TargetDevice> opened = new ArrayList<>();
     try {
       confirm(plans);
-      display.stepStarted("Validating sizes");
       long needed = supply.logicalSize();
-      for (TargetCheck.Plan p : plans) {
-        refusing(
-            () -> {
+      step(
+          display,
+          "Validating sizes",
+          () -> {
+            for (TargetCheck.Plan p : plans) {
               check.checkSize(p, needed);
-              return null;
-            });
-      }
-      display.stepDone("Validating sizes");
+            }
+            return null;
+          });
       for (TargetCheck.Plan p : plans) {
         if (!p.mounts().isEmpty()) {
-          display.stepStarted("Unmounting " + p.spec());
-          refusing(() -> check.unmountAll(p));
-          display.stepDone("Unmounting " + p.spec());
+          step(display, "Unmounting " + p.spec(), () -> check.unmountAll(p));
         }
       }
       List<TargetWriter> writers = new ArrayList<>();
@@ -184,7 +179,7 @@ final class RestoreCommand implements Callable<Integer> {
             writers,
             new RestoreOptions(cores + 1, discard, RestoreOptions.DEFAULT_HELD_REGION),
             !noverify,
-            4 << 20);
+            Math.max(4 << 20, supply.chunkSize()));
     ActorSystem<Void> system = Pekko.start();
     CompletableFuture<RestoreEvent.Finished> finished = new CompletableFuture<>();
     try {
@@ -282,6 +277,9 @@ final class RestoreCommand implements Callable<Integer> {
       in.mark(16);
       byte[] head = in.readNBytes(Magic.HEAD_LENGTH);
       in.reset();
+      if (head.length == 0) {
+        throw new UserError("standard input is empty: pipe an image or a raw disk into imprint");
+      }
       Magic.Format f = Magic.sniff(head, head.length);
       if (f == Magic.Format.IMPRINT) {
         try {
@@ -324,6 +322,19 @@ final class RestoreCommand implements Callable<Integer> {
 
   private interface Step<T> {
     T run() throws IOException;
+  }
+
+  /** Shows a step around a check; a refusal ends the step's line before the error line. */
+  private static <T> T step(Display display, String name, Step<T> check) {
+    display.stepStarted(name);
+    try {
+      T t = refusing(check);
+      display.stepDone(name);
+      return t;
+    } catch (RuntimeException e) {
+      display.stepFailed(name);
+      throw e;
+    }
   }
 
   /** Runs a check; its refusal becomes one line and exit code 2 (nothing written). */

@@ -55,7 +55,9 @@ final class VerifyCommand implements Callable<Integer> {
       var ranges = Verifier.rangesOf(image.metadata());
       ActorSystem<Void> system = Pekko.start();
       try {
-        Verifier verifier = new Verifier(Materializer.matFromSystem(system), 4 << 20);
+        Verifier verifier =
+            new Verifier(
+                Materializer.matFromSystem(system), Math.max(4 << 20, image.header().chunkSize()));
         for (String t : targets) {
           try (TargetDevice d = TargetDevice.open(Path.of(t), new OpenMode(false, true))) {
             if (d.size() < image.header().logicalSize()) {

@@ -36,6 +36,11 @@ public final class AsrDisplay implements Display {
   }
 
   @Override
+  public void stepFailed(String step) {
+    out.println("failed");
+  }
+
+  @Override
   public void note(String message) {
     dots.end();
     out.println(message);

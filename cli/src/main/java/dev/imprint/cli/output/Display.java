@@ -13,6 +13,9 @@ public interface Display {
   /** The step that started last ends well. */
   void stepDone(String step);
 
+  /** The step that started last was refused; the error line follows on standard error. */
+  void stepFailed(String step);
+
   /** A line for the user (not an error). */
   void note(String message);
 

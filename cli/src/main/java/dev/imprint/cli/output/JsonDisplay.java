@@ -32,6 +32,11 @@ public final class JsonDisplay implements Display {
   }
 
   @Override
+  public void stepFailed(String step) {
+    emit(Json.object("event", "step", "step", step, "status", "failed"));
+  }
+
+  @Override
   public void note(String message) {
     emit(Json.object("event", "note", "message", message));
   }

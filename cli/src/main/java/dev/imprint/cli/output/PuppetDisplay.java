@@ -28,6 +28,11 @@ public final class PuppetDisplay implements Display {
   }
 
   @Override
+  public void stepFailed(String step) {
+    out.println("XSTA\tfail\t" + step);
+  }
+
+  @Override
   public void note(String message) {
     out.println("PINF\t" + message);
   }

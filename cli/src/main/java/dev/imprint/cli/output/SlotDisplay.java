@@ -39,6 +39,11 @@ public final class SlotDisplay implements Display {
   }
 
   @Override
+  public void stepFailed(String step) {
+    steps.stepFailed(step);
+  }
+
+  @Override
   public void note(String message) {
     steps.note(message);
   }

@@ -1,6 +1,8 @@
 package dev.imprint.engine.codec;
 
 import com.github.luben.zstd.Zstd;
+import com.github.luben.zstd.ZstdCompressCtx;
+import com.github.luben.zstd.ZstdDecompressCtx;
 import java.nio.ByteBuffer;
 import net.jpountz.lz4.LZ4Compressor;
 import net.jpountz.lz4.LZ4Factory;
@@ -18,6 +20,16 @@ public enum Codec {
   private static final LZ4Factory LZ4F = LZ4Factory.fastestInstance();
   private static final LZ4Compressor LZ4C = LZ4F.fastCompressor();
   private static final LZ4FastDecompressor LZ4D = LZ4F.fastDecompressor();
+
+  /**
+   * One zstd context per thread and level: a context holds megabytes of tables, and allocating one
+   * per chunk costs as much as compressing a small chunk.
+   */
+  private static final ThreadLocal<ZstdCompressCtx[]> ZSTD_C =
+      ThreadLocal.withInitial(() -> new ZstdCompressCtx[23]);
+
+  private static final ThreadLocal<ZstdDecompressCtx> ZSTD_D =
+      ThreadLocal.withInitial(ZstdDecompressCtx::new);
 
   public final int id;
 
@@ -59,7 +71,16 @@ public enum Codec {
       case ZSTD -> {
         int written;
         try {
-          written = Zstd.compress(dst, src.duplicate(), level);
+          ZstdCompressCtx[] ctxs = ZSTD_C.get();
+          ZstdCompressCtx ctx = ctxs[level];
+          if (ctx == null) {
+            ctx = new ZstdCompressCtx().setLevel(level).setChecksum(false);
+            ctxs[level] = ctx;
+          }
+          written =
+              ctx.compressDirectByteBuffer(
+                  dst, dst.position(), dst.remaining(), src, src.position(), n);
+          dst.position(dst.position() + written);
         } catch (RuntimeException e) {
           throw new CodecException("zstd compression failed: " + e.getMessage());
         }
@@ -90,9 +111,11 @@ public enum Codec {
           dst.put(src.duplicate());
         }
         case ZSTD -> {
-          ByteBuffer d = dst.duplicate();
-          d.limit(before + expected);
-          int n = Zstd.decompress(d, src.duplicate());
+          int n =
+              ZSTD_D
+                  .get()
+                  .decompressDirectByteBuffer(
+                      dst, before, expected, src, src.position(), src.remaining());
           if (n != expected) {
             throw new CodecException("zstd frame holds " + n + " bytes, expected " + expected);
           }

@@ -99,17 +99,39 @@ public final class SystemDisks {
    * for regular files, the same inode.
    */
   public boolean sameOrRelated(DeviceInfo a, DeviceInfo b) {
-    if (a.isBlockDevice() != b.isBlockDevice()) {
+    if (a.isBlockDevice()
+        && b.isBlockDevice()
+        && related(a.name(), a.parentDisk(), b.name(), b.parentDisk())) {
+      return true;
+    }
+    // A loop device is its backing file: compare what lies underneath.
+    Optional<Path> fa = backingFile(a);
+    Optional<Path> fb = backingFile(b);
+    if (fa.isEmpty() || fb.isEmpty()) {
       return false;
     }
-    if (!a.isBlockDevice()) {
-      try {
-        return Files.isSameFile(a.path(), b.path());
-      } catch (IOException e) {
-        return a.path().toAbsolutePath().normalize().equals(b.path().toAbsolutePath().normalize());
-      }
+    try {
+      return Files.isSameFile(fa.get(), fb.get());
+    } catch (IOException e) {
+      return fa.get().toAbsolutePath().normalize().equals(fb.get().toAbsolutePath().normalize());
     }
-    return related(a.name(), a.parentDisk(), b.name(), b.parentDisk());
+  }
+
+  /** The regular file under a target: itself, or the backing file of a loop disk. */
+  static Optional<Path> backingFile(DeviceInfo d) {
+    if (!d.isBlockDevice()) {
+      return Optional.of(d.path());
+    }
+    Path f = DeviceInfo.SYS_CLASS_BLOCK.resolve(d.diskName()).resolve("loop/backing_file");
+    try {
+      String name = Files.readString(f).trim();
+      if (name.endsWith(" (deleted)")) {
+        name = name.substring(0, name.length() - " (deleted)".length());
+      }
+      return name.isEmpty() ? Optional.empty() : Optional.of(Path.of(name));
+    } catch (IOException e) {
+      return Optional.empty();
+    }
   }
 
   /**

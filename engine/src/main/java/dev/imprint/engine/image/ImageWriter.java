@@ -147,6 +147,10 @@ public final class ImageWriter implements Closeable {
    * @return the image's metadata
    */
   public ImageMetadata finish(List<Signature> presigned, SignerFunction signer) throws IOException {
+    if (header.logicalSize() != logicalEnd) {
+      // A pipe's length is known only at its end: the front header is rewritten in place.
+      resize(logicalEnd);
+    }
     if (logicalEnd != header.logicalSize()) {
       throw new IllegalStateException(
           "image covers " + logicalEnd + " of " + header.logicalSize() + " bytes");
@@ -182,6 +186,34 @@ public final class ImageWriter implements Closeable {
     Files.move(temp, output, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
     finished = true;
     return new ImageMetadata(header, headerBytes, index, indexBytes, sigs, digest);
+  }
+
+  private void resize(long size) throws IOException {
+    ImageHeader h =
+        new ImageHeader(
+            header.major(),
+            header.minor(),
+            size,
+            header.sectorSize(),
+            header.chunkSize(),
+            header.kind(),
+            header.codec(),
+            header.scheme(),
+            header.created(),
+            header.creator(),
+            header.source(),
+            header.partitions());
+    byte[] hb = h.encode();
+    if (hb.length != headerBytes.length) {
+      throw new IllegalStateException("header length changed");
+    }
+    ByteBuffer b = ByteBuffer.wrap(hb);
+    long p = 0;
+    while (b.hasRemaining()) {
+      p += out.write(b, p);
+    }
+    header = h;
+    headerBytes = hb;
   }
 
   private void write(ByteBuffer b) throws IOException {

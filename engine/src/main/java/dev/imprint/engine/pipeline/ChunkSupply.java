@@ -16,6 +16,9 @@ public sealed interface ChunkSupply extends Closeable
   /** Size of the logical disk, or -1 when a pipe doesn't tell until its end. */
   long logicalSize();
 
+  /** The largest data chunk this supply produces. */
+  int chunkSize();
+
   /** Bytes of data ranges to write when known up front (for progress), else -1. */
   long dataBytes();
 

@@ -4,16 +4,11 @@ import dev.imprint.engine.codec.Codec;
 import dev.imprint.engine.codec.CodecException;
 import dev.imprint.engine.image.Image;
 import dev.imprint.engine.image.ImageWriter;
+import dev.imprint.engine.image.RangeKind;
 import dev.imprint.engine.source.DiskSource;
-import dev.imprint.engine.source.Extent;
-import dev.imprint.engine.source.RandomAccessDisk;
-import dev.imprint.engine.source.SequentialDisk;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.ByteBuffer;
-import java.util.Iterator;
-import java.util.List;
-import java.util.NoSuchElementException;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
 import java.util.concurrent.CompletionStage;
@@ -25,7 +20,6 @@ import org.apache.pekko.stream.ActorAttributes;
 import org.apache.pekko.stream.Attributes;
 import org.apache.pekko.stream.Materializer;
 import org.apache.pekko.stream.javadsl.Sink;
-import org.apache.pekko.stream.javadsl.Source;
 
 /**
  * Turns a disk into an image: read chunk -> detect zeros -> hash -> compress (all cores, order
@@ -37,25 +31,18 @@ public final class CreatePipeline {
 
   private final Materializer mat;
   private final CreateOptions options;
-  private final BufferPool raw;
   private final BufferPool stored;
-  private final ByteBuffer zeros;
 
   public CreatePipeline(Materializer mat, CreateOptions options) {
     this.mat = mat;
     this.options = options;
     int cs = options.chunkSize();
-    this.raw = new BufferPool(cs);
     this.stored = new BufferPool(options.compression().codec().maxCompressedLength(cs) + 64);
-    this.zeros = ByteBuffer.allocateDirect(cs);
   }
 
-  /** One chunk between stages: {@code data} null means the chunk reads as zeros. */
-  private record Piece(long offset, int length, ByteBuffer data) {}
-
-  /** One chunk ready to append. */
+  /** One chunk ready to append; a null payload is a zero range. */
   private record Packed(
-      long offset, int length, Codec codec, byte[] sha256, ByteBuffer payload, ByteBuffer rawBuf) {}
+      long offset, int length, Codec codec, byte[] sha256, ByteBuffer payload, Chunk chunk) {}
 
   /**
    * Runs the pipeline to completion into {@code writer} (not finished: the caller signs and
@@ -66,28 +53,13 @@ public final class CreatePipeline {
     int par = Math.max(1, options.parallelism());
     ExecutorService cpu = Executors.newFixedThreadPool(par, daemon("imprint-create"));
     AtomicLong done = new AtomicLong();
-    long total;
-    Source<Packed, ?> packed;
-    try {
-      if (source instanceof RandomAccessDisk r) {
-        total = r.size();
-        packed =
-            randomPieces(r)
-                .mapAsync(
-                    par * 2, p -> CompletableFuture.supplyAsync(() -> readAndPack(r, p), cpu));
-      } else {
-        SequentialDisk s = (SequentialDisk) source;
-        total = s.size().orElse(-1);
-        packed =
-            sequentialPieces(s)
-                .mapAsync(par * 2, p -> CompletableFuture.supplyAsync(() -> pack(p), cpu));
-      }
-    } catch (IOException e) {
-      cpu.shutdownNow();
-      return CompletableFuture.failedFuture(e);
-    }
+    DiskChunks chunks = DiskChunks.forCreate(source, options.chunkSize());
+    long total = chunks.logicalSize();
+    // Reads and compression share the cores; order is kept so the image is written front to back.
     CompletionStage<Done> finished =
-        packed
+        chunks
+            .chunks(par, cpu)
+            .mapAsync(par * 2, c -> CompletableFuture.supplyAsync(() -> pack(c), cpu))
             .withAttributes(Attributes.inputBuffer(1, 2))
             .runWith(
                 Sink.<Packed>foreach(
@@ -125,127 +97,23 @@ public final class CreatePipeline {
       }
     } finally {
       stored.release(pk.payload() == null ? null : pk.payload().clear());
-      raw.release(pk.rawBuf());
-    }
-  }
-
-  private Source<Piece, ?> randomPieces(RandomAccessDisk disk) throws IOException {
-    List<Extent> extents = disk.dataExtents();
-    long size = disk.size();
-    int cs = options.chunkSize();
-    long n = (size + cs - 1) / cs;
-    return Source.fromIterator(
-        () ->
-            new Iterator<Piece>() {
-              long i;
-              int e;
-
-              @Override
-              public boolean hasNext() {
-                return i < n;
-              }
-
-              @Override
-              public Piece next() {
-                if (i >= n) {
-                  throw new NoSuchElementException();
-                }
-                long off = i * cs;
-                int len = (int) Math.min(cs, size - off);
-                i++;
-                while (e < extents.size() && extents.get(e).end() <= off) {
-                  e++;
-                }
-                boolean hasData = e < extents.size() && extents.get(e).offset() < off + len;
-                // Marker buffer: a non-null zero-capacity buffer means "read me".
-                return new Piece(off, len, hasData ? READ_ME : null);
-              }
-            });
-  }
-
-  private static final ByteBuffer READ_ME = ByteBuffer.allocate(0);
-
-  private Source<Piece, ?> sequentialPieces(SequentialDisk disk) {
-    int cs = options.chunkSize();
-    return Source.fromIterator(
-            () ->
-                new Iterator<Piece>() {
-                  long off;
-                  Piece next;
-                  boolean eof;
-
-                  @Override
-                  public boolean hasNext() {
-                    if (next == null && !eof) {
-                      ByteBuffer b = raw.acquire();
-                      int n;
-                      try {
-                        n = disk.readFully(b);
-                      } catch (IOException ex) {
-                        raw.release(b);
-                        throw new UncheckedIOException(ex);
-                      }
-                      if (n <= 0) {
-                        raw.release(b);
-                        eof = true;
-                      } else {
-                        b.flip();
-                        next = new Piece(off, n, b);
-                        off += n;
-                        eof = n < cs;
-                      }
-                    }
-                    return next != null;
-                  }
-
-                  @Override
-                  public Piece next() {
-                    if (!hasNext()) {
-                      throw new NoSuchElementException();
-                    }
-                    Piece p = next;
-                    next = null;
-                    return p;
-                  }
-                })
-        .withAttributes(ActorAttributes.dispatcher(BLOCKING));
-  }
-
-  private Packed readAndPack(RandomAccessDisk disk, Piece p) {
-    if (p.data() == null) {
-      return new Packed(p.offset(), p.length(), Codec.NONE, null, null, null);
-    }
-    ByteBuffer b = raw.acquire();
-    b.limit(p.length());
-    try {
-      int n = disk.read(b, p.offset());
-      if (n < p.length()) {
-        throw new IOException(
-            disk.description() + " ended at byte " + (p.offset() + n) + " while being read");
+      if (pk.chunk() != null) {
+        pk.chunk().release();
       }
-    } catch (IOException ex) {
-      raw.release(b);
-      throw new UncheckedIOException(ex);
     }
-    b.flip();
-    return pack(new Piece(p.offset(), p.length(), b));
   }
 
-  private Packed pack(Piece p) {
-    ByteBuffer data = p.data();
-    if (data == null) {
-      return new Packed(p.offset(), p.length(), Codec.NONE, null, null, null);
+  private Packed pack(Chunk c) {
+    if (c.kind() != RangeKind.DATA) {
+      return new Packed(c.offset(), (int) c.length(), Codec.NONE, null, null, null);
     }
-    if (isZero(data)) {
-      raw.release(data);
-      return new Packed(p.offset(), p.length(), Codec.NONE, null, null, null);
-    }
+    ByteBuffer data = c.writableView();
     byte[] sha = Image.sha256(data);
     Codec codec = options.compression().codec();
     ByteBuffer out = stored.acquire();
     try {
       int n = codec.compress(data, out, options.compression().level());
-      if (n >= p.length()) {
+      if (n >= data.remaining()) {
         // Incompressible: store it as is, which also makes it free to decode.
         out.clear();
         out.put(data.duplicate());
@@ -253,16 +121,11 @@ public final class CreatePipeline {
       }
     } catch (CodecException ex) {
       stored.release(out);
-      raw.release(data);
+      c.release();
       throw new UncheckedIOException(ex);
     }
     out.flip();
-    return new Packed(p.offset(), p.length(), codec, sha, out, data);
-  }
-
-  private boolean isZero(ByteBuffer data) {
-    ByteBuffer z = zeros.duplicate().limit(data.remaining());
-    return data.mismatch(z) < 0;
+    return new Packed(c.offset(), (int) c.length(), codec, sha, out, c);
   }
 
   static java.util.concurrent.ThreadFactory daemon(String name) {

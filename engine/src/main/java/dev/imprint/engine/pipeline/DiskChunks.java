@@ -25,11 +25,26 @@ public final class DiskChunks implements ChunkSupply {
   private final DiskSource disk;
   private final BufferPool pool;
   private final ByteBuffer zeros;
+  private final boolean ordered;
 
+  /** Chunks in whatever order reads finish, with the xxHash64 a restore verifies against. */
   public DiskChunks(DiskSource disk, int chunkSize) {
+    this(disk, chunkSize, false);
+  }
+
+  /**
+   * Chunks in disk order, as an image writer needs them; no xxHash64, since {@code create} hashes
+   * each chunk with SHA-256 itself.
+   */
+  public static DiskChunks forCreate(DiskSource disk, int chunkSize) {
+    return new DiskChunks(disk, chunkSize, true);
+  }
+
+  private DiskChunks(DiskSource disk, int chunkSize, boolean ordered) {
     this.disk = disk;
     this.pool = new BufferPool(chunkSize);
     this.zeros = ByteBuffer.allocateDirect(chunkSize);
+    this.ordered = ordered;
   }
 
   @Override
@@ -43,6 +58,11 @@ public final class DiskChunks implements ChunkSupply {
       return r.size();
     }
     return ((SequentialDisk) disk).size().orElse(-1);
+  }
+
+  @Override
+  public int chunkSize() {
+    return pool.bufferSize();
   }
 
   @Override
@@ -86,8 +106,11 @@ public final class DiskChunks implements ChunkSupply {
               return new long[] {off, len, data ? 1 : 0};
             }
           };
-      return Source.fromIterator(() -> pieces)
-          .mapAsyncUnordered(
+      Source<long[], NotUsed> planned = Source.fromIterator(() -> pieces);
+      return ordered
+          ? planned.mapAsync(
+              parallelism, p -> CompletableFuture.supplyAsync(() -> readAt(r, p), cpu))
+          : planned.mapAsyncUnordered(
               parallelism, p -> CompletableFuture.supplyAsync(() -> readAt(r, p), cpu));
     }
     SequentialDisk s = (SequentialDisk) disk;
@@ -159,7 +182,7 @@ public final class DiskChunks implements ChunkSupply {
       pool.release(b);
       return Chunk.empty(offset, len, RangeKind.ZERO);
     }
-    return Chunk.data(offset, b, Hashes.xxh64(b), pool);
+    return Chunk.data(offset, b, ordered ? 0 : Hashes.xxh64(b), pool);
   }
 
   @Override

@@ -42,6 +42,11 @@ public final class ImageChunks implements ChunkSupply {
   }
 
   @Override
+  public int chunkSize() {
+    return image.header().chunkSize();
+  }
+
+  @Override
   public long dataBytes() {
     return image.metadata().bytesOf(RangeKind.DATA);
   }

@@ -54,6 +54,11 @@ public final class StreamedImageChunks implements ChunkSupply {
   }
 
   @Override
+  public int chunkSize() {
+    return stream.header().chunkSize();
+  }
+
+  @Override
   public long dataBytes() {
     return -1;
   }

@@ -118,7 +118,14 @@ public final class Verifier {
               : Hashes.xxh64(b) == r.xxh64();
       return same
           ? Optional.empty()
-          : Optional.of(new Mismatch(r.offset(), "data differs from the image"));
+          : Optional.of(
+              new Mismatch(
+                  r.offset(),
+                  "the chunk of bytes "
+                      + r.offset()
+                      + "-"
+                      + (r.end() - 1)
+                      + " differs from the image"));
     } finally {
       pool.release(b);
     }

@@ -63,12 +63,12 @@ public final class Sources {
    */
   public static Format detect(String spec) throws IOException {
     if (spec.equals(STDIN)) {
-      return Magic.sniff(peek(peekedPipe(spec).in()), Magic.HEAD_LENGTH);
+      return sniffPeeked(peekedPipe(spec).in());
     }
     Path path = Path.of(spec);
     return switch (kind(path)) {
       case BLOCK_DEVICE -> Format.RAW;
-      case PIPE -> Magic.sniff(peek(peekedPipe(spec).in()), Magic.HEAD_LENGTH);
+      case PIPE -> sniffPeeked(peekedPipe(spec).in());
       case REGULAR_FILE -> {
         try (FileChannel channel = openFile(path)) {
           yield sniff(channel);
@@ -151,7 +151,11 @@ public final class Sources {
     }
     BufferedInputStream in = pipe.in();
     try {
-      Format format = Magic.sniff(peek(in), Magic.HEAD_LENGTH);
+      byte[] head = peek(in);
+      if (head.length == 0) {
+        throw new SourceException(description + " is empty: there is no disk to read");
+      }
+      Format format = Magic.sniff(head, head.length);
       if (format == Format.IMPRINT) {
         throw notADisk(description);
       }
@@ -161,6 +165,26 @@ public final class Sources {
       in.close();
       throw e;
     }
+  }
+
+  /**
+   * Opens a stream the caller already has (standard input as the command received it) as a disk,
+   * sniffing its format like any pipe.
+   */
+  public static DiskSource openStream(String description, InputStream stream) throws IOException {
+    BufferedInputStream in =
+        stream instanceof BufferedInputStream b
+            ? b
+            : new BufferedInputStream(stream, DecodedDisk.INPUT_BUFFER);
+    Pipe pipe = new Pipe(in, OptionalLong.empty());
+    String key = "\0stream:" + System.identityHashCode(in);
+    PEEKED_PIPES.put(key, pipe);
+    return openPipe(key, description);
+  }
+
+  private static Format sniffPeeked(BufferedInputStream in) throws IOException {
+    byte[] head = peek(in);
+    return Magic.sniff(head, head.length);
   }
 
   private static Pipe peekedPipe(String spec) throws IOException {
