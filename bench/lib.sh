@@ -71,7 +71,7 @@ loop_attach() { # FILE OFFSET SIZELIMIT [ro]
     local -a ro=()
     [[ ${4:-} == ro ]] && ro=(-r)
     dev=$(losetup -f --show "${ro[@]}" -o "$2" --sizelimit "$3" "$1")
-    on_exit "losetup -d '$dev'"
+    on_exit "losetup -d '$dev' 2>/dev/null"
     echo "$dev"
 }
 
