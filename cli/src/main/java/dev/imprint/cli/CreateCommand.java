@@ -101,6 +101,12 @@ final class CreateCommand implements Callable<Integer> {
 
   @Override
   public Integer call() throws Exception {
+    try (Pekko pekko = Pekko.startInBackground()) {
+      return call(pekko);
+    }
+  }
+
+  private Integer call(Pekko pekko) throws Exception {
     Compression compression;
     int cs;
     try {
@@ -156,7 +162,7 @@ final class CreateCommand implements Callable<Integer> {
               disk.description(),
               List.of());
       long t0 = System.nanoTime();
-      ActorSystem<Void> system = Pekko.start();
+      ActorSystem<Void> system = pekko.get();
       ImageMetadata md;
       try (ImageWriter writer = ImageWriter.create(output, header)) {
         CreatePipeline pipeline = new CreatePipeline(Materializer.matFromSystem(system), options);
@@ -167,8 +173,6 @@ final class CreateCommand implements Callable<Integer> {
         PrivateKey k = key;
         PublicKey p = pub;
         md = writer.finish(List.of(), k == null ? null : digest -> Keys.sign(k, p, digest));
-      } finally {
-        system.terminate();
       }
       double secs = (System.nanoTime() - t0) / 1e9;
       report(display, md, secs);

@@ -110,6 +110,12 @@ final class RestoreCommand implements Callable<Integer> {
 
   @Override
   public Integer call() throws Exception {
+    try (Pekko pekko = Pekko.startInBackground()) {
+      return call(pekko);
+    }
+  }
+
+  private Integer call(Pekko pekko) throws Exception {
     if (!erase) {
       throw new UserError(
           "block restore erases the targets: add --erase (-erase) to agree; restoring files"
@@ -160,7 +166,7 @@ final class RestoreCommand implements Callable<Integer> {
         writers.add(new TargetWriter(p.spec(), d, discard));
       }
       started = true;
-      return run(supply, writers, display);
+      return run(supply, writers, display, pekko.get());
     } finally {
       if (!started) {
         supply.close();
@@ -171,7 +177,8 @@ final class RestoreCommand implements Callable<Integer> {
     }
   }
 
-  private int run(ChunkSupply supply, List<TargetWriter> writers, Display display) {
+  private int run(
+      ChunkSupply supply, List<TargetWriter> writers, Display display, ActorSystem<Void> system) {
     int cores = Runtime.getRuntime().availableProcessors();
     RestoreSession.Job job =
         new RestoreSession.Job(
@@ -180,9 +187,8 @@ final class RestoreCommand implements Callable<Integer> {
             new RestoreOptions(cores + 1, discard, RestoreOptions.DEFAULT_HELD_REGION),
             !noverify,
             Math.max(4 << 20, supply.chunkSize()));
-    ActorSystem<Void> system = Pekko.start();
     CompletableFuture<RestoreEvent.Finished> finished = new CompletableFuture<>();
-    try {
+    {
       ActorRef<RestoreEvent> listener =
           system.systemActorOf(
               Behaviors.receive(RestoreEvent.class)
@@ -201,8 +207,6 @@ final class RestoreCommand implements Callable<Integer> {
       system.systemActorOf(RestoreSession.create(job, listener), "restore", Props.empty());
       RestoreEvent.Finished f = finished.join();
       return summarize(f, display);
-    } finally {
-      system.terminate();
     }
   }
 

@@ -53,8 +53,8 @@ final class VerifyCommand implements Callable<Integer> {
     int bad = 0;
     try (Image image = ImageOpener.open(source, ExitCode.BAD_INPUT)) {
       var ranges = Verifier.rangesOf(image.metadata());
-      ActorSystem<Void> system = Pekko.start();
-      try {
+      try (Pekko pekko = Pekko.startInBackground()) {
+        ActorSystem<Void> system = pekko.get();
         Verifier verifier =
             new Verifier(
                 Materializer.matFromSystem(system), Math.max(4 << 20, image.header().chunkSize()));
@@ -79,8 +79,6 @@ final class VerifyCommand implements Callable<Integer> {
             }
           }
         }
-      } finally {
-        system.terminate();
       }
     }
     display.finished(bad == 0, bad == 0 ? "Verify completed successfully." : "Verify failed.");

@@ -16,8 +16,8 @@ public interface FilesystemReader {
 
   /**
    * The ranges the filesystem uses, relative to the volume start. Throws {@link
-   * FilesystemException} when the filesystem fails its own consistency checks (bad checksum,
-   * counts that don't add up): the caller then falls back to copying every non-zero block.
+   * FilesystemException} when the filesystem fails its own consistency checks (bad checksum, counts
+   * that don't add up): the caller then falls back to copying every non-zero block.
    */
   AllocationMap allocation(Volume volume) throws IOException;
 
