@@ -1,0 +1,93 @@
+package dev.imprint.engine.filesystem;
+
+import dev.imprint.engine.filesystem.FilesystemReader.Volume;
+import dev.imprint.engine.source.RandomAccessDisk;
+import java.io.IOException;
+import java.nio.BufferUnderflowException;
+import java.nio.ByteBuffer;
+import java.nio.charset.StandardCharsets;
+import java.util.List;
+import java.util.Optional;
+
+/**
+ * Which bytes of a volume matter: asks each filesystem reader in turn, and says in one line how the
+ * answer was found or why there is none (then the caller copies every non-zero block).
+ */
+public final class Filesystems {
+  private static final String FALLBACK = "copying every non-zero block";
+  private static final byte[] LUKS = {'L', 'U', 'K', 'S', (byte) 0xba, (byte) 0xbe};
+  private static final byte[] SWAP = "SWAPSPACE2".getBytes(StandardCharsets.US_ASCII);
+  private static final byte[] SWAP_OLD = "SWAP-SPACE".getBytes(StandardCharsets.US_ASCII);
+  private static final byte[] HIBERNATION = "S1SUSPEND".getBytes(StandardCharsets.US_ASCII);
+  private static final int[] SWAP_PAGE_SIZES = {4096, 8192, 16384, 65536};
+
+  /**
+   * The readers, most specific signature first: NTFS boot sectors would also pass FAT's
+   * 0x55AA-and-jump test, so NTFS is asked before FAT.
+   */
+  private static final List<FilesystemReader> READERS =
+      List.of(new Ext4(), new Xfs(), new Ntfs(), new Fat());
+
+  /**
+   * What analysis found.
+   *
+   * @param filesystem the filesystem's name ("ext4", "vfat", "ntfs", "xfs"), or "" if unknown
+   * @param map the used ranges, absent when the filesystem is unknown or failed its checks
+   * @param note how the map was read, or why there is none
+   */
+  public record Analysis(String filesystem, Optional<AllocationMap> map, String note) {}
+
+  private Filesystems() {}
+
+  /**
+   * Analyses the volume [offset, offset + length) of {@code disk}. A damaged or unsupported
+   * filesystem gives an analysis without a map, never an exception; only I/O errors propagate.
+   */
+  public static Analysis analyze(RandomAccessDisk disk, long offset, long length)
+      throws IOException {
+    Volume volume = new Volume(disk, offset, length);
+    for (FilesystemReader reader : READERS) {
+      if (!reader.probe(volume)) {
+        continue;
+      }
+      try {
+        AllocationMap map = reader.allocation(volume);
+        return new Analysis(map.filesystem(), Optional.of(map), map.how());
+      } catch (FilesystemException e) {
+        return fallback(reader.name(), e.getMessage());
+      } catch (IndexOutOfBoundsException
+          | BufferUnderflowException
+          | IllegalArgumentException
+          | ArithmeticException e) {
+        // A structure that slipped past the checks: still damage, not a reason to stop.
+        return fallback(reader.name(), "unreadable structure (" + e + ")");
+      }
+    }
+    String other = otherSignature(volume);
+    if (other != null) {
+      return new Analysis("", Optional.empty(), other + ": " + FALLBACK);
+    }
+    return new Analysis("", Optional.empty(), "no filesystem recognised: " + FALLBACK);
+  }
+
+  private static Analysis fallback(String name, String reason) {
+    return new Analysis(name, Optional.empty(), name + " " + reason + ": " + FALLBACK);
+  }
+
+  /** Names volumes no reader maps but a person would want named: LUKS, swap. */
+  private static String otherSignature(Volume volume) throws IOException {
+    if (VolumeReads.matches(VolumeReads.head(volume, 0, LUKS.length), 0, LUKS)) {
+      return "LUKS encrypted volume";
+    }
+    for (int page : SWAP_PAGE_SIZES) {
+      ByteBuffer tail = VolumeReads.head(volume, page - 10, 10);
+      if (VolumeReads.matches(tail, 0, SWAP) || VolumeReads.matches(tail, 0, SWAP_OLD)) {
+        return "Linux swap (" + page + "-byte pages)";
+      }
+      if (VolumeReads.matches(tail, 0, HIBERNATION)) {
+        return "Linux swap holding a hibernation image";
+      }
+    }
+    return null;
+  }
+}
