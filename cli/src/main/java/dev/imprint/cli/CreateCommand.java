@@ -14,6 +14,7 @@ import dev.imprint.engine.image.ImageMetadata;
 import dev.imprint.engine.image.ImageWriter;
 import dev.imprint.engine.image.PartitionScheme;
 import dev.imprint.engine.image.RangeKind;
+import dev.imprint.engine.layout.DiskLayout;
 import dev.imprint.engine.pipeline.CreateOptions;
 import dev.imprint.engine.pipeline.CreatePipeline;
 import dev.imprint.engine.signing.Keys;
@@ -87,6 +88,13 @@ final class CreateCommand implements Callable<Integer> {
   boolean volume;
 
   @Option(
+      names = "--all-blocks",
+      description =
+          "Copy every non-zero block, even those the filesystems say are free"
+              + " (default: only used blocks of ext2/3/4, FAT, NTFS and XFS).")
+  boolean allBlocks;
+
+  @Option(
       names = "--force",
       description = "Image a source that is mounted read-write (the copy may be inconsistent).")
   boolean force;
@@ -120,6 +128,14 @@ final class CreateCommand implements Callable<Integer> {
       throw new UserError(e.getMessage());
     }
     int par = threads != null ? threads : Runtime.getRuntime().availableProcessors();
+    if (!volume && source.startsWith("/dev/")) {
+      // A partition holds one volume, never a partition table of its own.
+      try {
+        volume = DeviceInfo.probe(Path.of(source)).isPartition();
+      } catch (java.io.IOException e) {
+        // Sources.open below reports a bad source with a better message.
+      }
+    }
     CreateOptions options;
     try {
       options =
@@ -147,6 +163,13 @@ final class CreateCommand implements Callable<Integer> {
       long size =
           disk instanceof RandomAccessDisk r ? r.size() : ((SequentialDisk) disk).size().orElse(0);
       int sector = disk instanceof RandomAccessDisk r ? r.sectorSize() : 512;
+      DiskLayout layout =
+          disk instanceof RandomAccessDisk r && !allBlocks
+              ? DiskLayout.analyze(r, options.kind() == ImageKind.VOLUME)
+              : new DiskLayout(PartitionScheme.NONE, List.of(), null, List.of());
+      for (String note : layout.notes()) {
+        display.note(note);
+      }
       ImageHeader header =
           new ImageHeader(
               ImageHeader.MAJOR,
@@ -156,18 +179,22 @@ final class CreateCommand implements Callable<Integer> {
               cs,
               options.kind(),
               compression.codec(),
-              PartitionScheme.NONE,
+              layout.scheme(),
               Instant.now(),
               options.creator(),
               disk.description(),
-              List.of());
+              layout.partitions());
       long t0 = System.nanoTime();
       ActorSystem<Void> system = pekko.get();
       ImageMetadata md;
       try (ImageWriter writer = ImageWriter.create(output, header)) {
         CreatePipeline pipeline = new CreatePipeline(Materializer.matFromSystem(system), options);
         pipeline
-            .run(disk, writer, (done, total) -> display.progress("Imaging", done, total))
+            .run(
+                disk,
+                layout.used(),
+                writer,
+                (done, total) -> display.progress("Imaging", done, total))
             .toCompletableFuture()
             .join();
         PrivateKey k = key;

@@ -97,6 +97,7 @@ final class InfoCommand implements Callable<Integer> {
       pm.put("type", p.type());
       pm.put("label", p.label());
       pm.put("filesystem", p.filesystem());
+      pm.put("note", p.note());
       parts.add(pm);
     }
     m.put("partitions", parts);
@@ -139,8 +140,13 @@ final class InfoCommand implements Callable<Integer> {
     out.printf("Partitions:   %s%n", h.scheme() == null ? "none" : m.get("partitionScheme"));
     for (Partition p : h.partitions()) {
       out.printf(
-          "  %2d  %12d  %-10s %-8s %s%n",
-          p.number(), p.offset(), Sizes.human(p.length()), p.filesystem(), p.label());
+          "  %2d  at %-12d %-9s %-6s %-12s %s%n",
+          p.number(),
+          p.offset(),
+          Sizes.human(p.length()),
+          p.filesystem().isEmpty() ? "-" : p.filesystem(),
+          p.label().isEmpty() ? "" : "\"" + p.label() + "\"",
+          p.note());
     }
     out.printf("Created:      %s by %s%n", h.created(), h.creator());
     out.printf("Source:       %s%n", h.source());

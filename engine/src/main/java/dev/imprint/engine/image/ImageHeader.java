@@ -52,6 +52,7 @@ public record ImageHeader(
       putString(var, p.type());
       putString(var, p.label());
       putString(var, p.filesystem());
+      putString(var, p.note());
     }
     byte[] tail = var.toByteArray();
     int length = FIXED_LENGTH + tail.length + 4;
@@ -147,7 +148,9 @@ public record ImageHeader(
         int number = b.getInt();
         long offset = b.getLong();
         long len = b.getLong();
-        parts.add(new Partition(number, offset, len, getString(b), getString(b), getString(b)));
+        parts.add(
+            new Partition(
+                number, offset, len, getString(b), getString(b), getString(b), getString(b)));
       }
       if (logicalSize < 0 || chunkSize < 4096 || Integer.bitCount(chunkSize) != 1) {
         throw new ImageFormatException(where + ": header geometry is invalid");

@@ -6,9 +6,11 @@ import dev.imprint.engine.image.Image;
 import dev.imprint.engine.image.ImageWriter;
 import dev.imprint.engine.image.RangeKind;
 import dev.imprint.engine.source.DiskSource;
+import dev.imprint.engine.source.Extent;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.ByteBuffer;
+import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
 import java.util.concurrent.CompletionStage;
@@ -42,7 +44,13 @@ public final class CreatePipeline {
 
   /** One chunk ready to append; a null payload is a zero range. */
   private record Packed(
-      long offset, int length, Codec codec, byte[] sha256, ByteBuffer payload, Chunk chunk) {}
+      RangeKind kind,
+      long offset,
+      int length,
+      Codec codec,
+      byte[] sha256,
+      ByteBuffer payload,
+      Chunk chunk) {}
 
   /**
    * Runs the pipeline to completion into {@code writer} (not finished: the caller signs and
@@ -50,10 +58,19 @@ public final class CreatePipeline {
    */
   public CompletionStage<Long> run(
       DiskSource source, ImageWriter writer, ProgressListener progress) {
+    return run(source, null, writer, progress);
+  }
+
+  /**
+   * As {@link #run(DiskSource, ImageWriter, ProgressListener)}, recording everything outside {@code
+   * used} (sorted, disjoint byte ranges; null for everything) as unallocated, unread.
+   */
+  public CompletionStage<Long> run(
+      DiskSource source, List<Extent> used, ImageWriter writer, ProgressListener progress) {
     int par = Math.max(1, options.parallelism());
     ExecutorService cpu = Executors.newFixedThreadPool(par, daemon("imprint-create"));
     AtomicLong done = new AtomicLong();
-    DiskChunks chunks = DiskChunks.forCreate(source, options.chunkSize());
+    DiskChunks chunks = DiskChunks.forCreate(source, options.chunkSize(), used);
     long total = chunks.logicalSize();
     // Reads and compression share the cores; order is kept so the image is written front to back.
     CompletionStage<Done> finished =
@@ -90,7 +107,9 @@ public final class CreatePipeline {
 
   private void append(ImageWriter writer, Packed pk) throws IOException {
     try {
-      if (pk.payload() == null) {
+      if (pk.kind() == RangeKind.UNALLOCATED) {
+        writer.unallocated(pk.offset(), pk.length());
+      } else if (pk.payload() == null) {
         writer.zero(pk.offset(), pk.length());
       } else {
         writer.data(pk.offset(), pk.length(), pk.codec(), pk.sha256(), pk.payload());
@@ -105,7 +124,7 @@ public final class CreatePipeline {
 
   private Packed pack(Chunk c) {
     if (c.kind() != RangeKind.DATA) {
-      return new Packed(c.offset(), (int) c.length(), Codec.NONE, null, null, null);
+      return new Packed(c.kind(), c.offset(), (int) c.length(), Codec.NONE, null, null, null);
     }
     ByteBuffer data = c.writableView();
     byte[] sha = Image.sha256(data);
@@ -125,7 +144,7 @@ public final class CreatePipeline {
       throw new UncheckedIOException(ex);
     }
     out.flip();
-    return new Packed(c.offset(), (int) c.length(), codec, sha, out, c);
+    return new Packed(RangeKind.DATA, c.offset(), (int) c.length(), codec, sha, out, c);
   }
 
   static java.util.concurrent.ThreadFactory daemon(String name) {

@@ -8,6 +8,7 @@ import dev.imprint.engine.source.SequentialDisk;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.ByteBuffer;
+import java.util.ArrayList;
 import java.util.Iterator;
 import java.util.List;
 import java.util.NoSuchElementException;
@@ -26,21 +27,31 @@ public final class DiskChunks implements ChunkSupply {
   private final BufferPool pool;
   private final ByteBuffer zeros;
   private final boolean ordered;
+  private final List<Extent> used;
 
   /** Chunks in whatever order reads finish, with the xxHash64 a restore verifies against. */
   public DiskChunks(DiskSource disk, int chunkSize) {
-    this(disk, chunkSize, false);
+    this(disk, chunkSize, false, null);
+  }
+
+  /**
+   * A direct disk-to-disk clone that copies only {@code used} (sorted, disjoint byte ranges, or
+   * null for everything); the rest is unallocated.
+   */
+  public DiskChunks(DiskSource disk, int chunkSize, List<Extent> used) {
+    this(disk, chunkSize, false, used);
   }
 
   /**
    * Chunks in disk order, as an image writer needs them; no xxHash64, since {@code create} hashes
    * each chunk with SHA-256 itself.
    */
-  public static DiskChunks forCreate(DiskSource disk, int chunkSize) {
-    return new DiskChunks(disk, chunkSize, true);
+  public static DiskChunks forCreate(DiskSource disk, int chunkSize, List<Extent> used) {
+    return new DiskChunks(disk, chunkSize, true, used);
   }
 
-  private DiskChunks(DiskSource disk, int chunkSize, boolean ordered) {
+  private DiskChunks(DiskSource disk, int chunkSize, boolean ordered, List<Extent> used) {
+    this.used = used;
     this.disk = disk;
     this.pool = new BufferPool(chunkSize);
     this.zeros = ByteBuffer.allocateDirect(chunkSize);
@@ -82,10 +93,11 @@ public final class DiskChunks implements ChunkSupply {
       long size = r.size();
       int cs = pool.bufferSize();
       long n = (size + cs - 1) / cs;
-      Iterator<long[]> pieces =
+      Iterator<Piece> pieces =
           new Iterator<>() {
             long i;
             int e;
+            int u;
 
             @Override
             public boolean hasNext() {
@@ -93,20 +105,44 @@ public final class DiskChunks implements ChunkSupply {
             }
 
             @Override
-            public long[] next() {
+            public Piece next() {
               if (i >= n) {
                 throw new NoSuchElementException();
               }
               long off = i++ * cs;
-              long len = Math.min(cs, size - off);
+              int len = (int) Math.min(cs, size - off);
+              long end = off + len;
+              List<Extent> unused = List.of();
+              if (used != null) {
+                while (u < used.size() && used.get(u).end() <= off) {
+                  u++;
+                }
+                // The used extents overlapping this chunk; the gaps between them are unused.
+                List<Extent> gaps = new ArrayList<>();
+                long at = off;
+                for (int k = u; k < used.size() && used.get(k).offset() < end; k++) {
+                  Extent x = used.get(k);
+                  if (x.offset() > at) {
+                    gaps.add(new Extent(at - off, x.offset() - at));
+                  }
+                  at = Math.max(at, Math.min(end, x.end()));
+                }
+                if (at == off) {
+                  return new Piece(off, len, RangeKind.UNALLOCATED, List.of());
+                }
+                if (at < end) {
+                  gaps.add(new Extent(at - off, end - at));
+                }
+                unused = gaps;
+              }
               while (e < extents.size() && extents.get(e).end() <= off) {
                 e++;
               }
-              boolean data = e < extents.size() && extents.get(e).offset() < off + len;
-              return new long[] {off, len, data ? 1 : 0};
+              boolean data = e < extents.size() && extents.get(e).offset() < end;
+              return new Piece(off, len, data ? RangeKind.DATA : RangeKind.ZERO, unused);
             }
           };
-      Source<long[], NotUsed> planned = Source.fromIterator(() -> pieces);
+      Source<Piece, NotUsed> planned = Source.fromIterator(() -> pieces);
       return ordered
           ? planned.mapAsync(
               parallelism, p -> CompletableFuture.supplyAsync(() -> readAt(r, p), cpu))
@@ -157,23 +193,31 @@ public final class DiskChunks implements ChunkSupply {
         .withAttributes(ActorAttributes.dispatcher("pekko.actor.default-blocking-io-dispatcher"));
   }
 
-  private Chunk readAt(RandomAccessDisk r, long[] p) {
-    if (p[2] == 0) {
-      return Chunk.empty(p[0], p[1], RangeKind.ZERO);
+  /** A chunk to read: DATA may hold data, ZERO is a hole, UNALLOCATED is skipped. */
+  private record Piece(long offset, int length, RangeKind kind, List<Extent> unused) {}
+
+  private Chunk readAt(RandomAccessDisk r, Piece p) {
+    if (p.kind() != RangeKind.DATA) {
+      return Chunk.empty(p.offset(), p.length(), p.kind());
     }
     ByteBuffer b = pool.acquire();
-    b.limit((int) p[1]);
+    b.limit(p.length());
     try {
-      int got = r.read(b, p[0]);
-      if (got < p[1]) {
-        throw new IOException(r.description() + " ended at byte " + (p[0] + got) + " while read");
+      int got = r.read(b, p.offset());
+      if (got < p.length()) {
+        throw new IOException(
+            r.description() + " ended at byte " + (p.offset() + got) + " while read");
       }
     } catch (IOException e) {
       pool.release(b);
       throw new UncheckedIOException(e);
     }
+    // Blocks the filesystem doesn't use may hold deleted data: zeros compress to nothing.
+    for (Extent gap : p.unused()) {
+      b.put((int) gap.offset(), zeros, 0, (int) gap.length());
+    }
     b.flip();
-    return classify(p[0], b);
+    return classify(p.offset(), b);
   }
 
   private Chunk classify(long offset, ByteBuffer b) {

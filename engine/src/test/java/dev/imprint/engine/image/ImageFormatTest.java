@@ -46,7 +46,13 @@ class ImageFormatTest {
             "unit test disk",
             List.of(
                 new Partition(
-                    1, 1 << 20, 8 << 20, "C12A7328-F81F-11D2-BA4B-00A0C93EC93B", "EFI", "vfat")));
+                    1,
+                    1 << 20,
+                    8 << 20,
+                    "C12A7328-F81F-11D2-BA4B-00A0C93EC93B",
+                    "EFI",
+                    "vfat",
+                    "FAT16 table")));
     Random r = new Random(42);
     try (ImageWriter w = ImageWriter.create(out, h)) {
       for (int i = 0; i < 10; i++) {

@@ -1,0 +1,315 @@
+package dev.imprint.engine.http;
+
+import dev.imprint.engine.http.HttpEndpoint.Retry;
+import dev.imprint.engine.http.HttpEndpoint.Retryable;
+import dev.imprint.engine.http.HttpEndpoint.Watch;
+import dev.imprint.engine.http.HttpSourceException.Kind;
+import dev.imprint.engine.image.ImageFormatException;
+import dev.imprint.engine.image.RangeReader;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.InterruptedIOException;
+import java.net.URI;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.ByteBuffer;
+import java.util.Locale;
+import java.util.concurrent.Semaphore;
+
+/**
+ * An image on an HTTP(S) server, read with Range requests. {@link #open} learns the length and the
+ * validators (ETag, Last-Modified) with one request; every {@link #readFully} is one ranged GET
+ * (more when the connection breaks: the rest of the range is asked for again) conditional on those
+ * validators, so a file replaced on the server is noticed ({@link ImageChangedException}) instead
+ * of mixing two images. Retryable failures (connection refused or reset, timeouts, stalls, short
+ * bodies, 5xx, 429 with Retry-After) are retried with backoff for up to {@link
+ * HttpOptions#retryBudget()} without progress.
+ *
+ * <p>Thread-safe: parallel {@code readFully} calls run as parallel requests, at most {@link
+ * HttpOptions#connections()} at a time.
+ */
+public final class HttpRangeReader implements RangeReader {
+  private static final int COPY = 64 << 10;
+
+  private final HttpEndpoint endpoint;
+  private final Validators validators;
+  private final long length;
+  private final Semaphore connections;
+
+  private HttpRangeReader(HttpEndpoint endpoint, Validators validators) {
+    this.endpoint = endpoint;
+    this.validators = validators;
+    this.length = validators.length();
+    this.connections = new Semaphore(endpoint.options.connections(), true);
+  }
+
+  /**
+   * Learns the file's length and validators with a HEAD request (or a GET of byte 0 when HEAD is
+   * refused or gives no length).
+   *
+   * @throws HttpSourceException with a one-line message: not found, access denied, unknown host,
+   *     cannot connect, TLS, no range support
+   */
+  public static HttpRangeReader open(URI uri, HttpOptions options) throws IOException {
+    HttpEndpoint endpoint = new HttpEndpoint(uri, options);
+    return new HttpRangeReader(endpoint, probe(endpoint));
+  }
+
+  private static Validators probe(HttpEndpoint ep) throws IOException {
+    Retry retry = ep.retry();
+    boolean useHead = true;
+    while (true) {
+      if (useHead) {
+        HttpResponse<Void> r;
+        try {
+          r = ep.head();
+        } catch (IOException e) {
+          retry.failed(e, false);
+          continue;
+        }
+        int s = r.statusCode();
+        long len = HttpEndpoint.contentLength(r.headers());
+        if (s == 200 && len >= 0) {
+          String ranges = r.headers().firstValue("Accept-Ranges").orElse("");
+          if (ranges.trim().toLowerCase(Locale.ROOT).equals("none")) {
+            throw ep.noRanges();
+          }
+          return HttpEndpoint.validators(r.headers(), len);
+        }
+        if (s == 404 || s == 410 || s == 401) {
+          ep.checkStatus(r);
+        }
+        Retryable again = s == 429 || s == 408 || s >= 500 && s != 501 ? ep.checkStatus(r) : null;
+        if (again != null) {
+          retry.failed(again);
+          continue;
+        }
+        // 403 (URLs signed for GET only), 405, 501, no length: ask with a GET instead.
+        useHead = false;
+      }
+      HttpRequest req = ep.request().GET().header("Range", "bytes=0-0").build();
+      HttpResponse<InputStream> r;
+      try {
+        r = ep.send(req);
+      } catch (IOException e) {
+        retry.failed(e, false);
+        continue;
+      }
+      try (InputStream body = r.body()) {
+        int s = r.statusCode();
+        if (s == 206) {
+          long[] cr = HttpEndpoint.contentRange(r.headers());
+          if (cr == null || cr[2] < 0) {
+            throw new HttpSourceException(
+                Kind.PROTOCOL,
+                ep.display + " answered a range request without the file's length (Content-Range)");
+          }
+          return HttpEndpoint.validators(r.headers(), cr[2]);
+        }
+        if (s == 416) {
+          return HttpEndpoint.validators(r.headers(), 0); // an empty file
+        }
+        if (s == 200) {
+          throw ep.noRanges();
+        }
+        Retryable again = ep.checkStatus(r);
+        if (again == null) {
+          throw ep.unexpected(r, "206 Partial Content");
+        }
+        retry.failed(again);
+      }
+    }
+  }
+
+  @Override
+  public long length() {
+    return length;
+  }
+
+  /** The URL without credentials. */
+  @Override
+  public String description() {
+    return endpoint.display;
+  }
+
+  /** The URL (without credentials) this reader reads. */
+  public URI uri() {
+    return endpoint.uri;
+  }
+
+  /** The ETag the server gave at open, if any. */
+  public java.util.Optional<String> etag() {
+    return java.util.Optional.ofNullable(validators.etag());
+  }
+
+  @Override
+  public void readFully(ByteBuffer dst, long position) throws IOException {
+    int n = dst.remaining();
+    if (n == 0) {
+      return;
+    }
+    if (position < 0 || position > length - n) {
+      throw new ImageFormatException(
+          endpoint.display
+              + " ends at byte "
+              + length
+              + " in the middle of a read (bytes "
+              + position
+              + "-"
+              + (position + n - 1)
+              + "): the image is truncated");
+    }
+    try {
+      connections.acquire();
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new InterruptedIOException("interrupted while reading " + endpoint.display);
+    }
+    try {
+      read(dst, position);
+    } finally {
+      connections.release();
+    }
+  }
+
+  private void read(ByteBuffer dst, long position) throws IOException {
+    int start = dst.position();
+    long last = position + dst.remaining() - 1;
+    Retry retry = endpoint.retry();
+    byte[] scratch = dst.hasArray() ? null : new byte[Math.min(COPY, dst.remaining())];
+    while (dst.hasRemaining()) {
+      long from = position + (dst.position() - start);
+      HttpRequest.Builder b =
+          endpoint.request().GET().header("Range", "bytes=" + from + "-" + last);
+      if (validators.strongEtag() != null) {
+        b.header("If-Match", validators.strongEtag());
+      } else if (validators.lastModified() != null) {
+        b.header("If-Unmodified-Since", validators.lastModified());
+      }
+      HttpResponse<InputStream> r;
+      try {
+        r = endpoint.send(b.build());
+      } catch (IOException e) {
+        retry.failed(e, true);
+        continue;
+      }
+      InputStream body = r.body();
+      try (body) {
+        int s = r.statusCode();
+        if (s == 206) {
+          long[] cr = HttpEndpoint.contentRange(r.headers());
+          Validators now = HttpEndpoint.validators(r.headers(), cr == null ? -1 : cr[2]);
+          if (validators.differs(now)) {
+            throw endpoint.changed(validators, now);
+          }
+          if (cr == null || cr[0] != from || cr[1] < from) {
+            throw new HttpSourceException(
+                Kind.PROTOCOL,
+                endpoint.display
+                    + " answered a request for bytes "
+                    + from
+                    + "-"
+                    + last
+                    + " with "
+                    + r.headers().firstValue("Content-Range").orElse("no Content-Range")
+                    + " (several ranges or a proxy that rewrites them are not supported)");
+          }
+        } else if (s == 200) {
+          Validators now =
+              HttpEndpoint.validators(r.headers(), HttpEndpoint.contentLength(r.headers()));
+          if (validators.differs(now)) {
+            throw endpoint.changed(validators, now);
+          }
+          if (from != 0) {
+            throw endpoint.noRanges();
+          }
+          // A 200 for a range starting at 0 delivers the same first bytes: take what we need.
+        } else if (s == 412 || s == 416) {
+          throw endpoint.changed(validators, currentValidators());
+        } else {
+          Retryable again = endpoint.checkStatus(r);
+          if (again == null) {
+            throw endpoint.unexpected(r, "206 Partial Content");
+          }
+          retry.failed(again);
+          continue;
+        }
+        int before = dst.position();
+        try (Watch watch = endpoint.watch(body)) {
+          try {
+            copy(body, dst, scratch, watch);
+          } catch (IOException e) {
+            if (dst.position() > before) {
+              retry.progress();
+            }
+            retry.failed(watch.fired() ? stalled() : e, true);
+            continue;
+          }
+          if (dst.position() > before) {
+            retry.progress();
+          }
+          if (dst.hasRemaining()) {
+            long got = dst.position() - start;
+            retry.failed(
+                watch.fired()
+                    ? "no data for " + HttpEndpoint.seconds(endpoint.options.requestTimeout())
+                    : "the connection closed after "
+                        + got
+                        + " of "
+                        + (last - position + 1)
+                        + " bytes",
+                java.util.Optional.empty(),
+                false,
+                null);
+          }
+        }
+      }
+    }
+  }
+
+  private IOException stalled() {
+    return new IOException(
+        "no data for " + HttpEndpoint.seconds(endpoint.options.requestTimeout()));
+  }
+
+  /** Reads until dst is full or the body ends. */
+  private static void copy(InputStream body, ByteBuffer dst, byte[] scratch, Watch watch)
+      throws IOException {
+    while (dst.hasRemaining()) {
+      int k;
+      if (scratch == null) {
+        k = body.read(dst.array(), dst.arrayOffset() + dst.position(), dst.remaining());
+        if (k > 0) {
+          dst.position(dst.position() + k);
+        }
+      } else {
+        k = body.read(scratch, 0, Math.min(scratch.length, dst.remaining()));
+        if (k > 0) {
+          dst.put(scratch, 0, k);
+        }
+      }
+      if (k < 0) {
+        return;
+      }
+      watch.progress();
+    }
+  }
+
+  /** The server's validators now, for the message; null when they can't be learnt. */
+  private Validators currentValidators() {
+    try {
+      HttpResponse<Void> r = endpoint.head();
+      if (r.statusCode() == 200) {
+        return HttpEndpoint.validators(r.headers(), HttpEndpoint.contentLength(r.headers()));
+      }
+    } catch (IOException e) {
+      // the message does without
+    }
+    return null;
+  }
+
+  @Override
+  public void close() {
+    endpoint.close();
+  }
+}

@@ -1,0 +1,269 @@
+package dev.imprint.engine.http;
+
+import dev.imprint.engine.http.HttpEndpoint.Retry;
+import dev.imprint.engine.http.HttpEndpoint.Retryable;
+import dev.imprint.engine.http.HttpEndpoint.Watch;
+import dev.imprint.engine.http.HttpSourceException.Kind;
+import java.io.IOException;
+import java.io.InputStream;
+import java.net.URI;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.util.Optional;
+import java.util.OptionalLong;
+import java.util.function.Consumer;
+
+/**
+ * A file on an HTTP(S) server read front to back (raw or compressed raw images): one GET whose body
+ * streams in. When the connection breaks, the stream reconnects asking for the rest ({@code Range:
+ * bytes=N-} with {@code If-Range}), so the caller never sees the break. A server that answers 200
+ * instead (no range support) is read again from the start and the bytes already delivered are
+ * skipped, with a warning; a file that changed meanwhile ends the stream with {@link
+ * ImageChangedException}. Retries follow {@link HttpOptions#retryBudget()}.
+ *
+ * <p>Not thread-safe (an InputStream): one reader.
+ */
+public final class HttpStream extends InputStream {
+  private static final int SKIP_BUFFER = 64 << 10;
+
+  private final HttpEndpoint endpoint;
+  private final Consumer<String> warnings;
+  private Validators validators; // of the first response
+  private long delivered;
+  private InputStream body;
+  private Watch watch;
+  private boolean closed;
+  private Retry retry;
+
+  private HttpStream(HttpEndpoint endpoint, Consumer<String> warnings) {
+    this.endpoint = endpoint;
+    this.warnings = warnings;
+  }
+
+  /**
+   * Starts the GET and returns once the response headers arrived.
+   *
+   * @param warnings receives one line for each event the user should know about (a restart from
+   *     zero)
+   * @throws HttpSourceException not found, access denied, unknown host, cannot connect, TLS
+   */
+  public static HttpStream open(URI uri, HttpOptions options, Consumer<String> warnings)
+      throws IOException {
+    HttpStream s = new HttpStream(new HttpEndpoint(uri, options), warnings);
+    s.retry = s.endpoint.retry();
+    s.connect();
+    return s;
+  }
+
+  /** The file's length, when the server said (Content-Length of the first answer). */
+  public OptionalLong length() {
+    return validators.length() >= 0 ? OptionalLong.of(validators.length()) : OptionalLong.empty();
+  }
+
+  /** The URL without credentials. */
+  public String description() {
+    return endpoint.display;
+  }
+
+  /** Bytes delivered to the caller so far. */
+  public long position() {
+    return delivered;
+  }
+
+  private void connect() throws IOException {
+    while (true) {
+      HttpRequest.Builder b = endpoint.request().GET();
+      if (delivered > 0) {
+        b.header("Range", "bytes=" + delivered + "-");
+        String v =
+            validators.strongEtag() != null ? validators.strongEtag() : validators.lastModified();
+        if (v != null) {
+          b.header("If-Range", v);
+        }
+      }
+      HttpResponse<InputStream> r;
+      try {
+        r = endpoint.send(b.build());
+      } catch (IOException e) {
+        retry.failed(e, validators != null);
+        continue;
+      }
+      int s = r.statusCode();
+      if (s == 200) {
+        Validators now =
+            HttpEndpoint.validators(r.headers(), HttpEndpoint.contentLength(r.headers()));
+        if (validators == null) {
+          validators = now;
+          attach(r.body());
+          return;
+        }
+        if (validators.differs(now)) {
+          r.body().close();
+          throw endpoint.changed(validators, now);
+        }
+        if (delivered == 0) {
+          attach(r.body());
+          return;
+        }
+        warnings.accept(
+            "server "
+                + endpoint.hostPort()
+                + " does not support ranges: restarting from zero (skipping the "
+                + delivered
+                + " bytes already read of "
+                + endpoint.display
+                + ")");
+        if (skip(r.body())) {
+          return;
+        }
+        continue;
+      }
+      if (s == 206 && validators != null) {
+        long[] cr = HttpEndpoint.contentRange(r.headers());
+        Validators now = HttpEndpoint.validators(r.headers(), cr == null ? -1 : cr[2]);
+        if (validators.differs(now)) {
+          r.body().close();
+          throw endpoint.changed(validators, now);
+        }
+        if (cr == null || cr[0] != delivered) {
+          r.body().close();
+          throw new HttpSourceException(
+              Kind.PROTOCOL,
+              endpoint.display
+                  + " answered a request for bytes "
+                  + delivered
+                  + "- with "
+                  + r.headers().firstValue("Content-Range").orElse("no Content-Range"));
+        }
+        attach(r.body());
+        return;
+      }
+      r.body().close();
+      if ((s == 412 || s == 416) && validators != null) {
+        throw endpoint.changed(validators, null);
+      }
+      Retryable again = endpoint.checkStatus(r);
+      if (again == null) {
+        throw endpoint.unexpected(r, delivered == 0 ? "200 OK" : "206 Partial Content");
+      }
+      retry.failed(again);
+    }
+  }
+
+  private void attach(InputStream in) {
+    body = in;
+    watch = endpoint.watch(in);
+  }
+
+  /** Reads and drops {@code delivered} bytes of a body that starts at 0; false if it broke. */
+  private boolean skip(InputStream in) throws IOException {
+    attach(in);
+    byte[] buf = new byte[SKIP_BUFFER];
+    long left = delivered;
+    try {
+      while (left > 0) {
+        int k = in.read(buf, 0, (int) Math.min(buf.length, left));
+        if (k < 0) {
+          throw new IOException("the connection closed while skipping to byte " + delivered);
+        }
+        left -= k;
+        watch.progress();
+        retry.progress();
+      }
+      return true;
+    } catch (IOException e) {
+      boolean fired = watch.fired();
+      detach();
+      if (closed) {
+        throw e;
+      }
+      retry.failed(fired ? stalled() : e, true);
+      return false;
+    }
+  }
+
+  private void detach() {
+    if (watch != null) {
+      watch.close();
+      watch = null;
+    }
+    if (body != null) {
+      try {
+        body.close();
+      } catch (IOException ignored) {
+        // broken already
+      }
+      body = null;
+    }
+  }
+
+  @Override
+  public int read() throws IOException {
+    byte[] one = new byte[1];
+    int k = read(one, 0, 1);
+    return k < 0 ? -1 : one[0] & 0xff;
+  }
+
+  @Override
+  public int read(byte[] b, int off, int len) throws IOException {
+    java.util.Objects.checkFromIndexSize(off, len, b.length);
+    if (closed) {
+      throw new IOException("stream from " + endpoint.display + " is closed");
+    }
+    if (len == 0) {
+      return 0;
+    }
+    while (true) {
+      if (body == null) {
+        connect();
+        continue;
+      }
+      int k;
+      try {
+        k = body.read(b, off, len);
+      } catch (IOException e) {
+        boolean fired = watch.fired();
+        detach();
+        if (closed) {
+          throw e;
+        }
+        retry.failed(fired ? stalled() : e, true);
+        continue;
+      }
+      if (k > 0) {
+        watch.progress();
+        retry.progress();
+        delivered += k;
+        return k;
+      }
+      if (k < 0) {
+        long expected = validators.length();
+        if (expected >= 0 && delivered < expected) {
+          boolean fired = watch.fired();
+          detach();
+          retry.failed(
+              fired
+                  ? "no data for " + HttpEndpoint.seconds(endpoint.options.requestTimeout())
+                  : "the connection closed after " + delivered + " of " + expected + " bytes",
+              Optional.empty(),
+              false,
+              null);
+          continue;
+        }
+        detach();
+        return -1;
+      }
+    }
+  }
+
+  private IOException stalled() {
+    return new IOException(
+        "no data for " + HttpEndpoint.seconds(endpoint.options.requestTimeout()));
+  }
+
+  @Override
+  public void close() {
+    closed = true;
+    detach();
+  }
+}

@@ -1,0 +1,133 @@
+package dev.imprint.engine.http;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
+
+import java.nio.file.Path;
+import java.util.List;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.atomic.AtomicReference;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.io.TempDir;
+
+@Timeout(120)
+class HttpStreamTest {
+  private static final int MIB = 1 << 20;
+
+  @TempDir Path dir;
+  private Nginx nginx;
+  private byte[] data;
+  private final List<String> warnings = new CopyOnWriteArrayList<>();
+
+  @BeforeEach
+  void start() throws Exception {
+    assumeTrue(Nginx.available(), "nginx is not installed (apt-get install nginx-light)");
+    nginx = new Nginx(dir);
+    data = TestFiles.write(nginx.www.resolve("disk.img"), 8 * MIB + 999, 7);
+    nginx.start();
+  }
+
+  @AfterEach
+  void stop() {
+    if (nginx != null) {
+      nginx.close();
+    }
+  }
+
+  /** Kills nginx after 0.5 s, keeps it down 0.3 s, starts it again. */
+  private Thread restartSoon(AtomicReference<Throwable> failure, boolean replace) {
+    Thread t =
+        new Thread(
+            () -> {
+              try {
+                Thread.sleep(500);
+                nginx.stop();
+                if (replace) {
+                  TestFiles.replace(nginx.www.resolve("disk.img"), 8);
+                }
+                Thread.sleep(300);
+                nginx.start();
+              } catch (Throwable e) {
+                failure.set(e);
+              }
+            });
+    t.start();
+    return t;
+  }
+
+  @Test
+  void wholeFile() throws Exception {
+    try (HttpStream in =
+        HttpStream.open(nginx.uri("/disk.img"), TestFiles.options(), warnings::add)) {
+      assertEquals(data.length, in.length().orElseThrow());
+      assertArrayEquals(data, in.readAllBytes());
+      assertEquals(data.length, in.position());
+    }
+    assertEquals(List.of(), warnings);
+  }
+
+  @Test
+  void serverKilledAndRestartedResumesWithRanges() throws Exception {
+    AtomicReference<Throwable> failure = new AtomicReference<>();
+    try (HttpStream in =
+        HttpStream.open(nginx.uri("/slow/disk.img"), TestFiles.options(), warnings::add)) {
+      Thread t = restartSoon(failure, false);
+      byte[] got = in.readAllBytes();
+      t.join();
+      assertEquals(null, failure.get());
+      assertArrayEquals(data, got);
+    }
+    assertEquals(List.of(), warnings);
+  }
+
+  @Test
+  void withoutRangeSupportRestartsFromZeroWithAWarning() throws Exception {
+    AtomicReference<Throwable> failure = new AtomicReference<>();
+    try (HttpStream in =
+        HttpStream.open(nginx.uri("/slownoranges/disk.img"), TestFiles.options(), warnings::add)) {
+      Thread t = restartSoon(failure, false);
+      byte[] got = in.readAllBytes();
+      t.join();
+      assertEquals(null, failure.get());
+      assertArrayEquals(data, got);
+    }
+    assertEquals(1, warnings.size(), warnings.toString());
+    assertTrue(
+        warnings
+            .get(0)
+            .startsWith(
+                "server 127.0.0.1:"
+                    + nginx.port
+                    + " does not support ranges: restarting from zero"),
+        warnings.get(0));
+  }
+
+  @Test
+  void fileChangedDuringTheOutageIsReported() throws Exception {
+    AtomicReference<Throwable> failure = new AtomicReference<>();
+    try (HttpStream in =
+        HttpStream.open(nginx.uri("/slow/disk.img"), TestFiles.options(), warnings::add)) {
+      Thread t = restartSoon(failure, true);
+      ImageChangedException e = assertThrows(ImageChangedException.class, in::readAllBytes);
+      t.join();
+      assertEquals(null, failure.get());
+      assertTrue(
+          e.getMessage().contains("changed while it was being restored (ETag \""), e.getMessage());
+    }
+  }
+
+  @Test
+  void notFound() {
+    HttpSourceException e =
+        assertThrows(
+            HttpSourceException.class,
+            () -> HttpStream.open(nginx.uri("/nope.img.zst"), TestFiles.options(), warnings::add));
+    assertEquals(HttpSourceException.Kind.NOT_FOUND, e.kind());
+  }
+}
