@@ -1,8 +1,13 @@
 package dev.imprint.cli;
 
+import dev.imprint.engine.http.HttpOptions;
+import dev.imprint.engine.http.HttpRangeReader;
+import dev.imprint.engine.http.HttpSourceException;
+import dev.imprint.engine.http.HttpUrls;
 import dev.imprint.engine.image.FileRangeReader;
 import dev.imprint.engine.image.Image;
 import dev.imprint.engine.image.ImageFormatException;
+import dev.imprint.engine.image.RangeReader;
 import dev.imprint.engine.signing.Keys;
 import java.io.IOException;
 import java.nio.file.Files;
@@ -16,6 +21,29 @@ final class ImageOpener {
   private ImageOpener() {}
 
   static Image open(String spec, int damagedExit) throws IOException {
+    return open(spec, damagedExit, null);
+  }
+
+  /** Opens a local image, or one at an http(s) URL fetched with {@code remote}. */
+  static Image open(String spec, int damagedExit, RemoteOptions remote) throws IOException {
+    if (HttpUrls.isHttpUrl(spec)) {
+      RangeReader r = null;
+      try {
+        r =
+            HttpRangeReader.open(
+                HttpUrls.parse(spec),
+                remote == null
+                    ? HttpOptions.defaults().withEnvironment(System.getenv())
+                    : remote.http());
+        return Image.open(r);
+      } catch (HttpSourceException e) {
+        closeQuietly(r);
+        throw new UserError(e.getMessage());
+      } catch (ImageFormatException e) {
+        closeQuietly(r);
+        throw new UserError(e.getMessage(), damagedExit);
+      }
+    }
     Path p = Path.of(spec);
     if (!Files.exists(p)) {
       throw new UserError("image " + spec + " does not exist: check the path");
@@ -36,6 +64,16 @@ final class ImageOpener {
     } catch (ImageFormatException e) {
       reader.close();
       throw new UserError(e.getMessage(), damagedExit);
+    }
+  }
+
+  static void closeQuietly(java.io.Closeable c) {
+    if (c != null) {
+      try {
+        c.close();
+      } catch (IOException ignored) {
+        // Already failing with a better message.
+      }
     }
   }
 

@@ -29,11 +29,13 @@ final class ImagescanCommand implements Callable<Integer> {
 
   @Mixin OutputOptions outputOptions;
 
+  @picocli.CommandLine.Mixin RemoteOptions remote;
+
   @Override
   public Integer call() throws Exception {
     Display display = outputOptions.display();
     display.stepStarted("Validating image");
-    try (Image image = ImageOpener.open(source, ExitCode.DAMAGED)) {
+    try (Image image = ImageOpener.open(source, ExitCode.DAMAGED, remote)) {
       display.stepDone("Validating image");
       Optional<ImageFormatException> damage =
           ImageScanner.scan(

@@ -47,9 +47,11 @@ final class InfoCommand implements Callable<Integer> {
       description = "Print an XML property list, like asr.")
   boolean plist;
 
+  @picocli.CommandLine.Mixin RemoteOptions remote;
+
   @Override
   public Integer call() throws Exception {
-    try (Image image = ImageOpener.open(source, ExitCode.DAMAGED)) {
+    try (Image image = ImageOpener.open(source, ExitCode.DAMAGED, remote)) {
       Map<String, Object> info = describe(image);
       PrintStream out = Terminal.out();
       if (json) {

@@ -6,14 +6,21 @@ import dev.imprint.actors.restore.TargetState;
 import dev.imprint.cli.output.Display;
 import dev.imprint.cli.output.Sizes;
 import dev.imprint.engine.device.DeviceException;
+import dev.imprint.engine.device.DeviceInfo;
 import dev.imprint.engine.device.Mount;
 import dev.imprint.engine.device.OpenMode;
 import dev.imprint.engine.device.SystemDisks;
 import dev.imprint.engine.device.TargetCheck;
 import dev.imprint.engine.device.TargetDevice;
+import dev.imprint.engine.http.HttpOptions;
+import dev.imprint.engine.http.HttpRangeReader;
+import dev.imprint.engine.http.HttpSourceException;
+import dev.imprint.engine.http.HttpStream;
+import dev.imprint.engine.http.HttpUrls;
 import dev.imprint.engine.image.Image;
 import dev.imprint.engine.image.ImageFormatException;
 import dev.imprint.engine.image.MetadataCheck;
+import dev.imprint.engine.layout.DiskLayout;
 import dev.imprint.engine.pipeline.ChunkSupply;
 import dev.imprint.engine.pipeline.CreateOptions;
 import dev.imprint.engine.pipeline.DiskChunks;
@@ -22,11 +29,15 @@ import dev.imprint.engine.pipeline.RestoreOptions;
 import dev.imprint.engine.pipeline.StreamedImageChunks;
 import dev.imprint.engine.pipeline.TargetWriter;
 import dev.imprint.engine.source.DecodedDisk;
+import dev.imprint.engine.source.DiskSource;
 import dev.imprint.engine.source.Magic;
+import dev.imprint.engine.source.RandomAccessDisk;
 import dev.imprint.engine.source.Sources;
 import java.io.BufferedInputStream;
 import java.io.IOException;
 import java.io.InputStream;
+import java.net.URI;
+import java.nio.ByteBuffer;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -60,6 +71,8 @@ import picocli.CommandLine.Option;
       "      --erase --noprompt --json",
       "  imprint -source disk.img.xz -target /dev/sdb -erase -noprompt",
       "  imprint restore --source /dev/sda --target /dev/sdb --erase   (disk to disk)",
+      "  imprint restore --source https://host/golden.imprint --target /dev/sdb --erase",
+      "      (proxies from https_proxy / no_proxy; --cacert FILE for a private CA)",
       "  curl -s http://host/golden.imprint | imprint restore --source - --target disk.img \\",
       "      --erase --noprompt"
     })
@@ -106,7 +119,15 @@ final class RestoreCommand implements Callable<Integer> {
   @Option(names = "--buffered", description = "Write through the page cache instead of O_DIRECT.")
   boolean buffered;
 
+  @Option(
+      names = "--all-blocks",
+      description =
+          "For raw images and disks: copy every block, even those the filesystems say are free.")
+  boolean allBlocks;
+
   @Mixin OutputOptions outputOptions;
+
+  @Mixin RemoteOptions remote;
 
   @Override
   public Integer call() throws Exception {
@@ -126,7 +147,7 @@ final class RestoreCommand implements Callable<Integer> {
     Display display = outputOptions.display(targets, models);
 
     List<TargetCheck.Plan> plans = new ArrayList<>();
-    Path sourcePath = source.equals("-") ? null : Path.of(source);
+    Path sourcePath = source.equals("-") || HttpUrls.isHttpUrl(source) ? null : Path.of(source);
     step(
         display,
         "Validating target",
@@ -184,7 +205,10 @@ final class RestoreCommand implements Callable<Integer> {
         new RestoreSession.Job(
             supply,
             writers,
-            new RestoreOptions(cores + 1, discard, RestoreOptions.DEFAULT_HELD_REGION),
+            new RestoreOptions(
+                Math.max(cores + 1, HttpUrls.isHttpUrl(source) ? remote.connections : 0),
+                discard,
+                RestoreOptions.DEFAULT_HELD_REGION),
             !noverify,
             Math.max(4 << 20, supply.chunkSize()));
     CompletableFuture<RestoreEvent.Finished> finished = new CompletableFuture<>();
@@ -277,41 +301,99 @@ final class RestoreCommand implements Callable<Integer> {
     MetadataCheck trusted =
         md -> ImageOpener.requireTrusted(md, trust, source.equals("-") ? "standard input" : source);
     if (source.equals("-")) {
-      InputStream in = new BufferedInputStream(Terminal.in(), 1 << 20);
-      in.mark(16);
-      byte[] head = in.readNBytes(Magic.HEAD_LENGTH);
-      in.reset();
-      if (head.length == 0) {
-        throw new UserError("standard input is empty: pipe an image or a raw disk into imprint");
-      }
-      Magic.Format f = Magic.sniff(head, head.length);
-      if (f == Magic.Format.IMPRINT) {
-        try {
-          return new StreamedImageChunks(in, "standard input", trusted);
-        } catch (ImageFormatException e) {
-          throw new UserError(e.getMessage());
-        }
-      }
-      requireNoTrust();
-      return new DiskChunks(
-          DecodedDisk.open("standard input", in, f, OptionalLong.empty()),
-          CreateOptions.DEFAULT_CHUNK_SIZE);
+      return fromStream(new BufferedInputStream(Terminal.in(), 1 << 20), "standard input", trusted);
+    }
+    if (HttpUrls.isHttpUrl(source)) {
+      return openHttp(trusted);
     }
     if (!Files.exists(Path.of(source))) {
       throw new UserError("source " + source + " does not exist: check the path");
     }
     if (Sources.detect(source) == Magic.Format.IMPRINT) {
-      Image image = ImageOpener.open(source, ExitCode.BAD_INPUT);
-      try {
-        trusted.check(image.metadata());
-      } catch (IOException | RuntimeException e) {
-        image.close();
-        throw e;
-      }
-      return new ImageChunks(image);
+      return imageChunks(ImageOpener.open(source, ExitCode.BAD_INPUT), trusted);
     }
     requireNoTrust();
-    return new DiskChunks(Sources.open(source), CreateOptions.DEFAULT_CHUNK_SIZE);
+    DiskSource disk = Sources.open(source);
+    if (disk instanceof RandomAccessDisk r && !allBlocks) {
+      // A raw image or a disk cloned directly: copy only what its filesystems use.
+      boolean volume = r.isBlockDevice() && DeviceInfo.probe(Path.of(source)).isPartition();
+      DiskLayout layout = DiskLayout.analyze(r, volume);
+      return new DiskChunks(disk, CreateOptions.DEFAULT_CHUNK_SIZE, layout.used());
+    }
+    return new DiskChunks(disk, CreateOptions.DEFAULT_CHUNK_SIZE);
+  }
+
+  private static ChunkSupply imageChunks(Image image, MetadataCheck trusted) throws IOException {
+    try {
+      trusted.check(image.metadata());
+    } catch (IOException | RuntimeException e) {
+      image.close();
+      throw e;
+    }
+    return new ImageChunks(image);
+  }
+
+  /** An image or raw disk arriving as a stream: sniffed, then read in one pass. */
+  private ChunkSupply fromStream(InputStream in, String where, MetadataCheck trusted)
+      throws IOException {
+    in.mark(16);
+    byte[] head = in.readNBytes(Magic.HEAD_LENGTH);
+    in.reset();
+    if (head.length == 0) {
+      throw new UserError(where + " is empty: give an image or a raw disk");
+    }
+    Magic.Format f = Magic.sniff(head, head.length);
+    if (f == Magic.Format.IMPRINT) {
+      try {
+        return new StreamedImageChunks(in, where, trusted);
+      } catch (ImageFormatException e) {
+        throw new UserError(e.getMessage());
+      }
+    }
+    requireNoTrust();
+    return new DiskChunks(
+        DecodedDisk.open(where, in, f, OptionalLong.empty()), CreateOptions.DEFAULT_CHUNK_SIZE);
+  }
+
+  /**
+   * An http(s) source: an Imprint image is read at random with parallel range requests; a raw or
+   * compressed raw image streams through one resumable GET.
+   */
+  private ChunkSupply openHttp(MetadataCheck trusted) throws IOException {
+    HttpOptions opts = remote.http();
+    URI uri;
+    try {
+      uri = HttpUrls.parse(source);
+    } catch (HttpSourceException e) {
+      throw new UserError(e.getMessage());
+    }
+    try {
+      HttpRangeReader r = null;
+      try {
+        r = HttpRangeReader.open(uri, opts);
+        ByteBuffer head = ByteBuffer.allocate((int) Math.min(Magic.HEAD_LENGTH, r.length()));
+        r.readFully(head, 0);
+        if (Magic.sniff(head.array(), head.position()) == Magic.Format.IMPRINT) {
+          try {
+            return imageChunks(Image.open(r), trusted);
+          } catch (ImageFormatException e) {
+            throw new UserError(e.getMessage());
+          }
+        }
+        r.close();
+      } catch (HttpSourceException e) {
+        ImageOpener.closeQuietly(r);
+        if (e.kind() != HttpSourceException.Kind.NO_RANGES) {
+          throw e;
+        }
+        // No range support: an image can still be read front to back.
+      }
+      HttpStream stream =
+          HttpStream.open(uri, opts, msg -> Terminal.err().println("imprint: warning: " + msg));
+      return fromStream(new BufferedInputStream(stream, 1 << 20), stream.description(), trusted);
+    } catch (HttpSourceException e) {
+      throw new UserError(e.getMessage());
+    }
   }
 
   private void requireNoTrust() {
