@@ -19,14 +19,19 @@ import dev.imprint.engine.http.HttpStream;
 import dev.imprint.engine.http.HttpUrls;
 import dev.imprint.engine.image.Image;
 import dev.imprint.engine.image.ImageFormatException;
+import dev.imprint.engine.image.ImageHeader;
+import dev.imprint.engine.image.ImageKind;
 import dev.imprint.engine.image.MetadataCheck;
+import dev.imprint.engine.image.PartitionScheme;
 import dev.imprint.engine.layout.DiskLayout;
+import dev.imprint.engine.layout.TargetFit;
 import dev.imprint.engine.pipeline.ChunkSupply;
 import dev.imprint.engine.pipeline.CreateOptions;
 import dev.imprint.engine.pipeline.DiskChunks;
 import dev.imprint.engine.pipeline.ImageChunks;
 import dev.imprint.engine.pipeline.RestoreOptions;
 import dev.imprint.engine.pipeline.StreamedImageChunks;
+import dev.imprint.engine.pipeline.TableFix;
 import dev.imprint.engine.pipeline.TargetWriter;
 import dev.imprint.engine.source.DecodedDisk;
 import dev.imprint.engine.source.DiskSource;
@@ -165,13 +170,17 @@ final class RestoreCommand implements Callable<Integer> {
     List<TargetDevice> opened = new ArrayList<>();
     try {
       confirm(plans);
-      long needed = supply.logicalSize();
+      long imageSize = supply.logicalSize();
+      long needed =
+          supply instanceof ImageChunks ic
+              ? TargetFit.minimumSize(ic.image().metadata())
+              : imageSize;
       step(
           display,
           "Validating sizes",
           () -> {
             for (TargetCheck.Plan p : plans) {
-              check.checkSize(p, needed);
+              check.checkSize(p, needed, imageSize);
             }
             return null;
           });
@@ -208,7 +217,8 @@ final class RestoreCommand implements Callable<Integer> {
             new RestoreOptions(
                 Math.max(cores + 1, HttpUrls.isHttpUrl(source) ? remote.connections : 0),
                 discard,
-                RestoreOptions.DEFAULT_HELD_REGION),
+                RestoreOptions.DEFAULT_HELD_REGION,
+                tableFix(supply)),
             !noverify,
             Math.max(4 << 20, supply.chunkSize()));
     CompletableFuture<RestoreEvent.Finished> finished = new CompletableFuture<>();
@@ -232,6 +242,18 @@ final class RestoreCommand implements Callable<Integer> {
       RestoreEvent.Finished f = finished.join();
       return summarize(f, display);
     }
+  }
+
+  /** Whole-device GPT images get their table fitted to each target's size. */
+  private static TableFix tableFix(ChunkSupply supply) {
+    ImageHeader h =
+        supply instanceof ImageChunks ic
+            ? ic.image().header()
+            : supply instanceof StreamedImageChunks sc ? sc.header() : null;
+    if (h == null || h.kind() != ImageKind.DEVICE || h.scheme() != PartitionScheme.GPT) {
+      return null;
+    }
+    return TableFix.gpt(h.sectorSize(), h.logicalSize(), false);
   }
 
   private int summarize(RestoreEvent.Finished f, Display display) {

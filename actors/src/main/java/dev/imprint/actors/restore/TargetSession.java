@@ -161,12 +161,18 @@ public final class TargetSession {
     if (!w.verify()) {
       return succeed();
     }
-    verifyTotal = Verifier.bytesToRead(w.ranges());
+    List<Chunk.Range> ranges;
+    try {
+      ranges = writer.verifyRanges(w.ranges());
+    } catch (IOException e) {
+      return fail("verification could not read the target: " + e.getMessage(), false);
+    }
+    verifyTotal = Verifier.bytesToRead(ranges);
     lastBytes = 0;
     lastNanos = System.nanoTime();
     moveTo(TargetState.VERIFYING, "");
     context.pipeToSelf(
-        verifier.verify(writer.device(), w.ranges(), (done, of) -> verified.set(done)),
+        verifier.verify(writer.device(), ranges, (done, of) -> verified.set(done)),
         (m, t) -> new Verified(m, t));
     return Behaviors.same();
   }

@@ -115,17 +115,22 @@ public final class TargetCheck {
     return disks.sameOrRelated(a.info(), b.info());
   }
 
-  /** A block device must hold the whole image; a file grows to it. */
-  public void checkSize(Plan p, long needed) throws IOException {
+  /**
+   * A block device must reach {@code needed} bytes (where the image's data and partitions end); a
+   * file grows to the image.
+   */
+  public void checkSize(Plan p, long needed, long imageSize) throws IOException {
     if (p.blockDevice() && needed > p.size()) {
       throw new Refused(
           "target "
               + p.spec()
               + " ("
               + p.size()
-              + " bytes) is smaller than the image ("
+              + " bytes) is smaller than the image needs ("
               + needed
-              + " bytes): use a larger disk");
+              + " bytes"
+              + (needed == imageSize ? "" : " of its " + imageSize + "-byte disk")
+              + "): use a larger disk");
     }
   }
 

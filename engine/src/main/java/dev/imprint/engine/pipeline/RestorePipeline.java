@@ -125,7 +125,7 @@ public final class RestorePipeline {
                     CompletableFuture.runAsync(
                         () -> {
                           try {
-                            t.finish(sortedHeld);
+                            t.finish(sortedHeld, head(sortedHeld), options.tableFix(), size);
                           } catch (IOException e) {
                             t.fail(e);
                           }
@@ -141,6 +141,19 @@ public final class RestorePipeline {
                       });
             });
     return result;
+  }
+
+  /** The image's first held bytes: where a partition table lives. */
+  private byte[] head(List<Chunk> held) {
+    byte[] head = new byte[(int) Math.min(options.heldRegion(), Integer.MAX_VALUE - 8)];
+    for (Chunk c : held) {
+      if (c.kind() == dev.imprint.engine.image.RangeKind.DATA && c.offset() < head.length) {
+        java.nio.ByteBuffer v = c.view();
+        int n = (int) Math.min(v.remaining(), head.length - c.offset());
+        v.get(head, (int) c.offset(), n);
+      }
+    }
+    return head;
   }
 
   private static void releaseAll(List<Chunk> held) {

@@ -2,9 +2,14 @@ package dev.imprint.engine.pipeline;
 
 import dev.imprint.engine.device.TargetDevice;
 import dev.imprint.engine.image.RangeKind;
+import dev.imprint.engine.partition.GptRelocation;
+import dev.imprint.engine.source.Extent;
 import java.io.IOException;
 import java.nio.ByteBuffer;
+import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
 import java.util.concurrent.ExecutorService;
@@ -25,6 +30,8 @@ public final class TargetWriter implements AutoCloseable {
   private final ExecutorService io;
   private final AtomicLong written = new AtomicLong();
   private volatile IOException failure;
+  private final Map<Long, Long> changed = new HashMap<>();
+  private final List<Extent> skipped = new ArrayList<>();
   private boolean fresh;
 
   public TargetWriter(String name, TargetDevice device, boolean discard) {
@@ -108,31 +115,128 @@ public final class TargetWriter implements AutoCloseable {
       device.write(c.writableView(), c.offset());
       written.addAndGet(c.length());
     } else if (c.kind() == RangeKind.ZERO) {
-      if (!fresh) {
-        device.zero(c.offset(), c.length());
+      long len = clip(c);
+      if (!fresh && len > 0) {
+        device.zero(c.offset(), len);
       }
     } else if (discard && device.isBlockDevice()) {
-      device.discard(c.offset(), c.length());
+      long len = clip(c);
+      if (len > 0) {
+        device.discard(c.offset(), len);
+      }
     }
   }
 
   /**
-   * After every other chunk is written: flush, write the held chunks (partition tables and
-   * superblocks), flush again.
+   * A smaller disk than the image is allowed when nothing but zero or unallocated space lies beyond
+   * its end: those ranges are cut at the end.
    */
-  public void finish(List<Chunk> held) throws IOException {
+  private long clip(Chunk c) throws IOException {
+    return Math.max(0, Math.min(c.end(), device.size()) - c.offset());
+  }
+
+  /**
+   * After every other chunk is written: flush, write the held chunks (partition tables and
+   * superblocks), apply the table fix for this target's size, flush again.
+   */
+  public void finish(List<Chunk> held, byte[] head, TableFix fix, long imageSize)
+      throws IOException {
     if (failure != null) {
       return;
     }
     try {
       device.flush();
+      List<GptRelocation.Write> writes =
+          fix != null && device.isBlockDevice() && imageSize > 0
+              ? fix.writes(head, device.size())
+              : List.of();
       for (Chunk c : held) {
         writeNow(c);
       }
+      for (GptRelocation.Write w : writes) {
+        device.write(ByteBuffer.wrap(w.bytes()), w.offset());
+      }
       device.flush();
+      rehash(held, writes);
     } catch (IOException e) {
       fail(e);
     }
+  }
+
+  /**
+   * Table writes change bytes the image's hashes describe: held chunks they touch get the hash of
+   * what is now there, and anything else they touch is no longer the image's to check.
+   */
+  private void rehash(List<Chunk> held, List<GptRelocation.Write> writes) {
+    changed.clear();
+    skipped.clear();
+    for (GptRelocation.Write w : writes) {
+      boolean inHeld = false;
+      for (Chunk c : held) {
+        if (w.offset() >= c.offset() && w.offset() + w.bytes().length <= c.end()) {
+          inHeld = true;
+        }
+      }
+      if (!inHeld) {
+        skipped.add(new Extent(w.offset(), w.bytes().length));
+      }
+    }
+    for (Chunk c : held) {
+      if (c.length() > Integer.MAX_VALUE || c.kind() == RangeKind.UNALLOCATED) {
+        continue;
+      }
+      byte[] now = null;
+      for (GptRelocation.Write w : writes) {
+        long from = Math.max(w.offset(), c.offset());
+        long to = Math.min(w.offset() + w.bytes().length, c.end());
+        if (from >= to) {
+          continue;
+        }
+        if (now == null) {
+          now = new byte[(int) c.length()];
+          if (c.kind() == RangeKind.DATA) {
+            c.view().get(now);
+          }
+        }
+        System.arraycopy(
+            w.bytes(),
+            (int) (from - w.offset()),
+            now,
+            (int) (from - c.offset()),
+            (int) (to - from));
+      }
+      if (now != null) {
+        changed.put(c.offset(), Hashes.xxh64(ByteBuffer.wrap(now)));
+      }
+    }
+  }
+
+  /** The ranges to verify on this target: the image's, as changed by this target's table fix. */
+  public List<Chunk.Range> verifyRanges(List<Chunk.Range> ranges) throws IOException {
+    long size = device.size();
+    List<Chunk.Range> out = new ArrayList<>(ranges.size());
+    for (Chunk.Range r : ranges) {
+      if (r.kind() != RangeKind.DATA && r.end() > size) {
+        // Zero space cut at the end of a smaller disk.
+        if (r.offset() >= size) {
+          continue;
+        }
+        r = new Chunk.Range(r.offset(), size - r.offset(), r.kind(), r.xxh64(), r.sha256());
+      }
+      Long h = changed.get(r.offset());
+      if (h != null) {
+        out.add(new Chunk.Range(r.offset(), r.length(), RangeKind.DATA, h, null));
+        continue;
+      }
+      boolean touched = false;
+      for (Extent x : skipped) {
+        touched |= x.offset() < r.end() && r.offset() < x.end();
+      }
+      if (!touched) {
+        out.add(r);
+      }
+    }
+    return out;
   }
 
   /** Reads back what a range holds, for verification. */

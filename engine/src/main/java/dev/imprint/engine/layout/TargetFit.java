@@ -1,0 +1,43 @@
+package dev.imprint.engine.layout;
+
+import dev.imprint.engine.image.ImageKind;
+import dev.imprint.engine.image.ImageMetadata;
+import dev.imprint.engine.image.IndexEntry;
+import dev.imprint.engine.image.Partition;
+import dev.imprint.engine.image.PartitionScheme;
+import dev.imprint.engine.image.RangeKind;
+
+/**
+ * How small a target a whole-device image fits: its data and its partitions must lie below the
+ * target's end (plus room for the backup GPT), as with asr. Volumes and disks without a partition
+ * table need their full size: a filesystem knows how big it is.
+ */
+public final class TargetFit {
+  /** A GPT's backup: 128 entries of 128 bytes and a header, in 512-byte sectors. */
+  private static final long GPT_BACKUP_SECTORS = 33;
+
+  private TargetFit() {}
+
+  public static long minimumSize(ImageMetadata md) {
+    var h = md.header();
+    if (h.kind() != ImageKind.DEVICE || h.scheme() == PartitionScheme.NONE) {
+      return h.logicalSize();
+    }
+    long end = 0;
+    for (IndexEntry e : md.index()) {
+      if (e.kind() == RangeKind.DATA) {
+        end = Math.max(end, e.logicalEnd());
+      }
+    }
+    long parts = 0;
+    for (Partition p : h.partitions()) {
+      parts = Math.max(parts, p.offset() + p.length());
+    }
+    if (h.scheme() == PartitionScheme.GPT) {
+      long backup = GPT_BACKUP_SECTORS * Math.max(512, h.sectorSize());
+      parts += backup;
+      end = Math.max(end, Math.min(h.logicalSize(), end));
+    }
+    return Math.min(h.logicalSize(), Math.max(end, parts));
+  }
+}
