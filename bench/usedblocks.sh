@@ -81,7 +81,13 @@ for i in "${!P_NR[@]}"; do
     out=$(pc_img "${P_NR[i]}")
     if stale "$out"; then
         log "making $out (${P_TOOL[i]} -c | zstd -T0 -3)"
-        "${P_TOOL[i]}" -c -q -L "$PC_LOG" -s "${P_DEV[i]}" -o - | zstd -q -T0 -3 >"$out.tmp"
+        # partclone draws progress on stderr even with -q; keep it out of the report.
+        if ! "${P_TOOL[i]}" -c -q -L "$PC_LOG" -s "${P_DEV[i]}" -o - 2>"$out.err" | zstd -q -T0 -3 >"$out.tmp"; then
+            tail -n 8 "$out.err" >&2
+            rm -f "$out.tmp"
+            die "making $out failed"
+        fi
+        rm -f "$out.err"
         mv -f "$out.tmp" "$out"
     fi
 done

@@ -22,6 +22,7 @@ import dev.imprint.engine.image.ImageFormatException;
 import dev.imprint.engine.image.ImageHeader;
 import dev.imprint.engine.image.ImageKind;
 import dev.imprint.engine.image.MetadataCheck;
+import dev.imprint.engine.image.Partition;
 import dev.imprint.engine.image.PartitionScheme;
 import dev.imprint.engine.layout.DiskLayout;
 import dev.imprint.engine.layout.TargetFit;
@@ -125,6 +126,12 @@ final class RestoreCommand implements Callable<Integer> {
   boolean buffered;
 
   @Option(
+      names = "--source-volume",
+      paramLabel = "N",
+      description = "Restore only partition N of a whole-device image (onto a partition).")
+  Integer sourceVolume;
+
+  @Option(
       names = "--all-blocks",
       description =
           "For raw images and disks: copy every block, even those the filesystems say are free.")
@@ -172,7 +179,7 @@ final class RestoreCommand implements Callable<Integer> {
       confirm(plans);
       long imageSize = supply.logicalSize();
       long needed =
-          supply instanceof ImageChunks ic
+          supply instanceof ImageChunks ic && sourceVolume == null
               ? TargetFit.minimumSize(ic.image().metadata())
               : imageSize;
       step(
@@ -245,7 +252,10 @@ final class RestoreCommand implements Callable<Integer> {
   }
 
   /** Whole-device GPT images get their table fitted to each target's size. */
-  private static TableFix tableFix(ChunkSupply supply) {
+  private TableFix tableFix(ChunkSupply supply) {
+    if (sourceVolume != null) {
+      return null;
+    }
     ImageHeader h =
         supply instanceof ImageChunks ic
             ? ic.image().header()
@@ -334,6 +344,10 @@ final class RestoreCommand implements Callable<Integer> {
     if (Sources.detect(source) == Magic.Format.IMPRINT) {
       return imageChunks(ImageOpener.open(source, ExitCode.BAD_INPUT), trusted);
     }
+    if (sourceVolume != null) {
+      throw new UserError(
+          "--source-volume needs an Imprint image of a whole device; " + source + " is not one");
+    }
     requireNoTrust();
     DiskSource disk = Sources.open(source);
     if (disk instanceof RandomAccessDisk r && !allBlocks) {
@@ -345,14 +359,32 @@ final class RestoreCommand implements Callable<Integer> {
     return new DiskChunks(disk, CreateOptions.DEFAULT_CHUNK_SIZE);
   }
 
-  private static ChunkSupply imageChunks(Image image, MetadataCheck trusted) throws IOException {
+  private ChunkSupply imageChunks(Image image, MetadataCheck trusted) throws IOException {
     try {
       trusted.check(image.metadata());
+      if (sourceVolume == null) {
+        return new ImageChunks(image);
+      }
+      for (Partition p : image.header().partitions()) {
+        if (p.number() == sourceVolume) {
+          return new ImageChunks(image, p.offset(), p.length());
+        }
+      }
+      StringBuilder have = new StringBuilder();
+      for (Partition p : image.header().partitions()) {
+        have.append(have.length() == 0 ? "" : ", ").append(p.number());
+      }
+      throw new UserError(
+          "image "
+              + source
+              + " has no partition "
+              + sourceVolume
+              + (have.length() == 0 ? " (it records none)" : ": it has " + have)
+              + "; see imprint info");
     } catch (IOException | RuntimeException e) {
       image.close();
       throw e;
     }
-    return new ImageChunks(image);
   }
 
   /** An image or raw disk arriving as a stream: sniffed, then read in one pass. */

@@ -10,7 +10,7 @@ import java.util.concurrent.atomic.AtomicInteger;
  * Data buffers are shared read-only by every target and go back to their pool when the last target
  * has released them.
  */
-public final class Chunk {
+public class Chunk {
   private final long offset;
   private final long length;
   private final RangeKind kind;
@@ -71,6 +71,32 @@ public final class Chunk {
     return new Range(offset, length, kind, xxh64, null);
   }
 
+  /**
+   * The part [from, to) of this chunk (disk offsets), placed at {@code newOffset}: how one volume
+   * is cut out of a whole-device image. Takes over this chunk's reference.
+   */
+  public Chunk slice(long from, long to, long newOffset) {
+    if (kind != RangeKind.DATA) {
+      return empty(newOffset, to - from, kind);
+    }
+    ByteBuffer part =
+        data.duplicate().position((int) (from - offset)).limit((int) (to - offset)).slice();
+    Chunk parent = this;
+    return new Chunk(newOffset, to - from, kind, part, Hashes.xxh64(part), null) {
+      @Override
+      public void release() {
+        if (decrement()) {
+          parent.release();
+        }
+      }
+    };
+  }
+
+  /** Drops one holder; true when none is left. */
+  boolean decrement() {
+    return refs.decrementAndGet() == 0;
+  }
+
   /** Adds {@code n} holders (one per extra target). */
   public Chunk retain(int n) {
     refs.addAndGet(n);
@@ -78,7 +104,7 @@ public final class Chunk {
   }
 
   public void release() {
-    if (refs.decrementAndGet() == 0 && pool != null) {
+    if (decrement() && pool != null) {
       pool.release(data);
     }
   }

@@ -22,9 +22,26 @@ public final class ImageChunks implements ChunkSupply {
   private final BufferPool pool;
   private final ThreadLocal<ByteBuffer> scratch = new ThreadLocal<>();
 
+  private final long windowOffset;
+  private final long windowLength;
+
   public ImageChunks(Image image) {
+    this(image, 0, image.header().logicalSize());
+  }
+
+  /**
+   * One volume cut out of a whole-device image: the chunks of [offset, offset + length), moved to
+   * start at 0.
+   */
+  public ImageChunks(Image image, long offset, long length) {
     this.image = image;
     this.pool = new BufferPool(image.header().chunkSize());
+    this.windowOffset = offset;
+    this.windowLength = length;
+  }
+
+  private boolean whole() {
+    return windowOffset == 0 && windowLength == image.header().logicalSize();
   }
 
   public Image image() {
@@ -38,7 +55,7 @@ public final class ImageChunks implements ChunkSupply {
 
   @Override
   public long logicalSize() {
-    return image.header().logicalSize();
+    return windowLength;
   }
 
   @Override
@@ -48,15 +65,39 @@ public final class ImageChunks implements ChunkSupply {
 
   @Override
   public long dataBytes() {
-    return image.metadata().bytesOf(RangeKind.DATA);
+    long n = 0;
+    for (IndexEntry e : image.metadata().index()) {
+      if (e.kind() == RangeKind.DATA) {
+        n += overlap(e);
+      }
+    }
+    return n;
+  }
+
+  private long overlap(IndexEntry e) {
+    return Math.max(
+        0,
+        Math.min(e.logicalEnd(), windowOffset + windowLength)
+            - Math.max(e.logicalOffset(), windowOffset));
   }
 
   @Override
   public Source<Chunk, NotUsed> chunks(int parallelism, Executor cpu) {
     List<IndexEntry> index = image.metadata().index();
     return Source.fromIterator(() -> IntStream.range(0, index.size()).iterator())
+        .filter(i -> overlap(index.get(i)) > 0)
         .mapAsyncUnordered(
-            parallelism, i -> CompletableFuture.supplyAsync(() -> load(i, index.get(i)), cpu));
+            parallelism,
+            i -> CompletableFuture.supplyAsync(() -> window(load(i, index.get(i))), cpu));
+  }
+
+  private Chunk window(Chunk c) {
+    if (whole()) {
+      return c;
+    }
+    long from = Math.max(c.offset(), windowOffset);
+    long to = Math.min(c.end(), windowOffset + windowLength);
+    return c.slice(from, to, from - windowOffset);
   }
 
   private Chunk load(int i, IndexEntry e) {
