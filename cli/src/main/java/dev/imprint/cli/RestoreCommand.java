@@ -12,6 +12,7 @@ import dev.imprint.engine.device.OpenMode;
 import dev.imprint.engine.device.SystemDisks;
 import dev.imprint.engine.device.TargetCheck;
 import dev.imprint.engine.device.TargetDevice;
+import dev.imprint.engine.filesystem.Grow;
 import dev.imprint.engine.http.HttpOptions;
 import dev.imprint.engine.http.HttpRangeReader;
 import dev.imprint.engine.http.HttpSourceException;
@@ -124,6 +125,20 @@ final class RestoreCommand implements Callable<Integer> {
 
   @Option(names = "--buffered", description = "Write through the page cache instead of O_DIRECT.")
   boolean buffered;
+
+  @Option(
+      names = "--grow",
+      description =
+          "After restoring a volume onto a larger partition, grow its filesystem to fill it"
+              + " (ext2/3/4, xfs, btrfs).")
+  boolean grow;
+
+  @Option(
+      names = "--grow-last-partition",
+      description =
+          "Whole-device GPT images: extend the last partition to the end of each target and"
+              + " grow its filesystem.")
+  boolean growLast;
 
   @Option(
       names = "--source-volume",
@@ -247,8 +262,54 @@ final class RestoreCommand implements Callable<Integer> {
               Props.empty());
       system.systemActorOf(RestoreSession.create(job, listener), "restore", Props.empty());
       RestoreEvent.Finished f = finished.join();
-      return summarize(f, display);
+      int code = summarize(f, display);
+      if (code == ExitCode.OK && (grow || growLast)) {
+        code = growFilesystems(supply, display);
+      }
+      return code;
     }
+  }
+
+  /** --grow and --grow-last-partition, after a restore that succeeded everywhere. */
+  private int growFilesystems(ChunkSupply supply, Display display) {
+    ImageHeader h = supply instanceof ImageChunks ic ? ic.image().header() : null;
+    if (h == null) {
+      display.note("Not growing: only Imprint images record their filesystems");
+      return ExitCode.OK;
+    }
+    Partition part = null;
+    for (Partition p : h.partitions()) {
+      if (sourceVolume != null
+          ? p.number() == sourceVolume
+          : growLast
+              ? part == null || p.offset() + p.length() > part.offset() + part.length()
+              : p.number() == 0) {
+        part = p;
+      }
+    }
+    if (part == null) {
+      display.note("Not growing: the image records no filesystem to grow");
+      return ExitCode.OK;
+    }
+    int code = ExitCode.OK;
+    for (String t : targets) {
+      String step = "Growing filesystem on " + t;
+      display.stepStarted(step);
+      try (TargetDevice d = TargetDevice.open(Path.of(t), new OpenMode(false, false))) {
+        long size = d.size();
+        long offset = growLast ? part.offset() : 0;
+        // The grown last partition ends before the backup GPT (33 sectors of 512 bytes).
+        long length = growLast ? size - 33L * Math.max(512, h.sectorSize()) - offset : size;
+        String how = Grow.grow(Path.of(t), offset, length, part.filesystem());
+        display.stepDone(step);
+        display.note(how);
+      } catch (IOException e) {
+        display.stepFailed(step);
+        Terminal.err().println("imprint: " + t + ": " + e.getMessage());
+        code = ExitCode.TARGETS_FAILED;
+      }
+    }
+    return code;
   }
 
   /** Whole-device GPT images get their table fitted to each target's size. */
@@ -263,7 +324,7 @@ final class RestoreCommand implements Callable<Integer> {
     if (h == null || h.kind() != ImageKind.DEVICE || h.scheme() != PartitionScheme.GPT) {
       return null;
     }
-    return TableFix.gpt(h.sectorSize(), h.logicalSize(), false);
+    return TableFix.gpt(h.sectorSize(), h.logicalSize(), growLast);
   }
 
   private int summarize(RestoreEvent.Finished f, Display display) {

@@ -47,8 +47,10 @@ public record DiskLayout(
       }
       Filesystems.Analysis a = Filesystems.analyze(disk, 0, size);
       notes.add((volume ? "volume: " : "whole disk: ") + a.note());
+      // Partition 0 is the volume itself: its filesystem and how it was read.
+      List<Partition> self = List.of(new Partition(0, 0, size, "", "", a.filesystem(), a.note()));
       return new DiskLayout(
-          PartitionScheme.NONE, List.of(), a.map().map(AllocationMap::used).orElse(null), notes);
+          PartitionScheme.NONE, self, a.map().map(AllocationMap::used).orElse(null), notes);
     }
     List<Partition> parts = new ArrayList<>();
     List<Extent> unused = new ArrayList<>();

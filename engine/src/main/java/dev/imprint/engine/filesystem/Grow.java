@@ -1,0 +1,101 @@
+package dev.imprint.engine.filesystem;
+
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * Grows a restored filesystem to fill its partition with the filesystem's own tool (resize2fs,
+ * xfs_growfs, btrfs filesystem resize). The partition is reached through a loop device over the
+ * target with an offset, which works the same for whole disks, partitions and image files.
+ */
+public final class Grow {
+  private Grow() {}
+
+  /** What happened, for the user: "ext4 grown to 2147483648 bytes with resize2fs". */
+  public static String grow(Path target, long offset, long length, String filesystem)
+      throws IOException {
+    String loop =
+        run(
+                "losetup",
+                "--find",
+                "--show",
+                "--offset",
+                Long.toString(offset),
+                "--sizelimit",
+                Long.toString(length),
+                target.toString())
+            .trim();
+    try {
+      switch (filesystem) {
+        case "ext2", "ext3", "ext4" -> {
+          // resize2fs insists on a freshly checked filesystem.
+          runAllowing(new int[] {0, 1}, "e2fsck", "-f", "-y", loop);
+          run("resize2fs", loop);
+          return filesystem + " grown to fill " + length + " bytes with resize2fs";
+        }
+        case "xfs", "btrfs" -> {
+          Path mnt = Files.createTempDirectory("imprint-grow");
+          try {
+            run("mount", "-t", filesystem, loop, mnt.toString());
+            try {
+              if (filesystem.equals("xfs")) {
+                run("xfs_growfs", mnt.toString());
+              } else {
+                run("btrfs", "filesystem", "resize", "max", mnt.toString());
+              }
+            } finally {
+              run("umount", mnt.toString());
+            }
+          } finally {
+            Files.deleteIfExists(mnt);
+          }
+          return filesystem + " grown to fill " + length + " bytes";
+        }
+        default ->
+            throw new IOException(
+                "cannot grow "
+                    + (filesystem.isEmpty() ? "an unrecognised filesystem" : filesystem)
+                    + ": imprint grows ext2/3/4, xfs and btrfs; grow it with its own tool");
+      }
+    } finally {
+      runAllowing(new int[] {0, 1}, "losetup", "-d", loop);
+    }
+  }
+
+  private static String run(String... argv) throws IOException {
+    return runAllowing(new int[] {0}, argv);
+  }
+
+  private static String runAllowing(int[] ok, String... argv) throws IOException {
+    Process p;
+    try {
+      p = new ProcessBuilder(argv).redirectErrorStream(true).start();
+    } catch (IOException e) {
+      throw new IOException(argv[0] + " is not installed: install it to grow filesystems");
+    }
+    String out;
+    try {
+      out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+      if (!p.waitFor(30, TimeUnit.MINUTES)) {
+        p.destroyForcibly();
+        throw new IOException(argv[0] + " did not finish");
+      }
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new IOException("interrupted while running " + argv[0]);
+    }
+    for (int code : ok) {
+      if (p.exitValue() == code) {
+        return out;
+      }
+    }
+    List<String> lines = new ArrayList<>(out.lines().toList());
+    String last = lines.isEmpty() ? "" : lines.get(lines.size() - 1);
+    throw new IOException(String.join(" ", argv) + " failed (exit " + p.exitValue() + "): " + last);
+  }
+}
