@@ -66,6 +66,27 @@ public record DiskLayout(
       notes.add("partition " + e.number() + ": " + a.note());
       a.map().ifPresent(m -> unused.addAll(gaps(m, e.offset(), len)));
     }
+    // Past the last partition only the table's own structures (the backup GPT) matter.
+    long lastEnd = 0;
+    for (PartitionEntry e : table.entries()) {
+      lastEnd = Math.max(lastEnd, e.end());
+    }
+    if (lastEnd < size) {
+      long at = lastEnd;
+      for (Extent r : table.tableRegions()) {
+        if (r.end() <= lastEnd) {
+          continue;
+        }
+        if (r.offset() > at) {
+          unused.add(new Extent(at, r.offset() - at));
+        }
+        at = Math.max(at, r.end());
+      }
+      if (at < size) {
+        unused.add(new Extent(at, size - at));
+      }
+      notes.add("space after the last partition: not copied (only the table's backup is)");
+    }
     return new DiskLayout(table.scheme(), parts, complement(unused, size), notes);
   }
 

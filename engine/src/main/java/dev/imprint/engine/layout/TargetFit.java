@@ -23,21 +23,21 @@ public final class TargetFit {
     if (h.kind() != ImageKind.DEVICE || h.scheme() == PartitionScheme.NONE) {
       return h.logicalSize();
     }
-    long end = 0;
-    for (IndexEntry e : md.index()) {
-      if (e.kind() == RangeKind.DATA) {
-        end = Math.max(end, e.logicalEnd());
-      }
-    }
     long parts = 0;
     for (Partition p : h.partitions()) {
       parts = Math.max(parts, p.offset() + p.length());
     }
-    if (h.scheme() == PartitionScheme.GPT) {
-      long backup = GPT_BACKUP_SECTORS * Math.max(512, h.sectorSize());
-      parts += backup;
-      end = Math.max(end, Math.min(h.logicalSize(), end));
+    // Data past the last partition is the table's own backup, which is rewritten for the target.
+    long end = 0;
+    for (IndexEntry e : md.index()) {
+      if (e.kind() == RangeKind.DATA && e.logicalOffset() < parts) {
+        end = Math.max(end, Math.min(e.logicalEnd(), parts));
+      }
     }
-    return Math.min(h.logicalSize(), Math.max(end, parts));
+    long needed = Math.max(end, parts);
+    if (h.scheme() == PartitionScheme.GPT) {
+      needed += GPT_BACKUP_SECTORS * Math.max(512, h.sectorSize());
+    }
+    return Math.min(h.logicalSize(), needed);
   }
 }

@@ -32,6 +32,7 @@ public final class TargetWriter implements AutoCloseable {
   private volatile IOException failure;
   private final Map<Long, Long> changed = new HashMap<>();
   private final List<Extent> skipped = new ArrayList<>();
+  private final Map<Long, Chunk.Range> clipped = new HashMap<>();
   private boolean fresh;
 
   public TargetWriter(String name, TargetDevice device, boolean discard) {
@@ -112,6 +113,22 @@ public final class TargetWriter implements AutoCloseable {
 
   private void writeNow(Chunk c) throws IOException {
     if (c.kind() == RangeKind.DATA) {
+      long len = device.isBlockDevice() ? clip(c) : c.length();
+      if (len < c.length()) {
+        // A smaller disk: past its end lies only the image's backup GPT (checked beforehand),
+        // which the table fix rewrites at the disk's own end.
+        ByteBuffer part = c.writableView().limit((int) len);
+        if (len > 0) {
+          device.write(part.duplicate(), c.offset());
+        }
+        synchronized (clipped) {
+          clipped.put(
+              c.offset(),
+              new Chunk.Range(c.offset(), len, RangeKind.DATA, Hashes.xxh64(part), null));
+        }
+        written.addAndGet(len);
+        return;
+      }
       device.write(c.writableView(), c.offset());
       written.addAndGet(c.length());
     } else if (c.kind() == RangeKind.ZERO) {
@@ -216,6 +233,17 @@ public final class TargetWriter implements AutoCloseable {
     long size = device.size();
     List<Chunk.Range> out = new ArrayList<>(ranges.size());
     for (Chunk.Range r : ranges) {
+      Chunk.Range cut;
+      synchronized (clipped) {
+        cut = clipped.get(r.offset());
+      }
+      if (cut != null) {
+        // Cut at a smaller disk's end; if the table fix also wrote into it, nothing to compare.
+        if (cut.length() > 0 && !changed.containsKey(r.offset())) {
+          out.add(cut);
+        }
+        continue;
+      }
       if (r.kind() != RangeKind.DATA && r.end() > size) {
         // Zero space cut at the end of a smaller disk.
         if (r.offset() >= size) {
