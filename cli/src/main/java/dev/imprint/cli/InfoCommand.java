@@ -22,7 +22,11 @@ import picocli.CommandLine.Option;
 @Command(
     name = "info",
     mixinStandardHelpOptions = true,
-    description = "Show an image's geometry, contents, compression, digest and signatures.",
+    description = {
+      "Show an image's geometry, contents, compression, digest and signatures.",
+      "Given a raw disk or image file instead, show its partition table, its filesystems and",
+      "what create would copy (a damaged table or filesystem is reported here)."
+    },
     footer = {
       "",
       "Examples:",
@@ -51,6 +55,13 @@ final class InfoCommand implements Callable<Integer> {
 
   @Override
   public Integer call() throws Exception {
+    if (!dev.imprint.engine.http.HttpUrls.isHttpUrl(source)
+        && java.nio.file.Files.exists(java.nio.file.Path.of(source))
+        && !java.nio.file.Files.isDirectory(java.nio.file.Path.of(source))
+        && dev.imprint.engine.source.Sources.detect(source)
+            == dev.imprint.engine.source.Magic.Format.RAW) {
+      return describeDisk();
+    }
     try (Image image = ImageOpener.open(source, ExitCode.DAMAGED, remote)) {
       Map<String, Object> info = describe(image);
       PrintStream out = Terminal.out();
@@ -63,6 +74,53 @@ final class InfoCommand implements Callable<Integer> {
       }
     }
     return ExitCode.OK;
+  }
+
+  /**
+   * A raw disk or image file: what create would record, read from its partition table and
+   * filesystems (a damaged table or filesystem is reported, not fatal).
+   */
+  private int describeDisk() throws java.io.IOException {
+    try (var disk = dev.imprint.engine.source.Sources.open(source)) {
+      var r = (dev.imprint.engine.source.RandomAccessDisk) disk;
+      var layout = dev.imprint.engine.layout.DiskLayout.analyze(r, false);
+      Map<String, Object> m = new LinkedHashMap<>();
+      m.put("disk", source);
+      m.put("logicalSize", r.size());
+      m.put("sectorSize", r.sectorSize());
+      m.put("partitionScheme", layout.scheme().name().toLowerCase(Locale.ROOT));
+      List<Map<String, Object>> parts = new ArrayList<>();
+      for (Partition p : layout.partitions()) {
+        Map<String, Object> pm = new LinkedHashMap<>();
+        pm.put("number", p.number());
+        pm.put("offset", p.offset());
+        pm.put("length", p.length());
+        pm.put("type", p.type());
+        pm.put("label", p.label());
+        pm.put("filesystem", p.filesystem());
+        pm.put("note", p.note());
+        parts.add(pm);
+      }
+      m.put("partitions", parts);
+      m.put("usedBytes", layout.usedBytes() < 0 ? r.size() : layout.usedBytes());
+      m.put("notes", layout.notes());
+      PrintStream out = Terminal.out();
+      if (json) {
+        out.println(Json.object(flatten(m)));
+      } else if (plist) {
+        out.print(Plist.of(m));
+      } else {
+        out.printf(
+            "Disk:         %s, %s (%d bytes), %d-byte sectors%n",
+            source, Sizes.human(r.size()), r.size(), r.sectorSize());
+        out.printf("Partitions:   %s%n", m.get("partitionScheme"));
+        for (String n : layout.notes()) {
+          out.println("  " + n);
+        }
+        out.printf("Used:         %s would be imaged%n", Sizes.human((Long) m.get("usedBytes")));
+      }
+      return ExitCode.OK;
+    }
   }
 
   private static Object[] flatten(Map<String, Object> m) {
