@@ -127,6 +127,15 @@ final class RestoreCommand implements Callable<Integer> {
   boolean buffered;
 
   @Option(
+      names = {"--remount", "-remount"},
+      description =
+          "After a volume restore onto a partition that was mounted, mount it back where it was.")
+  boolean remount;
+
+  /** What was unmounted from each target, for --remount. */
+  private final Map<String, List<Mount>> unmounted = new LinkedHashMap<>();
+
+  @Option(
       names = "--grow",
       description =
           "After restoring a volume onto a larger partition, grow its filesystem to fill it"
@@ -208,7 +217,8 @@ final class RestoreCommand implements Callable<Integer> {
           });
       for (TargetCheck.Plan p : plans) {
         if (!p.mounts().isEmpty()) {
-          step(display, "Unmounting " + p.spec(), () -> check.unmountAll(p));
+          unmounted.put(
+              p.spec(), step(display, "Unmounting " + p.spec(), () -> check.unmountAll(p)));
         }
       }
       List<TargetWriter> writers = new ArrayList<>();
@@ -266,8 +276,42 @@ final class RestoreCommand implements Callable<Integer> {
       if (code == ExitCode.OK && (grow || growLast)) {
         code = growFilesystems(supply, display);
       }
+      if (code == ExitCode.OK && remount) {
+        code = remountTargets(display);
+      }
       return code;
     }
+  }
+
+  /** --remount: each filesystem unmounted from a target goes back where it was. */
+  private int remountTargets(Display display) {
+    int code = ExitCode.OK;
+    for (var e : unmounted.entrySet()) {
+      for (Mount m : e.getValue()) {
+        String step = "Remounting target volume " + m.device() + " on " + m.mountPoint();
+        display.stepStarted(step);
+        try {
+          Process p =
+              new ProcessBuilder(
+                      "mount", m.readOnly() ? "-r" : "-w", m.device(), m.mountPoint().toString())
+                  .redirectErrorStream(true)
+                  .start();
+          String out = new String(p.getInputStream().readAllBytes()).trim();
+          if (p.waitFor() != 0) {
+            throw new IOException(out.isEmpty() ? "mount failed" : out);
+          }
+          display.stepDone(step);
+        } catch (IOException e2) {
+          display.stepFailed(step);
+          Terminal.err().println("imprint: cannot remount " + m.device() + ": " + e2.getMessage());
+          code = ExitCode.TARGETS_FAILED;
+        } catch (InterruptedException e2) {
+          Thread.currentThread().interrupt();
+          return ExitCode.INTERRUPTED;
+        }
+      }
+    }
+    return code;
   }
 
   /** --grow and --grow-last-partition, after a restore that succeeded everywhere. */

@@ -227,4 +227,42 @@ class TargetSizeTest {
     assertTrue(r.err().contains("no partition 9: it has 1, 2"), r::toString);
     assertTrue(Files.notExists(dir.resolve("x.img")));
   }
+
+  @Test
+  void remountPutsAMountedVolumeBackWhereItWas() throws IOException {
+    Path src = dir.resolve("vol-src");
+    Files.createDirectories(src);
+    Files.writeString(src.resolve("marker"), "restored\n");
+    Path vol = dir.resolve("vol.img");
+    Files.write(vol, new byte[(int) (16 * MIB)]);
+    Cmd.run("mke2fs", "-q", "-F", "-t", "ext4", "-d", src.toString(), vol.toString());
+    Path volImage = dir.resolve("vol.imprint");
+    assertEquals(
+        0,
+        CliRun.run(
+                "create", "--source", vol.toString(), "--volume", "--output", volImage.toString())
+            .code());
+    Path mnt = Files.createDirectories(dir.resolve("mnt"));
+    try (LoopDevice t = target("mounted.bin", 16 * MIB)) {
+      Cmd.run("mke2fs", "-q", "-F", "-t", "ext4", t.path().toString());
+      Cmd.run("mount", t.path().toString(), mnt.toString());
+      try {
+        CliRun.Result r =
+            CliRun.run(
+                "restore",
+                "--source",
+                volImage.toString(),
+                "--target",
+                t.path().toString(),
+                "--erase",
+                "--noprompt",
+                "--remount");
+        assertEquals(0, r.code(), r::toString);
+        assertTrue(r.out().contains("Remounting target volume"), r::toString);
+        assertEquals("restored\n", Files.readString(mnt.resolve("marker")));
+      } finally {
+        Cmd.result("umount", mnt.toString());
+      }
+    }
+  }
 }
