@@ -225,7 +225,7 @@ final class RestoreCommand implements Callable<Integer> {
       for (TargetCheck.Plan p : plans) {
         TargetDevice d = refusing(() -> TargetDevice.open(p.path(), new OpenMode(true, !buffered)));
         opened.add(d);
-        writers.add(new TargetWriter(p.spec(), d, discard));
+        writers.add(new TargetWriter(p.spec(), d, discard, needed < imageSize));
       }
       started = true;
       return run(supply, writers, display, pekko.get());
@@ -438,7 +438,11 @@ final class RestoreCommand implements Callable<Integer> {
     MetadataCheck trusted =
         md -> ImageOpener.requireTrusted(md, trust, source.equals("-") ? "standard input" : source);
     if (source.equals("-")) {
-      return fromStream(new BufferedInputStream(Terminal.in(), 1 << 20), "standard input", trusted);
+      return fromStream(
+          new BufferedInputStream(Terminal.in(), 1 << 20),
+          "standard input",
+          OptionalLong.empty(),
+          trusted);
     }
     if (HttpUrls.isHttpUrl(source)) {
       return openHttp(trusted);
@@ -493,8 +497,8 @@ final class RestoreCommand implements Callable<Integer> {
   }
 
   /** An image or raw disk arriving as a stream: sniffed, then read in one pass. */
-  private ChunkSupply fromStream(InputStream in, String where, MetadataCheck trusted)
-      throws IOException {
+  private ChunkSupply fromStream(
+      InputStream in, String where, OptionalLong length, MetadataCheck trusted) throws IOException {
     in.mark(16);
     byte[] head = in.readNBytes(Magic.HEAD_LENGTH);
     in.reset();
@@ -511,7 +515,8 @@ final class RestoreCommand implements Callable<Integer> {
     }
     requireNoTrust();
     return new DiskChunks(
-        DecodedDisk.open(where, in, f, OptionalLong.empty()), CreateOptions.DEFAULT_CHUNK_SIZE);
+        DecodedDisk.open(where, in, f, f == Magic.Format.RAW ? length : OptionalLong.empty()),
+        CreateOptions.DEFAULT_CHUNK_SIZE);
   }
 
   /**
@@ -549,7 +554,8 @@ final class RestoreCommand implements Callable<Integer> {
       }
       HttpStream stream =
           HttpStream.open(uri, opts, msg -> Terminal.err().println("imprint: warning: " + msg));
-      return fromStream(new BufferedInputStream(stream, 1 << 20), stream.description(), trusted);
+      return fromStream(
+          new BufferedInputStream(stream, 1 << 20), stream.description(), stream.length(), trusted);
     } catch (HttpSourceException e) {
       throw new UserError(e.getMessage());
     }

@@ -31,7 +31,6 @@ import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
-import org.junit.jupiter.api.Disabled;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
@@ -228,11 +227,10 @@ class HttpRestoreTest {
 
   /**
    * README: "Before the first byte is written, every target is checked: ... is large enough". A raw
-   * image streamed over HTTP has a known length (Content-Length), but RestoreCommand.fromStream
-   * passes no size to DecodedDisk, so the size check sees -1 and the device gets erased and written
-   * up to its end (exit 1) instead of being refused (exit 2).
+   * image streamed over HTTP has a known length (Content-Length), but RestoreCommand.openHttp
+   * passes no size to DecodedDisk, so the size check sees -1, and TargetWriter.writeNow silently
+   * clips data past the device's end: exit 0, "Restore completed successfully.", a broken disk.
    */
-  @Disabled("product bug: RestoreCommand.openHttp drops HttpStream.length() for raw streams")
   @Test
   void rawImageLargerThanTheTargetDeviceIsRefusedBeforeWriting() throws Exception {
     Root.assumeRoot();
@@ -253,6 +251,31 @@ class HttpRestoreTest {
       assertTrue(r.err().contains("smaller"), r::toString);
     }
     assertEquals(before, sha256(backing, DISK_SIZE / 2), "nothing may be written");
+  }
+
+  /**
+   * A compressed raw stream's size is known only at its end, so it cannot be refused up front; data
+   * past the device's end must then fail the target (exit 1), never be dropped with exit 0.
+   */
+  @Test
+  void compressedRawLargerThanTheTargetDeviceFailsTheTarget() throws Exception {
+    Root.assumeRoot();
+    Path backing = tmp.resolve("small-disk.bin");
+    Files.write(backing, random(DISK_SIZE / 2, 78));
+    try (LoopDevice small = LoopDevice.attach(backing)) {
+      CliRun.Result r =
+          CliRun.run(
+              "restore",
+              "--source",
+              nginx.url("/disk.img.zst"),
+              "--target",
+              small.path().toString(),
+              "--erase",
+              "--noprompt");
+      assertEquals(1, r.code(), r::toString);
+      assertFalse(r.out().contains("Restore completed successfully."), r::toString);
+      assertTrue((r.out() + r.err()).contains("larger disk"), r::toString);
+    }
   }
 
   // ---------------------------------------------------------------- 3. nginx dies and comes back

@@ -27,6 +27,7 @@ public final class TargetWriter implements AutoCloseable {
   private final String name;
   private final TargetDevice device;
   private final boolean discard;
+  private final boolean cutAtEnd;
   private final ExecutorService io;
   private final AtomicLong written = new AtomicLong();
   private volatile IOException failure;
@@ -36,9 +37,18 @@ public final class TargetWriter implements AutoCloseable {
   private boolean fresh;
 
   public TargetWriter(String name, TargetDevice device, boolean discard) {
+    this(name, device, discard, false);
+  }
+
+  /**
+   * @param cutAtEnd data past a smaller disk's end may be dropped: only when the image's size check
+   *     proved that nothing but its backup GPT lies there
+   */
+  public TargetWriter(String name, TargetDevice device, boolean discard, boolean cutAtEnd) {
     this.name = name;
     this.device = device;
     this.discard = discard;
+    this.cutAtEnd = cutAtEnd;
     this.io = Executors.newFixedThreadPool(2, CreatePipeline.daemon("imprint-write-" + name));
   }
 
@@ -113,7 +123,7 @@ public final class TargetWriter implements AutoCloseable {
 
   private void writeNow(Chunk c) throws IOException {
     if (c.kind() == RangeKind.DATA) {
-      long len = device.isBlockDevice() ? clip(c) : c.length();
+      long len = device.isBlockDevice() && cutAtEnd ? clip(c) : c.length();
       if (len < c.length()) {
         // A smaller disk: past its end lies only the image's backup GPT (checked beforehand),
         // which the table fix rewrites at the disk's own end.
