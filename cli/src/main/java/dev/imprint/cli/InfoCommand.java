@@ -59,7 +59,8 @@ final class InfoCommand implements Callable<Integer> {
         && java.nio.file.Files.exists(java.nio.file.Path.of(source))
         && !java.nio.file.Files.isDirectory(java.nio.file.Path.of(source))
         && dev.imprint.engine.source.Sources.detect(source)
-            == dev.imprint.engine.source.Magic.Format.RAW) {
+            == dev.imprint.engine.source.Magic.Format.RAW
+        && !looksLikeAnImage(java.nio.file.Path.of(source))) {
       return describeDisk();
     }
     try (Image image = ImageOpener.open(source, ExitCode.DAMAGED, remote)) {
@@ -74,6 +75,28 @@ final class InfoCommand implements Callable<Integer> {
       }
     }
     return ExitCode.OK;
+  }
+
+  /**
+   * A damaged image is still an image: named .imprint, or with an Imprint trailer at its end. Such
+   * a file gets the image reader's diagnosis, not a description as a raw disk.
+   */
+  private static boolean looksLikeAnImage(java.nio.file.Path p) throws java.io.IOException {
+    if (p.getFileName().toString().endsWith(".imprint")) {
+      return true;
+    }
+    if (!java.nio.file.Files.isRegularFile(p)) {
+      return false;
+    }
+    try (var ch = java.nio.channels.FileChannel.open(p)) {
+      long size = ch.size();
+      if (size < 80) {
+        return false;
+      }
+      java.nio.ByteBuffer b = java.nio.ByteBuffer.allocate(8);
+      ch.read(b, size - 80);
+      return new String(b.array(), java.nio.charset.StandardCharsets.US_ASCII).equals("IMPRTAIL");
+    }
   }
 
   /**
