@@ -78,7 +78,7 @@ public final class RestorePipeline {
     for (TargetWriter t : targets) {
       sinks.add(
           Flow.<Chunk>create()
-              .mapAsyncUnordered(2, t::write)
+              .mapAsyncUnordered(TargetWriter.WRITES_IN_FLIGHT, t::write)
               .toMat(Sink.ignore(), Keep.right())
               .withAttributes(Attributes.inputBuffer(2, 2)));
     }

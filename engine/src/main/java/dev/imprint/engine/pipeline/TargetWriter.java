@@ -24,6 +24,9 @@ public final class TargetWriter implements AutoCloseable {
   /** Old signatures at the start and end of a disk are wiped over this length. */
   static final long WIPE = 1 << 20;
 
+  /** Positional writes in flight per target: queue depth is what makes direct I/O fast. */
+  public static final int WRITES_IN_FLIGHT = 4;
+
   private final String name;
   private final TargetDevice device;
   private final boolean discard;
@@ -49,7 +52,9 @@ public final class TargetWriter implements AutoCloseable {
     this.device = device;
     this.discard = discard;
     this.cutAtEnd = cutAtEnd;
-    this.io = Executors.newFixedThreadPool(2, CreatePipeline.daemon("imprint-write-" + name));
+    this.io =
+        Executors.newFixedThreadPool(
+            WRITES_IN_FLIGHT, CreatePipeline.daemon("imprint-write-" + name));
   }
 
   public String name() {

@@ -25,6 +25,9 @@ import org.apache.pekko.stream.javadsl.Source;
  * by content. Never re-reads the source.
  */
 public final class Verifier {
+  /** Read-backs in flight per target. */
+  static final int READS_IN_FLIGHT = 4;
+
   private final Materializer mat;
   private final int pieceSize;
   private final BufferPool pool;
@@ -65,7 +68,8 @@ public final class Verifier {
     }
     long total = bytesToRead(ranges);
     AtomicLong done = new AtomicLong();
-    ExecutorService io = Executors.newFixedThreadPool(2, CreatePipeline.daemon("imprint-verify"));
+    ExecutorService io =
+        Executors.newFixedThreadPool(READS_IN_FLIGHT, CreatePipeline.daemon("imprint-verify"));
     try {
       device.dropCache();
     } catch (IOException e) {
@@ -74,7 +78,7 @@ public final class Verifier {
     }
     return Source.from(pieces)
         .mapAsync(
-            2,
+            READS_IN_FLIGHT,
             r ->
                 CompletableFuture.supplyAsync(
                     () -> {
