@@ -293,6 +293,9 @@ public final class HttpRangeReader implements RangeReader {
       }
       watch.progress();
     }
+    // Reading to the end of the body lets the client keep the connection for the next range;
+    // closing a body it hasn't seen end makes it close the connection.
+    body.read();
   }
 
   /** The server's validators now, for the message; null when they can't be learnt. */
