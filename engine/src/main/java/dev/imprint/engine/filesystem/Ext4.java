@@ -4,8 +4,11 @@ import static dev.imprint.engine.filesystem.VolumeReads.u16;
 import static dev.imprint.engine.filesystem.VolumeReads.u32;
 import static dev.imprint.engine.filesystem.VolumeReads.u8;
 
+import dev.imprint.engine.source.Extent;
 import java.io.IOException;
 import java.nio.ByteBuffer;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.zip.CRC32C;
 
 /**
@@ -29,7 +32,9 @@ public final class Ext4 implements FilesystemReader {
   private static final int RO_COMPAT_GDT_CSUM = 0x10;
   private static final int RO_COMPAT_BIGALLOC = 0x200;
   private static final int RO_COMPAT_METADATA_CSUM = 0x400;
+  private static final int BG_INODE_UNINIT = 0x1;
   private static final int BG_BLOCK_UNINIT = 0x2;
+  private static final int BG_INODE_ZEROED = 0x4;
 
   @Override
   public String name() {
@@ -122,6 +127,7 @@ public final class Ext4 implements FilesystemReader {
     long inodeTableBlocks = (inodesPerGroup * inodeSize + blockSize - 1) / blockSize;
 
     UsedRanges used = new UsedRanges(volume.length());
+    List<Extent> lazyTails = new ArrayList<>();
     // The boot block and the primary superblock, whatever the block size.
     used.add(0, SUPERBLOCK_OFFSET + SUPERBLOCK_SIZE);
     used.add(0, firstDataBlock * blockSize);
@@ -141,6 +147,23 @@ public final class Ext4 implements FilesystemReader {
       used.add(blockBitmap * blockSize, blockSize);
       used.add(inodeBitmap * blockSize, blockSize);
       used.add(inodeTable * blockSize, inodeTableBlocks * blockSize);
+      if (groupCsum && (flags & BG_INODE_ZEROED) == 0) {
+        // The inode table's tail past the last inode ever used was never zeroed (mke2fs's lazy
+        // itable init): the kernel and e2fsck read no inode there, so its old contents don't
+        // matter, just as they didn't on the source.
+        long unusedInodes =
+            (flags & BG_INODE_UNINIT) != 0
+                ? inodesPerGroup
+                : Math.min(
+                    inodesPerGroup,
+                    u16(d, at + 0x1C) | (descSize >= 64 ? (long) u16(d, at + 0x32) << 16 : 0));
+        long needed = ((inodesPerGroup - unusedInodes) * inodeSize + blockSize - 1) / blockSize;
+        if (needed < inodeTableBlocks) {
+          lazyTails.add(
+              new Extent(
+                  (inodeTable + needed) * blockSize, (inodeTableBlocks - needed) * blockSize));
+        }
+      }
       long first = firstDataBlock + g * blocksPerGroup;
       long count = Math.min(blocksPerGroup, blocksCount - first);
       if (groupCsum && (flags & BG_BLOCK_UNINIT) != 0) {
@@ -158,7 +181,42 @@ public final class Ext4 implements FilesystemReader {
         variant
             + " block bitmaps"
             + (uninit > 0 ? ", " + uninit + " of " + groups + " groups uninitialised" : "");
-    return new AllocationMap(variant, volume.length(), used.extents(), how);
+    long skipped = 0;
+    for (Extent e : lazyTails) {
+      skipped += e.length();
+    }
+    if (skipped > 0) {
+      how += ", " + skipped / 1024 + " KiB of never-initialised inode tables skipped";
+    }
+    return new AllocationMap(variant, volume.length(), subtract(used.extents(), lazyTails), how);
+  }
+
+  /** {@code used} minus {@code holes}, both sorted or not, as sorted disjoint extents. */
+  static List<Extent> subtract(List<Extent> used, List<Extent> holes) {
+    if (holes.isEmpty()) {
+      return used;
+    }
+    List<Extent> h = new ArrayList<>(holes);
+    h.sort((a, b) -> Long.compare(a.offset(), b.offset()));
+    List<Extent> out = new ArrayList<>();
+    int j = 0;
+    for (Extent u : used) {
+      long at = u.offset();
+      while (j < h.size() && h.get(j).end() <= at) {
+        j++;
+      }
+      for (int k = j; k < h.size() && h.get(k).offset() < u.end(); k++) {
+        Extent x = h.get(k);
+        if (x.offset() > at) {
+          out.add(new Extent(at, x.offset() - at));
+        }
+        at = Math.max(at, x.end());
+      }
+      if (at < u.end()) {
+        out.add(new Extent(at, u.end() - at));
+      }
+    }
+    return out;
   }
 
   private static String variant(int compat, int incompat, int roCompat) {
