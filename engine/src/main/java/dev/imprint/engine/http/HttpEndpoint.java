@@ -83,6 +83,21 @@ final class HttpEndpoint implements AutoCloseable {
     return HttpUrls.hostPort(uri);
   }
 
+  /**
+   * The headers {@link #request()} sets, in order, each name once: User-Agent, Accept-Encoding,
+   * then the user's (--header, Basic auth) replacing those of the same name.
+   */
+  List<String[]> requestHeaders() {
+    List<String[]> all = new java.util.ArrayList<>();
+    all.add(new String[] {"User-Agent", "imprint"});
+    all.add(new String[] {"Accept-Encoding", "identity"});
+    for (String[] h : headers) {
+      all.removeIf(x -> x[0].equalsIgnoreCase(h[0]));
+      all.add(h);
+    }
+    return List.copyOf(all);
+  }
+
   HttpRequest.Builder request() {
     HttpRequest.Builder b =
         HttpRequest.newBuilder(uri)
@@ -102,6 +117,11 @@ final class HttpEndpoint implements AutoCloseable {
       Thread.currentThread().interrupt();
       throw new InterruptedIOException("interrupted while reading " + display);
     }
+  }
+
+  /** The TLS context of the client: its trust (system, --cacert, --insecure). */
+  javax.net.ssl.SSLContext sslContext() {
+    return client.sslContext();
   }
 
   HttpResponse<Void> head() throws IOException {
@@ -127,7 +147,10 @@ final class HttpEndpoint implements AutoCloseable {
    * and 5xx; null for anything else (the caller decides).
    */
   Retryable checkStatus(HttpResponse<?> r) throws HttpSourceException {
-    int s = r.statusCode();
+    return checkStatus(r.statusCode(), r.headers());
+  }
+
+  Retryable checkStatus(int s, HttpHeaders headers) throws HttpSourceException {
     if (s == 404 || s == 410) {
       throw new HttpSourceException(
           Kind.NOT_FOUND, display + " not found (HTTP " + s + "): check the address");
@@ -142,21 +165,19 @@ final class HttpEndpoint implements AutoCloseable {
               + "): check credentials (--header or user:pass@ in the URL)");
     }
     if (s == 429 || s == 408 || s >= 500) {
-      return new Retryable("HTTP " + s + " from " + hostPort(), retryAfter(r.headers()));
+      return new Retryable("HTTP " + s + " from " + hostPort(), retryAfter(headers));
     }
     return null;
   }
 
   HttpSourceException unexpected(HttpResponse<?> r, String expected) {
+    return unexpected(r.statusCode(), expected);
+  }
+
+  HttpSourceException unexpected(int status, String expected) {
     return new HttpSourceException(
         Kind.PROTOCOL,
-        "unexpected answer HTTP "
-            + r.statusCode()
-            + " from "
-            + display
-            + " (expected "
-            + expected
-            + ")");
+        "unexpected answer HTTP " + status + " from " + display + " (expected " + expected + ")");
   }
 
   HttpSourceException noRanges() {
@@ -372,19 +393,19 @@ final class HttpEndpoint implements AutoCloseable {
   // ---------------------------------------------------------------- stalls
 
   /** Closes {@code body} when no byte has arrived for the request timeout. */
-  Watch watch(InputStream body) {
+  Watch watch(java.io.Closeable body) {
     return new Watch(body, options.requestTimeout().toNanos());
   }
 
   static final class Watch implements AutoCloseable {
-    private final InputStream body;
+    private final java.io.Closeable body;
     private final long timeoutNanos;
     private volatile long lastNanos = System.nanoTime();
     private volatile boolean fired;
     private volatile boolean closed;
     private ScheduledFuture<?> next;
 
-    Watch(InputStream body, long timeoutNanos) {
+    Watch(java.io.Closeable body, long timeoutNanos) {
       this.body = body;
       this.timeoutNanos = timeoutNanos;
       schedule(timeoutNanos);

@@ -6,10 +6,12 @@ import dev.imprint.engine.http.HttpEndpoint.Watch;
 import dev.imprint.engine.http.HttpSourceException.Kind;
 import dev.imprint.engine.image.ImageFormatException;
 import dev.imprint.engine.image.RangeReader;
+import java.io.Closeable;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.InterruptedIOException;
 import java.net.URI;
+import java.net.http.HttpHeaders;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.nio.ByteBuffer;
@@ -35,12 +37,17 @@ public final class HttpRangeReader implements RangeReader {
   private final Validators validators;
   private final long length;
   private final Semaphore connections;
+  private final FastHttp fast; // null when java.net.http does every request
+  private volatile boolean fastRefused; // the server redirects or sends chunked bodies
 
   private HttpRangeReader(HttpEndpoint endpoint, Validators validators) {
     this.endpoint = endpoint;
     this.validators = validators;
     this.length = validators.length();
     this.connections = new Semaphore(endpoint.options.connections(), true);
+    this.fast =
+        FastHttp.forUri(
+            endpoint.uri, endpoint.options, endpoint.requestHeaders(), endpoint.sslContext());
   }
 
   /**
@@ -172,33 +179,146 @@ public final class HttpRangeReader implements RangeReader {
     }
   }
 
+  /**
+   * One ranged GET's answer, from java.net.http or from {@link FastHttp}: the status and headers
+   * are read; the body is read by {@link #copy}.
+   */
+  private interface Exchange extends AutoCloseable {
+    int status();
+
+    HttpHeaders headers();
+
+    /** What the watchdog closes when the body stalls. */
+    Closeable body();
+
+    /** Reads until dst is full or the body ends. */
+    void copy(ByteBuffer dst, Watch watch) throws IOException;
+
+    @Override
+    void close() throws IOException;
+  }
+
+  private static final class JdkExchange implements Exchange {
+    private final HttpResponse<InputStream> r;
+    private final byte[] scratch;
+
+    JdkExchange(HttpResponse<InputStream> r, byte[] scratch) {
+      this.r = r;
+      this.scratch = scratch;
+    }
+
+    @Override
+    public int status() {
+      return r.statusCode();
+    }
+
+    @Override
+    public HttpHeaders headers() {
+      return r.headers();
+    }
+
+    @Override
+    public Closeable body() {
+      return r.body();
+    }
+
+    @Override
+    public void copy(ByteBuffer dst, Watch watch) throws IOException {
+      HttpRangeReader.copy(r.body(), dst, scratch, watch);
+    }
+
+    @Override
+    public void close() throws IOException {
+      r.body().close();
+    }
+  }
+
+  private static final class FastExchange implements Exchange {
+    private final FastHttp.Response r;
+
+    FastExchange(FastHttp.Response r) {
+      this.r = r;
+    }
+
+    @Override
+    public int status() {
+      return r.status();
+    }
+
+    @Override
+    public HttpHeaders headers() {
+      return r.headers();
+    }
+
+    @Override
+    public Closeable body() {
+      return r.channel();
+    }
+
+    @Override
+    public void copy(ByteBuffer dst, Watch watch) throws IOException {
+      r.readInto(dst, watch);
+    }
+
+    @Override
+    public void close() {
+      r.close();
+    }
+  }
+
+  /** Sends the ranged GET for bytes from-last, on the fast path when it applies. */
+  private Exchange send(long from, long last, byte[][] scratch, ByteBuffer dst) throws IOException {
+    String range = "bytes=" + from + "-" + last;
+    String vName = null;
+    String vValue = null;
+    if (validators.strongEtag() != null) {
+      vName = "If-Match";
+      vValue = validators.strongEtag();
+    } else if (validators.lastModified() != null) {
+      vName = "If-Unmodified-Since";
+      vValue = validators.lastModified();
+    }
+    FastHttp f = fast;
+    if (f != null && !fastRefused) {
+      FastHttp.Response r = f.get(range, vName, vValue);
+      if (!r.unsupported()) {
+        return new FastExchange(r);
+      }
+      // A redirect or a chunked body: java.net.http handles those, from now on.
+      r.close();
+      fastRefused = true;
+    }
+    HttpRequest.Builder b = endpoint.request().GET().header("Range", range);
+    if (vName != null) {
+      b.header(vName, vValue);
+    }
+    HttpResponse<InputStream> r = endpoint.send(b.build());
+    if (scratch[0] == null && !dst.hasArray()) {
+      scratch[0] = new byte[Math.min(COPY, dst.remaining())];
+    }
+    return new JdkExchange(r, scratch[0]);
+  }
+
   private void read(ByteBuffer dst, long position) throws IOException {
     int start = dst.position();
     long last = position + dst.remaining() - 1;
     Retry retry = endpoint.retry();
-    byte[] scratch = dst.hasArray() ? null : new byte[Math.min(COPY, dst.remaining())];
+    byte[][] scratch = {null}; // for java.net.http into a direct buffer; made on first use
     while (dst.hasRemaining()) {
       long from = position + (dst.position() - start);
-      HttpRequest.Builder b =
-          endpoint.request().GET().header("Range", "bytes=" + from + "-" + last);
-      if (validators.strongEtag() != null) {
-        b.header("If-Match", validators.strongEtag());
-      } else if (validators.lastModified() != null) {
-        b.header("If-Unmodified-Since", validators.lastModified());
-      }
-      HttpResponse<InputStream> r;
+      Exchange x;
       try {
-        r = endpoint.send(b.build());
+        x = send(from, last, scratch, dst);
       } catch (IOException e) {
         retry.failed(e, true);
         continue;
       }
-      InputStream body = r.body();
-      try (body) {
-        int s = r.statusCode();
+      try (x) {
+        int s = x.status();
+        HttpHeaders h = x.headers();
         if (s == 206) {
-          long[] cr = HttpEndpoint.contentRange(r.headers());
-          Validators now = HttpEndpoint.validators(r.headers(), cr == null ? -1 : cr[2]);
+          long[] cr = HttpEndpoint.contentRange(h);
+          Validators now = HttpEndpoint.validators(h, cr == null ? -1 : cr[2]);
           if (validators.differs(now)) {
             throw endpoint.changed(validators, now);
           }
@@ -211,12 +331,11 @@ public final class HttpRangeReader implements RangeReader {
                     + "-"
                     + last
                     + " with "
-                    + r.headers().firstValue("Content-Range").orElse("no Content-Range")
+                    + h.firstValue("Content-Range").orElse("no Content-Range")
                     + " (several ranges or a proxy that rewrites them are not supported)");
           }
         } else if (s == 200) {
-          Validators now =
-              HttpEndpoint.validators(r.headers(), HttpEndpoint.contentLength(r.headers()));
+          Validators now = HttpEndpoint.validators(h, HttpEndpoint.contentLength(h));
           if (validators.differs(now)) {
             throw endpoint.changed(validators, now);
           }
@@ -227,17 +346,17 @@ public final class HttpRangeReader implements RangeReader {
         } else if (s == 412 || s == 416) {
           throw endpoint.changed(validators, currentValidators());
         } else {
-          Retryable again = endpoint.checkStatus(r);
+          Retryable again = endpoint.checkStatus(s, h);
           if (again == null) {
-            throw endpoint.unexpected(r, "206 Partial Content");
+            throw endpoint.unexpected(s, "206 Partial Content");
           }
           retry.failed(again);
           continue;
         }
         int before = dst.position();
-        try (Watch watch = endpoint.watch(body)) {
+        try (Watch watch = endpoint.watch(x.body())) {
           try {
-            copy(body, dst, scratch, watch);
+            x.copy(dst, watch);
           } catch (IOException e) {
             if (dst.position() > before) {
               retry.progress();
@@ -313,6 +432,9 @@ public final class HttpRangeReader implements RangeReader {
 
   @Override
   public void close() {
+    if (fast != null) {
+      fast.close();
+    }
     endpoint.close();
   }
 }
