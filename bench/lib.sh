@@ -66,13 +66,15 @@ trap 'exit 130' INT TERM
 
 # Attach FILE[offset,size] read-only or read-write to a loop device; echo it.
 # The device is detached on exit.
-loop_attach() { # FILE OFFSET SIZELIMIT [ro]
+# Sets the variable named VAR to a new loop device; called directly (not inside $(...)) so the
+# cleanup it registers survives in this shell.
+loop_attach() { # VAR FILE OFFSET SIZELIMIT [ro]
     local dev
     local -a ro=()
-    [[ ${4:-} == ro ]] && ro=(-r)
-    dev=$(losetup -f --show "${ro[@]}" -o "$2" --sizelimit "$3" "$1")
+    [[ ${5:-} == ro ]] && ro=(-r)
+    dev=$(losetup -f --show "${ro[@]}" -o "$3" --sizelimit "$4" "$2")
     on_exit "losetup -d '$dev' 2>/dev/null"
-    echo "$dev"
+    printf -v "$1" '%s' "$dev"
 }
 
 tmpfs_mount() {

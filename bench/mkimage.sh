@@ -151,8 +151,9 @@ sync "$OUT.tmp"
 sgdisk -v "$OUT.tmp" | tee "$BUILD/sgdisk-v.log" | grep -q "No problems found" ||
     { cat "$BUILD/sgdisk-v.log" >&2; die "sgdisk -v found problems"; }
 if [[ $(id -u) -eq 0 ]]; then
-    d1=$(loop_attach "$OUT.tmp" $((P1_START * 512)) "$P1_BYTES" ro)
-    d2=$(loop_attach "$OUT.tmp" $((P2_START * 512)) "$P2_BYTES" ro)
+    d1='' d2=''
+    loop_attach d1 "$OUT.tmp" $((P1_START * 512)) "$P1_BYTES" ro
+    loop_attach d2 "$OUT.tmp" $((P2_START * 512)) "$P2_BYTES" ro
     fsck.vfat -n "$d1" >/dev/null || die "fsck.vfat failed on partition 1 ($d1)"
     e2fsck -fn "$d2" >"$BUILD/e2fsck2.log" 2>&1 || { cat "$BUILD/e2fsck2.log" >&2; die "e2fsck failed on partition 2 ($d2)"; }
     losetup -d "$d1" "$d2"
