@@ -89,13 +89,7 @@ final class InfoCommand implements Callable<Integer> {
       return false;
     }
     try (var ch = java.nio.channels.FileChannel.open(p)) {
-      long size = ch.size();
-      if (size < 80) {
-        return false;
-      }
-      java.nio.ByteBuffer b = java.nio.ByteBuffer.allocate(8);
-      ch.read(b, size - 80);
-      return new String(b.array(), java.nio.charset.StandardCharsets.US_ASCII).equals("IMPRTAIL");
+      return dev.imprint.engine.image.Trailer.endsWithTrailer(ch);
     }
   }
 
@@ -112,19 +106,7 @@ final class InfoCommand implements Callable<Integer> {
       m.put("logicalSize", r.size());
       m.put("sectorSize", r.sectorSize());
       m.put("partitionScheme", layout.scheme().name().toLowerCase(Locale.ROOT));
-      List<Map<String, Object>> parts = new ArrayList<>();
-      for (Partition p : layout.partitions()) {
-        Map<String, Object> pm = new LinkedHashMap<>();
-        pm.put("number", p.number());
-        pm.put("offset", p.offset());
-        pm.put("length", p.length());
-        pm.put("type", p.type());
-        pm.put("label", p.label());
-        pm.put("filesystem", p.filesystem());
-        pm.put("note", p.note());
-        parts.add(pm);
-      }
-      m.put("partitions", parts);
+      m.put("partitions", partitions(layout.partitions()));
       m.put("usedBytes", layout.usedBytes() < 0 ? r.size() : layout.usedBytes());
       m.put("notes", layout.notes());
       PrintStream out = Terminal.out();
@@ -144,6 +126,22 @@ final class InfoCommand implements Callable<Integer> {
       }
       return ExitCode.OK;
     }
+  }
+
+  private static List<Map<String, Object>> partitions(List<Partition> list) {
+    List<Map<String, Object>> parts = new ArrayList<>();
+    for (Partition p : list) {
+      Map<String, Object> pm = new LinkedHashMap<>();
+      pm.put("number", p.number());
+      pm.put("offset", p.offset());
+      pm.put("length", p.length());
+      pm.put("type", p.type());
+      pm.put("label", p.label());
+      pm.put("filesystem", p.filesystem());
+      pm.put("note", p.note());
+      parts.add(pm);
+    }
+    return parts;
   }
 
   private static Object[] flatten(Map<String, Object> m) {
@@ -171,19 +169,7 @@ final class InfoCommand implements Callable<Integer> {
     m.put("creator", h.creator());
     m.put("sourceDescription", h.source());
     m.put("partitionScheme", h.scheme().name().toLowerCase(Locale.ROOT));
-    List<Map<String, Object>> parts = new ArrayList<>();
-    for (Partition p : h.partitions()) {
-      Map<String, Object> pm = new LinkedHashMap<>();
-      pm.put("number", p.number());
-      pm.put("offset", p.offset());
-      pm.put("length", p.length());
-      pm.put("type", p.type());
-      pm.put("label", p.label());
-      pm.put("filesystem", p.filesystem());
-      pm.put("note", p.note());
-      parts.add(pm);
-    }
-    m.put("partitions", parts);
+    m.put("partitions", partitions(h.partitions()));
     m.put("dataBytes", md.bytesOf(RangeKind.DATA));
     m.put("zeroBytes", md.bytesOf(RangeKind.ZERO));
     m.put("unallocatedBytes", md.bytesOf(RangeKind.UNALLOCATED));

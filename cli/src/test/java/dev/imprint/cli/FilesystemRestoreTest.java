@@ -13,6 +13,7 @@ import dev.imprint.engine.testing.Cmd;
 import dev.imprint.engine.testing.LoopDevice;
 import dev.imprint.engine.testing.Root;
 import dev.imprint.engine.testing.TempMount;
+import dev.imprint.engine.testing.TestData;
 import java.io.File;
 import java.io.IOException;
 import java.io.RandomAccessFile;
@@ -21,10 +22,7 @@ import java.nio.channels.FileChannel;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
-import java.security.MessageDigest;
-import java.security.NoSuchAlgorithmException;
 import java.util.ArrayList;
-import java.util.HexFormat;
 import java.util.List;
 import java.util.Locale;
 import java.util.SplittableRandom;
@@ -280,8 +278,8 @@ class FilesystemRestoreTest {
         Kind.FAT, List.of("mkfs.fat", "-F", "16", "-n", "LOGICAL"), disk, p5[0], p5[1], files5, 51);
     makeFilesystem(Kind.EXT, mke2fs("ext4", ""), disk, p6[0], p6[1], files6, 61);
     // A fake bootloader: boot code in the MBR and 200 KiB in the gap before the first partition.
-    byte[] bootCode = random(440, 3);
-    byte[] stage2 = random(400 * SECTOR, 4);
+    byte[] bootCode = TestData.random(440, 3);
+    byte[] stage2 = TestData.random(400 * SECTOR, 4);
     writeAt(disk, 0, bootCode);
     writeAt(disk, SECTOR, stage2);
     assertEquals(before, sfdiskDump(disk), "the fixture's table must survive the bootloader");
@@ -325,7 +323,7 @@ class FilesystemRestoreTest {
     assertTrue(
         v.stdout().contains("Creating new GPT entries") || v.stdout().contains("invalid"),
         () -> "sgdisk should see the damage: " + v.stdout());
-    String sha = sha256(disk.file(), 0, disk.size());
+    String sha = TestData.sha256(disk.file(), 0, disk.size());
 
     Path image = tmp.resolve("raw.imprint");
     CliRun.Result c = create(disk.file(), image);
@@ -342,7 +340,7 @@ class FilesystemRestoreTest {
     CliRun.Result r = restore(image, dev.path());
     assertEquals(0, r.code(), r::toString);
     Cmd.run("sync");
-    assertEquals(sha, sha256(target, 0, disk.size()));
+    assertEquals(sha, TestData.sha256(target, 0, disk.size()));
   }
 
   @Test
@@ -352,7 +350,7 @@ class FilesystemRestoreTest {
     GptDisk disk = gptDisk(ext4, files, 301);
     // s_volume_name starts at byte 120 of the superblock, which starts 1024 bytes in.
     flipByte(disk.file(), P1_OFFSET + 1024 + 120);
-    String sha = sha256(disk.file(), P1_OFFSET, ext4.size());
+    String sha = TestData.sha256(disk.file(), P1_OFFSET, ext4.size());
 
     Path image = tmp.resolve("csum.imprint");
     CliRun.Result c = create(disk.file(), image);
@@ -367,7 +365,8 @@ class FilesystemRestoreTest {
     CliRun.Result r = restore(image, dev.path());
     assertEquals(0, r.code(), r::toString);
     Cmd.run("sync");
-    assertEquals(sha, sha256(target, P1_OFFSET, ext4.size()), "partition 1 must be copied whole");
+    assertEquals(
+        sha, TestData.sha256(target, P1_OFFSET, ext4.size()), "partition 1 must be copied whole");
     assertValidGpt(target);
     checkAndCompare(Kind.FAT, target, disk.p2Offset(), P2_SIZE, disk.p2Files());
   }
@@ -391,7 +390,8 @@ class FilesystemRestoreTest {
     checkAndCompare(Kind.FAT, target, disk.p2Offset(), P2_SIZE, disk.p2Files());
     // Used blocks only: somewhere in the free space the target's own random bytes remain.
     assertTrue(
-        !sha256(target, P1_OFFSET, ext4.size()).equals(sha256(disk.file(), P1_OFFSET, ext4.size())),
+        !TestData.sha256(target, P1_OFFSET, ext4.size())
+            .equals(TestData.sha256(disk.file(), P1_OFFSET, ext4.size())),
         "a raw source should not have been copied block for block");
   }
 
@@ -472,7 +472,7 @@ class FilesystemRestoreTest {
         Cmd.run(argv.toArray(String[]::new));
       }
     }
-    copyInto(part, disk, offset);
+    TestData.copyInto(part, disk, offset);
     Files.delete(part);
   }
 
@@ -510,15 +510,15 @@ class FilesystemRestoreTest {
   private static Path tree(Path root, long seed) throws IOException {
     Files.createDirectories(root.resolve("d1/d2/d3"));
     Files.createDirectories(root.resolve("many"));
-    Files.write(root.resolve("big.bin"), random(2 * MIB + 123, seed));
-    Files.write(root.resolve("d1/d2/d3/mid.bin"), random(700 * 1024 + 5, seed + 1));
+    Files.write(root.resolve("big.bin"), TestData.random(2 * MIB + 123, seed));
+    Files.write(root.resolve("d1/d2/d3/mid.bin"), TestData.random(700 * 1024 + 5, seed + 1));
     Files.writeString(root.resolve("d1/readme.txt"), "imprint used-blocks test " + seed + "\n");
     Files.write(root.resolve("d1/d2/empty"), new byte[0]);
     SplittableRandom rnd = new SplittableRandom(seed + 2);
     for (int i = 0; i < 40; i++) {
       Files.write(
           root.resolve(String.format(Locale.ROOT, "many/file%02d.dat", i)),
-          random(1 + rnd.nextInt(24 * 1024), seed + 10 + i));
+          TestData.random(1 + rnd.nextInt(24 * 1024), seed + 10 + i));
     }
     return root;
   }
@@ -526,9 +526,9 @@ class FilesystemRestoreTest {
   /** A few hundred KiB of files for the small FAT partitions. */
   private static Path smallTree(Path root, long seed) throws IOException {
     Files.createDirectories(root.resolve("efi/boot"));
-    Files.write(root.resolve("efi/boot/bootx64.efi"), random(300 * 1024 + 7, seed));
+    Files.write(root.resolve("efi/boot/bootx64.efi"), TestData.random(300 * 1024 + 7, seed));
     Files.writeString(root.resolve("efi/boot/grub.cfg"), "set timeout=" + seed + "\n");
-    Files.write(root.resolve("startup.nsh"), random(5000, seed + 1));
+    Files.write(root.resolve("startup.nsh"), TestData.random(5000, seed + 1));
     return root;
   }
 
@@ -752,43 +752,6 @@ class FilesystemRestoreTest {
     return d;
   }
 
-  private Path randomFile(String name, long size, long seed) throws IOException {
-    Path p = tmp.resolve(name);
-    SplittableRandom rnd = new SplittableRandom(seed);
-    ByteBuffer buf = ByteBuffer.allocate((int) MIB);
-    try (FileChannel ch =
-        FileChannel.open(p, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE)) {
-      for (long done = 0; done < size; done += MIB) {
-        buf.clear();
-        while (buf.hasRemaining()) {
-          buf.putLong(rnd.nextLong());
-        }
-        buf.flip();
-        buf.limit((int) Math.min(MIB, size - done));
-        while (buf.hasRemaining()) {
-          ch.write(buf);
-        }
-      }
-    }
-    return p;
-  }
-
-  private static byte[] random(long size, long seed) {
-    byte[] b = new byte[(int) size];
-    new SplittableRandom(seed).nextBytes(b);
-    return b;
-  }
-
-  private static void copyInto(Path part, Path disk, long offset) throws IOException {
-    try (FileChannel in = FileChannel.open(part, StandardOpenOption.READ);
-        FileChannel out = FileChannel.open(disk, StandardOpenOption.WRITE)) {
-      long n = in.size();
-      for (long done = 0; done < n; ) {
-        done += in.transferTo(done, n - done, out.position(offset + done));
-      }
-    }
-  }
-
   private static void writeAt(Path file, long offset, byte[] bytes) throws IOException {
     try (RandomAccessFile f = new RandomAccessFile(file.toFile(), "rw")) {
       f.seek(offset);
@@ -828,28 +791,7 @@ class FilesystemRestoreTest {
     return Files.readAllBytes(out.toPath());
   }
 
-  private static String sha256(Path p, long offset, long length) throws IOException {
-    MessageDigest md;
-    try {
-      md = MessageDigest.getInstance("SHA-256");
-    } catch (NoSuchAlgorithmException e) {
-      throw new IllegalStateException(e);
-    }
-    ByteBuffer buf = ByteBuffer.allocate((int) MIB);
-    try (FileChannel ch = FileChannel.open(p, StandardOpenOption.READ)) {
-      long pos = 0;
-      while (pos < length) {
-        buf.clear();
-        buf.limit((int) Math.min(MIB, length - pos));
-        int n = ch.read(buf, offset + pos);
-        if (n < 0) {
-          break;
-        }
-        buf.flip();
-        md.update(buf);
-        pos += n;
-      }
-    }
-    return HexFormat.of().formatHex(md.digest());
+  private Path randomFile(String name, long size, long seed) throws IOException {
+    return TestData.randomFile(tmp.resolve(name), size, seed);
   }
 }

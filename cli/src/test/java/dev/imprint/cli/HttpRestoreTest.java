@@ -7,13 +7,13 @@ import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
-import dev.imprint.cli.fixtures.NginxServer;
 import dev.imprint.engine.testing.Cmd;
 import dev.imprint.engine.testing.LoopDevice;
+import dev.imprint.engine.testing.NginxServer;
 import dev.imprint.engine.testing.Root;
+import dev.imprint.engine.testing.TestData;
 import java.io.IOException;
 import java.io.InputStream;
-import java.io.RandomAccessFile;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
@@ -24,7 +24,6 @@ import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.HexFormat;
 import java.util.List;
-import java.util.SplittableRandom;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 import java.util.regex.Matcher;
@@ -79,23 +78,24 @@ class HttpRestoreTest {
     Files.createDirectories(rootfs.resolve("data"));
     for (int i = 0; i < 4; i++) {
       Files.write(
-          rootfs.resolve("data/random-" + i + ".bin"), random(10 * MIB + i * 4097, 100 + i));
+          rootfs.resolve("data/random-" + i + ".bin"),
+          TestData.random(10 * MIB + i * 4097, 100 + i));
     }
     Path ext = shared.resolve("root.ext4");
-    setLength(ext, ROOT_SIZE);
+    TestData.setLength(ext, ROOT_SIZE);
     Cmd.run(
         "mke2fs", "-q", "-F", "-t", "ext4", "-L", "root", "-d", rootfs.toString(), ext.toString());
 
     Path fat = shared.resolve("efi.fat");
-    setLength(fat, EFI_SIZE);
+    TestData.setLength(fat, EFI_SIZE);
     Cmd.run("mkfs.vfat", "-n", "EFI", fat.toString());
     Path loader = shared.resolve("BOOTX64.EFI");
-    Files.write(loader, random(200 * 1024 + 3, 4));
+    Files.write(loader, TestData.random(200 * 1024 + 3, 4));
     Cmd.run("mmd", "-i", fat.toString(), "::/EFI", "::/EFI/BOOT");
     Cmd.run("mcopy", "-i", fat.toString(), loader.toString(), "::/EFI/BOOT/BOOTX64.EFI");
 
     rawImage = shared.resolve("disk.img");
-    setLength(rawImage, DISK_SIZE);
+    TestData.setLength(rawImage, DISK_SIZE);
     Cmd.run(
         "sgdisk",
         "-o",
@@ -108,8 +108,8 @@ class HttpRestoreTest {
         "-t",
         "2:8300",
         rawImage.toString());
-    copyInto(fat, rawImage, EFI_OFFSET);
-    copyInto(ext, rawImage, ROOT_OFFSET);
+    TestData.copyInto(fat, rawImage, EFI_OFFSET);
+    TestData.copyInto(ext, rawImage, ROOT_OFFSET);
     rawSha = sha256(rawImage, DISK_SIZE);
 
     image = shared.resolve("disk.imprint");
@@ -235,7 +235,7 @@ class HttpRestoreTest {
   void rawImageLargerThanTheTargetDeviceIsRefusedBeforeWriting() throws Exception {
     Root.assumeRoot();
     Path backing = tmp.resolve("small-disk.bin");
-    Files.write(backing, random(DISK_SIZE / 2, 77));
+    Files.write(backing, TestData.random(DISK_SIZE / 2, 77));
     String before = sha256(backing, DISK_SIZE / 2);
     try (LoopDevice small = LoopDevice.attach(backing)) {
       CliRun.Result r =
@@ -261,7 +261,7 @@ class HttpRestoreTest {
   void compressedRawLargerThanTheTargetDeviceFailsTheTarget() throws Exception {
     Root.assumeRoot();
     Path backing = tmp.resolve("small-disk.bin");
-    Files.write(backing, random(DISK_SIZE / 2, 78));
+    Files.write(backing, TestData.random(DISK_SIZE / 2, 78));
     try (LoopDevice small = LoopDevice.attach(backing)) {
       CliRun.Result r =
           CliRun.run(
@@ -658,31 +658,6 @@ class HttpRestoreTest {
         && Files.isWritable(control)
         && Cmd.exists("losetup")
         && Cmd.exists("e2fsck");
-  }
-
-  private static byte[] random(long size, long seed) {
-    byte[] b = new byte[Math.toIntExact(size)];
-    SplittableRandom r = new SplittableRandom(seed);
-    for (int i = 0; i < b.length; i += 8) {
-      long v = r.nextLong();
-      for (int j = 0; j < 8 && i + j < b.length; j++) {
-        b[i + j] = (byte) (v >>> (8 * j));
-      }
-    }
-    return b;
-  }
-
-  private static void setLength(Path p, long size) throws IOException {
-    try (RandomAccessFile f = new RandomAccessFile(p.toFile(), "rw")) {
-      f.setLength(size);
-    }
-  }
-
-  private static void copyInto(Path part, Path disk, long offset) throws IOException {
-    try (RandomAccessFile d = new RandomAccessFile(disk.toFile(), "rw")) {
-      d.seek(offset);
-      d.write(Files.readAllBytes(part));
-    }
   }
 
   /** SHA-256 of the first {@code length} bytes of {@code p}, reading past its end as zeros. */

@@ -11,6 +11,7 @@ import dev.imprint.engine.testing.Cmd;
 import dev.imprint.engine.testing.LoopDevice;
 import dev.imprint.engine.testing.Root;
 import dev.imprint.engine.testing.TempMount;
+import dev.imprint.engine.testing.TestData;
 import java.io.IOException;
 import java.io.RandomAccessFile;
 import java.nio.ByteBuffer;
@@ -19,14 +20,10 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
-import java.security.MessageDigest;
-import java.security.NoSuchAlgorithmException;
 import java.util.ArrayList;
 import java.util.Arrays;
-import java.util.HexFormat;
 import java.util.List;
 import java.util.Locale;
-import java.util.SplittableRandom;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import org.junit.jupiter.api.AfterEach;
@@ -87,16 +84,16 @@ class RestoreCommandTest {
     Files.writeString(
         rootfs.resolve("etc/os-release"), "NAME=\"Imprint Test\"\nID=imprint\nVERSION_ID=1\n");
     Files.createDirectories(rootfs.resolve("bin"));
-    Files.write(rootfs.resolve("bin/random-a.bin"), random(6 * MIB, 1));
+    Files.write(rootfs.resolve("bin/random-a.bin"), TestData.random(6 * MIB, 1));
     Files.createDirectories(rootfs.resolve("var/lib"));
-    Files.write(rootfs.resolve("var/lib/random-b.bin"), random(5 * MIB + 1234, 2));
+    Files.write(rootfs.resolve("var/lib/random-b.bin"), TestData.random(5 * MIB + 1234, 2));
     Files.createDirectories(rootfs.resolve("deep/a/b/c"));
-    Files.write(rootfs.resolve("deep/a/b/c/small.bin"), random(300 * 1024 + 7, 3));
+    Files.write(rootfs.resolve("deep/a/b/c/small.bin"), TestData.random(300 * 1024 + 7, 3));
     Files.createFile(rootfs.resolve("deep/empty"));
     Files.createSymbolicLink(rootfs.resolve("deep/link"), Path.of("a/b/c/small.bin"));
 
     Path ext = shared.resolve("root.ext4");
-    setLength(ext, ROOT_SIZE);
+    TestData.setLength(ext, ROOT_SIZE);
     Cmd.run(
         "mke2fs",
         "-q",
@@ -110,15 +107,15 @@ class RestoreCommandTest {
         ext.toString());
 
     Path fat = shared.resolve("efi.fat");
-    setLength(fat, EFI_SIZE);
+    TestData.setLength(fat, EFI_SIZE);
     Cmd.run("mkfs.vfat", "-n", "EFI", fat.toString());
     Path loader = shared.resolve("BOOTX64.EFI");
-    Files.write(loader, random(200 * 1024 + 3, 4));
+    Files.write(loader, TestData.random(200 * 1024 + 3, 4));
     Cmd.run("mmd", "-i", fat.toString(), "::/EFI", "::/EFI/BOOT");
     Cmd.run("mcopy", "-i", fat.toString(), loader.toString(), "::/EFI/BOOT/BOOTX64.EFI");
 
     rawImage = shared.resolve("disk.img");
-    setLength(rawImage, DISK_SIZE);
+    TestData.setLength(rawImage, DISK_SIZE);
     Cmd.run(
         "sgdisk",
         "-o",
@@ -135,10 +132,10 @@ class RestoreCommandTest {
         "-c",
         "2:root",
         rawImage.toString());
-    copyInto(fat, rawImage, EFI_OFFSET);
-    copyInto(ext, rawImage, ROOT_OFFSET);
+    TestData.copyInto(fat, rawImage, EFI_OFFSET);
+    TestData.copyInto(ext, rawImage, ROOT_OFFSET);
     assertTrue(validGpt(rawImage.toString()), "the fixture itself must be a valid GPT disk");
-    rawSha = sha256(rawImage, DISK_SIZE);
+    rawSha = TestData.sha256(rawImage, 0, DISK_SIZE);
 
     image = shared.resolve("disk.imprint");
     CliRun.Result r =
@@ -313,7 +310,8 @@ class RestoreCommandTest {
 
     assertEquals(0, r.code(), r::toString);
     assertHoldsImage(backing);
-    assertEquals(rawSha, sha256(sourceCopy, DISK_SIZE), "the source disk must not change");
+    assertEquals(
+        rawSha, TestData.sha256(sourceCopy, 0, DISK_SIZE), "the source disk must not change");
   }
 
   // ---------------------------------------------------------------- 5. refusals
@@ -590,7 +588,7 @@ class RestoreCommandTest {
     cleanup.add(() -> Cmd.run("umount", small.toString()));
     // Sparse: the loop device is as large as the image, but only 8 MiB can ever be stored.
     Path sparse = small.resolve("full.bin");
-    setLength(sparse, DISK_SIZE);
+    TestData.setLength(sparse, DISK_SIZE);
     Path good1 = randomFile("good1.bin", TARGET_SIZE, 71);
     Path good2 = randomFile("good2.bin", TARGET_SIZE, 72);
     String bad = loop(sparse).path().toString();
@@ -739,7 +737,7 @@ class RestoreCommandTest {
       throws Exception {
     List<String> before = new ArrayList<>();
     for (Path p : untouched) {
-      before.add(sha256(p, Files.size(p)));
+      before.add(TestData.sha256(p, 0, Files.size(p)));
     }
     CliRun.Result r = CliRun.runWithStdin(stdin, args);
     assertEquals(ExitCode.BAD_INPUT, r.code(), r::toString);
@@ -750,7 +748,7 @@ class RestoreCommandTest {
     Cmd.run("sync");
     for (int i = 0; i < untouched.size(); i++) {
       Path p = untouched.get(i);
-      assertEquals(before.get(i), sha256(p, Files.size(p)), () -> p + " changed: " + r);
+      assertEquals(before.get(i), TestData.sha256(p, 0, Files.size(p)), () -> p + " changed: " + r);
     }
     return r;
   }
@@ -786,74 +784,6 @@ class RestoreCommandTest {
         && r.stdout().contains("No problems found")
         && !r.stdout().contains("Creating new GPT entries")
         && !r.stdout().contains("invalid");
-  }
-
-  private Path randomFile(String name, long size, long seed) throws IOException {
-    Path p = tmp.resolve(name);
-    SplittableRandom rnd = new SplittableRandom(seed);
-    ByteBuffer buf = ByteBuffer.allocate((int) MIB);
-    try (FileChannel ch =
-        FileChannel.open(p, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE)) {
-      for (long done = 0; done < size; done += MIB) {
-        buf.clear();
-        while (buf.hasRemaining()) {
-          buf.putLong(rnd.nextLong());
-        }
-        buf.flip();
-        buf.limit((int) Math.min(MIB, size - done));
-        while (buf.hasRemaining()) {
-          ch.write(buf);
-        }
-      }
-    }
-    return p;
-  }
-
-  private static byte[] random(long size, long seed) {
-    byte[] b = new byte[(int) size];
-    new SplittableRandom(seed).nextBytes(b);
-    return b;
-  }
-
-  private static void setLength(Path p, long size) throws IOException {
-    try (RandomAccessFile f = new RandomAccessFile(p.toFile(), "rw")) {
-      f.setLength(size);
-    }
-  }
-
-  private static void copyInto(Path part, Path disk, long offset) throws IOException {
-    try (FileChannel in = FileChannel.open(part, StandardOpenOption.READ);
-        FileChannel out = FileChannel.open(disk, StandardOpenOption.WRITE)) {
-      long n = in.size();
-      for (long done = 0; done < n; ) {
-        done += in.transferTo(done, n - done, out.position(offset + done));
-      }
-    }
-  }
-
-  private static String sha256(Path p, long length) throws IOException {
-    MessageDigest md;
-    try {
-      md = MessageDigest.getInstance("SHA-256");
-    } catch (NoSuchAlgorithmException e) {
-      throw new IllegalStateException(e);
-    }
-    ByteBuffer buf = ByteBuffer.allocate((int) MIB);
-    try (FileChannel ch = FileChannel.open(p, StandardOpenOption.READ)) {
-      long pos = 0;
-      while (pos < length) {
-        buf.clear();
-        buf.limit((int) Math.min(MIB, length - pos));
-        int n = ch.read(buf, pos);
-        if (n < 0) {
-          break;
-        }
-        buf.flip();
-        md.update(buf);
-        pos += n;
-      }
-    }
-    return HexFormat.of().formatHex(md.digest());
   }
 
   /**
@@ -902,6 +832,10 @@ class RestoreCommandTest {
       a.put((int) (p - bufOffset), (byte) 0);
       b.put((int) (p - bufOffset), (byte) 0);
     }
+  }
+
+  private Path randomFile(String name, long size, long seed) throws IOException {
+    return TestData.randomFile(tmp.resolve(name), size, seed);
   }
 
   /** Where the first 4 KiB block of {@code file}'s contents lies in {@code disk}. */

@@ -6,8 +6,8 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import dev.imprint.engine.testing.Cmd;
 import dev.imprint.engine.testing.LoopDevice;
 import dev.imprint.engine.testing.Root;
+import dev.imprint.engine.testing.TestData;
 import java.io.IOException;
-import java.io.RandomAccessFile;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Random;
@@ -44,7 +44,7 @@ class TargetSizeTest {
     new Random(11).nextBytes(b);
     Files.write(files.resolve("blob.bin"), b);
     Files.writeString(files.resolve("etc/hostname"), "imprint-test\n");
-    randomFile(disk, DISK, 5);
+    TestData.randomFile(disk, DISK, 5);
     Cmd.run(
         "sgdisk",
         "-o",
@@ -67,20 +67,9 @@ class TargetSizeTest {
     assertEquals(0, r.code(), r::toString);
   }
 
-  static void randomFile(Path p, long size, long seed) throws IOException {
-    byte[] b = new byte[(int) MIB];
-    Random r = new Random(seed);
-    try (RandomAccessFile f = new RandomAccessFile(p.toFile(), "rw")) {
-      for (long at = 0; at < size; at += MIB) {
-        r.nextBytes(b);
-        f.write(b, 0, (int) Math.min(MIB, size - at));
-      }
-    }
-  }
-
   private LoopDevice target(String name, long size) throws IOException {
     Path f = dir.resolve(name);
-    randomFile(f, size, size);
+    TestData.randomFile(f, size, size);
     return LoopDevice.attach(f);
   }
 

@@ -17,12 +17,10 @@ public final class Image implements Closeable {
 
   private final RangeReader reader;
   private final ImageMetadata metadata;
-  private final long bodyEnd;
 
-  private Image(RangeReader reader, ImageMetadata metadata, long bodyEnd) {
+  private Image(RangeReader reader, ImageMetadata metadata) {
     this.reader = reader;
     this.metadata = metadata;
-    this.bodyEnd = bodyEnd;
   }
 
   public static Image open(RangeReader reader) throws IOException {
@@ -67,7 +65,7 @@ public final class Image implements Closeable {
     // The body ends where the END record starts.
     long bodyEnd = metaStart - RecordHeader.LENGTH;
     ImageMetadata md = ImageMetadata.decode(header, index, sigs, t.digest(), bodyEnd, where);
-    return new Image(reader, md, bodyEnd);
+    return new Image(reader, md);
   }
 
   public ImageMetadata metadata() {
@@ -84,10 +82,6 @@ public final class Image implements Closeable {
 
   public RangeReader reader() {
     return reader;
-  }
-
-  long bodyEnd() {
-    return bodyEnd;
   }
 
   /**

@@ -35,8 +35,21 @@ public record ImageHeader(
     partitions = List.copyOf(partitions);
   }
 
-  public long chunkCount() {
-    return (logicalSize + chunkSize - 1) / chunkSize;
+  /** The same header for a disk of {@code size} bytes (a pipe's size is known at its end). */
+  public ImageHeader withLogicalSize(long size) {
+    return new ImageHeader(
+        major,
+        minor,
+        size,
+        sectorSize,
+        chunkSize,
+        kind,
+        codec,
+        scheme,
+        created,
+        creator,
+        source,
+        partitions);
   }
 
   /** The exact bytes of this header, CRC included. */
@@ -94,21 +107,26 @@ public record ImageHeader(
     int major = Short.toUnsignedInt(b.getShort());
     int minor = Short.toUnsignedInt(b.getShort());
     if (major != MAJOR) {
-      throw new ImageFormatException(
-          where
-              + " is an Imprint image of format version "
-              + major
-              + "."
-              + minor
-              + ", which this imprint (reads "
-              + MAJOR
-              + ".x) does not understand: upgrade imprint");
+      throw unknownVersion(where, major, minor);
     }
     int length = b.getInt();
     if (length < FIXED_LENGTH + 4 + 6 || length > MAX_LENGTH) {
       throw new ImageFormatException(where + ": header length " + length + " is invalid");
     }
     return length;
+  }
+
+  /** A major version this reader doesn't know: named, with the fix. */
+  static ImageFormatException unknownVersion(String where, int major, int minor) {
+    return new ImageFormatException(
+        where
+            + " is an Imprint image of format version "
+            + major
+            + "."
+            + minor
+            + ", which this imprint (reads "
+            + MAJOR
+            + ".x) does not understand: upgrade imprint");
   }
 
   public static ImageHeader decode(byte[] bytes, String where) throws ImageFormatException {

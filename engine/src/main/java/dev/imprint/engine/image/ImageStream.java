@@ -21,6 +21,10 @@ public final class ImageStream {
   private final ImageHeader header;
   private final byte[] headerBytes;
   private final List<IndexEntry> seen = new ArrayList<>();
+
+  /** Carries payload bytes from the stream into (direct) payload buffers. */
+  private final byte[] copy = new byte[1 << 16];
+
   private long position;
   private ImageMetadata metadata;
 
@@ -76,13 +80,12 @@ public final class ImageStream {
       }
       payload = allocate.apply(r.storedLength());
       payload.clear().limit(r.storedLength());
-      byte[] buf = new byte[Math.min(r.storedLength(), 1 << 16)];
       while (payload.hasRemaining()) {
-        int n = in.read(buf, 0, Math.min(buf.length, payload.remaining()));
+        int n = in.read(copy, 0, Math.min(copy.length, payload.remaining()));
         if (n < 0) {
           throw truncated("a chunk's data");
         }
-        payload.put(buf, 0, n);
+        payload.put(copy, 0, n);
         position += n;
       }
       payload.flip();

@@ -189,20 +189,7 @@ public final class ImageWriter implements Closeable {
   }
 
   private void resize(long size) throws IOException {
-    ImageHeader h =
-        new ImageHeader(
-            header.major(),
-            header.minor(),
-            size,
-            header.sectorSize(),
-            header.chunkSize(),
-            header.kind(),
-            header.codec(),
-            header.scheme(),
-            header.created(),
-            header.creator(),
-            header.source(),
-            header.partitions());
+    ImageHeader h = header.withLogicalSize(size);
     byte[] hb = h.encode();
     if (hb.length != headerBytes.length) {
       throw new IllegalStateException("header length changed");

@@ -23,6 +23,18 @@ public record Trailer(
   public static final int LENGTH = 80;
   static final byte[] MAGIC = {'I', 'M', 'P', 'R', 'T', 'A', 'I', 'L'};
 
+  /** Whether the file ends with an Imprint trailer's magic (a damaged image still does). */
+  public static boolean endsWithTrailer(java.nio.channels.FileChannel ch)
+      throws java.io.IOException {
+    long size = ch.size();
+    if (size < LENGTH) {
+      return false;
+    }
+    ByteBuffer b = ByteBuffer.allocate(MAGIC.length);
+    while (b.hasRemaining() && ch.read(b, size - LENGTH + b.position()) > 0) {}
+    return Arrays.equals(b.array(), MAGIC);
+  }
+
   public byte[] encode() {
     ByteBuffer b = ByteBuffer.allocate(LENGTH).order(ByteOrder.LITTLE_ENDIAN);
     b.put(MAGIC)
@@ -61,15 +73,7 @@ public record Trailer(
     int major = Short.toUnsignedInt(r.getShort());
     int minor = Short.toUnsignedInt(r.getShort());
     if (major != ImageHeader.MAJOR) {
-      throw new ImageFormatException(
-          where
-              + " is an Imprint image of format version "
-              + major
-              + "."
-              + minor
-              + ", which this imprint (reads "
-              + ImageHeader.MAJOR
-              + ".x) does not understand: upgrade imprint");
+      throw ImageHeader.unknownVersion(where, major, minor);
     }
     int headerLength = r.getInt();
     long metadataOffset = r.getLong();

@@ -2,7 +2,6 @@ package dev.imprint.engine.pipeline;
 
 import java.nio.ByteBuffer;
 import java.util.concurrent.ConcurrentLinkedQueue;
-import java.util.concurrent.atomic.AtomicInteger;
 
 /**
  * Reuses page-aligned direct buffers of one size. Streams bound how many are in flight, so the pool
@@ -11,7 +10,6 @@ import java.util.concurrent.atomic.AtomicInteger;
 public final class BufferPool {
   private final int size;
   private final ConcurrentLinkedQueue<ByteBuffer> free = new ConcurrentLinkedQueue<>();
-  private final AtomicInteger allocated = new AtomicInteger();
 
   public BufferPool(int size) {
     this.size = size;
@@ -25,7 +23,6 @@ public final class BufferPool {
   public ByteBuffer acquire() {
     ByteBuffer b = free.poll();
     if (b == null) {
-      allocated.incrementAndGet();
       // alignedSlice also rounds the capacity down, so over-allocate by two pages.
       b = ByteBuffer.allocateDirect(size + 8192).alignedSlice(4096);
       b = b.limit(size).slice();
@@ -37,10 +34,5 @@ public final class BufferPool {
     if (b != null && b.capacity() == size) {
       free.offer(b);
     }
-  }
-
-  /** How many buffers were ever allocated: the pipeline's memory high-water mark. */
-  public int allocated() {
-    return allocated.get();
   }
 }

@@ -112,7 +112,8 @@ public final class ImageChunks implements ChunkSupply {
       long chunkNumber = e.logicalOffset() / image.header().chunkSize();
       Image.decode(e, chunkNumber, s, out, image.description());
       out.flip();
-      return Chunk.data(e.logicalOffset(), out, Hashes.xxh64(out), pool);
+      // A chunk cut to a volume is hashed as the slice it becomes, not twice.
+      return Chunk.data(e.logicalOffset(), out, whole() ? Hashes.xxh64(out) : 0, pool);
     } catch (IOException ex) {
       pool.release(out);
       throw new UncheckedIOException(ex);

@@ -120,12 +120,13 @@ public final class RestorePipeline {
               List<CompletableFuture<Void>> finishing = new ArrayList<>();
               List<Chunk> sortedHeld = new ArrayList<>(held);
               sortedHeld.sort((a, b) -> Long.compare(a.offset(), b.offset()));
+              byte[] head = options.tableFix() == null ? null : head(sortedHeld);
               for (TargetWriter t : targets) {
                 finishing.add(
                     CompletableFuture.runAsync(
                         () -> {
                           try {
-                            t.finish(sortedHeld, head(sortedHeld), options.tableFix(), size);
+                            t.finish(sortedHeld, head, options.tableFix(), size);
                           } catch (IOException e) {
                             t.fail(e);
                           }

@@ -25,6 +25,7 @@ import org.apache.pekko.stream.javadsl.Source;
  */
 public final class StreamedImageChunks implements ChunkSupply {
   private final ImageStream stream;
+  private final String where;
   private final InputStream in;
   private final MetadataCheck check;
   private final BufferPool pool;
@@ -33,6 +34,7 @@ public final class StreamedImageChunks implements ChunkSupply {
   public StreamedImageChunks(InputStream in, String where, MetadataCheck check) throws IOException {
     this.in = in;
     this.stream = new ImageStream(in, where);
+    this.where = where;
     this.check = check;
     int cs = stream.header().chunkSize();
     this.pool = new BufferPool(cs);
@@ -45,7 +47,7 @@ public final class StreamedImageChunks implements ChunkSupply {
 
   @Override
   public String description() {
-    return "standard input";
+    return where;
   }
 
   @Override
@@ -115,7 +117,7 @@ public final class StreamedImageChunks implements ChunkSupply {
     ByteBuffer out = pool.acquire();
     try {
       out.limit((int) e.logicalLength());
-      Image.decode(e, r.chunkNumber(), r.payload(), out, "standard input");
+      Image.decode(e, r.chunkNumber(), r.payload(), out, where);
       out.flip();
       return Chunk.data(e.logicalOffset(), out, Hashes.xxh64(out), pool);
     } catch (ImageFormatException ex) {

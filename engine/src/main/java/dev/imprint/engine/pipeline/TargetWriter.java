@@ -282,15 +282,6 @@ public final class TargetWriter implements AutoCloseable {
     return out;
   }
 
-  /** Reads back what a range holds, for verification. */
-  public int read(ByteBuffer dst, long position) throws IOException {
-    return device.read(dst, position);
-  }
-
-  public boolean sparseZeros() {
-    return fresh;
-  }
-
   @Override
   public void close() throws IOException {
     io.shutdown();

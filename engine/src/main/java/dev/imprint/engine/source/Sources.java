@@ -146,9 +146,10 @@ public final class Sources {
 
   private static DiskSource openPipe(String spec, String description) throws IOException {
     Pipe pipe = PEEKED_PIPES.remove(spec);
-    if (pipe == null) {
-      pipe = openPipeStream(spec);
-    }
+    return decodePipe(pipe != null ? pipe : openPipeStream(spec), description);
+  }
+
+  private static DiskSource decodePipe(Pipe pipe, String description) throws IOException {
     BufferedInputStream in = pipe.in();
     try {
       byte[] head = peek(in);
@@ -176,10 +177,7 @@ public final class Sources {
         stream instanceof BufferedInputStream b
             ? b
             : new BufferedInputStream(stream, DecodedDisk.INPUT_BUFFER);
-    Pipe pipe = new Pipe(in, OptionalLong.empty());
-    String key = "\0stream:" + System.identityHashCode(in);
-    PEEKED_PIPES.put(key, pipe);
-    return openPipe(key, description);
+    return decodePipe(new Pipe(in, OptionalLong.empty()), description);
   }
 
   private static Format sniffPeeked(BufferedInputStream in) throws IOException {

@@ -6,6 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
+import dev.imprint.engine.testing.NginxServer;
 import java.io.IOException;
 import java.net.URI;
 import java.nio.ByteBuffer;
@@ -30,14 +31,14 @@ class HttpRangeReaderTest {
   private static final int MIB = 1 << 20;
 
   @TempDir Path dir;
-  private Nginx nginx;
+  private NginxServer nginx;
   private byte[] data;
 
   @BeforeEach
   void start() throws Exception {
-    assumeTrue(Nginx.available(), "nginx is not installed (apt-get install nginx-light)");
-    nginx = new Nginx(dir);
-    data = TestFiles.write(nginx.www.resolve("disk.bin"), 24 * MIB + 12345, 1);
+    assumeTrue(NginxServer.available(), "nginx is not installed (apt-get install nginx-light)");
+    nginx = new NginxServer(dir, "2m");
+    data = TestFiles.write(nginx.www().resolve("disk.bin"), 24 * MIB + 12345, 1);
     nginx.start();
   }
 
@@ -127,7 +128,7 @@ class HttpRangeReaderTest {
 
   @Test
   void credentialsInTheUrlAreSentButNeverShown() throws Exception {
-    URI withUser = URI.create("http://alice:s3cret@127.0.0.1:" + nginx.port + "/missing");
+    URI withUser = URI.create("http://alice:s3cret@127.0.0.1:" + nginx.port() + "/missing");
     HttpSourceException e =
         assertThrows(
             HttpSourceException.class, () -> HttpRangeReader.open(withUser, TestFiles.options()));
@@ -135,9 +136,9 @@ class HttpRangeReaderTest {
         !e.getMessage().contains("s3cret") && !e.getMessage().contains("alice"), e.getMessage());
     try (HttpRangeReader r =
         HttpRangeReader.open(
-            URI.create("http://alice:s3cret@127.0.0.1:" + nginx.port + "/disk.bin"),
+            URI.create("http://alice:s3cret@127.0.0.1:" + nginx.port() + "/disk.bin"),
             TestFiles.options())) {
-      assertEquals("http://127.0.0.1:" + nginx.port + "/disk.bin", r.description());
+      assertEquals("http://127.0.0.1:" + nginx.port() + "/disk.bin", r.description());
     }
   }
 
@@ -170,7 +171,7 @@ class HttpRangeReaderTest {
     long ms = (System.nanoTime() - t0) / 1_000_000;
     assertEquals(HttpSourceException.Kind.CANNOT_CONNECT, e.kind());
     assertTrue(
-        e.getMessage().startsWith("cannot connect to 127.0.0.1:" + nginx.port), e.getMessage());
+        e.getMessage().startsWith("cannot connect to 127.0.0.1:" + nginx.port()), e.getMessage());
     assertTrue(ms >= 1000 && ms < 10_000, "retried for " + ms + " ms");
   }
 
@@ -205,7 +206,7 @@ class HttpRangeReaderTest {
     try (HttpRangeReader r = HttpRangeReader.open(nginx.uri("/disk.bin"), TestFiles.options())) {
       read(r, 0, 4096, false);
       String before = r.etag().orElseThrow();
-      TestFiles.replace(nginx.www.resolve("disk.bin"), 2);
+      TestFiles.replace(nginx.www().resolve("disk.bin"), 2);
       ImageChangedException e =
           assertThrows(ImageChangedException.class, () -> read(r, MIB, 4096, false));
       assertTrue(
@@ -233,7 +234,7 @@ class HttpRangeReaderTest {
               () -> {
                 try {
                   Thread.sleep(500);
-                  TestFiles.replace(nginx.www.resolve("disk.bin"), 3);
+                  TestFiles.replace(nginx.www().resolve("disk.bin"), 3);
                   nginx.restart(); // the read resumes against the new file
                 } catch (Throwable t) {
                   failure.set(t);
@@ -257,7 +258,7 @@ class HttpRangeReaderTest {
       assertEquals(HttpSourceException.Kind.NO_RANGES, e.kind());
       assertTrue(
           e.getMessage()
-              .startsWith("server 127.0.0.1:" + nginx.port + " does not support range requests"),
+              .startsWith("server 127.0.0.1:" + nginx.port() + " does not support range requests"),
           e.getMessage());
       assertTrue(
           e.getMessage().endsWith("Imprint images need them — or restore a raw image over HTTP"),
@@ -282,7 +283,7 @@ class HttpRangeReaderTest {
             .startsWith("gave up reading " + nginx.uri("/unavailable/disk.bin") + " after "),
         e.getMessage());
     assertTrue(
-        e.getMessage().endsWith("last error: HTTP 503 from 127.0.0.1:" + nginx.port),
+        e.getMessage().endsWith("last error: HTTP 503 from 127.0.0.1:" + nginx.port()),
         e.getMessage());
     assertTrue(ms >= 1000 && ms < 10_000, "retried for " + ms + " ms");
   }

@@ -6,6 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
+import dev.imprint.engine.testing.NginxServer;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.concurrent.CopyOnWriteArrayList;
@@ -21,15 +22,15 @@ class HttpStreamTest {
   private static final int MIB = 1 << 20;
 
   @TempDir Path dir;
-  private Nginx nginx;
+  private NginxServer nginx;
   private byte[] data;
   private final List<String> warnings = new CopyOnWriteArrayList<>();
 
   @BeforeEach
   void start() throws Exception {
-    assumeTrue(Nginx.available(), "nginx is not installed (apt-get install nginx-light)");
-    nginx = new Nginx(dir);
-    data = TestFiles.write(nginx.www.resolve("disk.img"), 8 * MIB + 999, 7);
+    assumeTrue(NginxServer.available(), "nginx is not installed (apt-get install nginx-light)");
+    nginx = new NginxServer(dir, "2m");
+    data = TestFiles.write(nginx.www().resolve("disk.img"), 8 * MIB + 999, 7);
     nginx.start();
   }
 
@@ -49,7 +50,7 @@ class HttpStreamTest {
                 Thread.sleep(500);
                 nginx.stop();
                 if (replace) {
-                  TestFiles.replace(nginx.www.resolve("disk.img"), 8);
+                  TestFiles.replace(nginx.www().resolve("disk.img"), 8);
                 }
                 Thread.sleep(300);
                 nginx.start();
@@ -103,7 +104,7 @@ class HttpStreamTest {
             .get(0)
             .startsWith(
                 "server 127.0.0.1:"
-                    + nginx.port
+                    + nginx.port()
                     + " does not support ranges: restarting from zero"),
         warnings.get(0));
   }

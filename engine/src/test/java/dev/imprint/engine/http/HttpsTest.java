@@ -6,6 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
+import dev.imprint.engine.testing.NginxServer;
 import java.io.IOException;
 import java.io.InputStream;
 import java.net.URI;
@@ -25,13 +26,13 @@ import org.junit.jupiter.api.io.TempDir;
 @Timeout(120)
 class HttpsTest {
   @TempDir Path dir;
-  private Nginx nginx;
+  private NginxServer nginx;
   private byte[] data;
   private Path ca;
 
   @BeforeEach
   void start() throws Exception {
-    assumeTrue(Nginx.available(), "nginx is not installed (apt-get install nginx-light)");
+    assumeTrue(NginxServer.available(), "nginx is not installed (apt-get install nginx-light)");
     assumeTrue(
         Files.isExecutable(Path.of("/usr/bin/openssl")),
         "openssl is not installed (apt-get install openssl)");
@@ -95,8 +96,10 @@ class HttpsTest {
         "2",
         "-extfile",
         "server.ext");
-    nginx = new Nginx(dir.resolve("srv"), pki.resolve("server.pem"), pki.resolve("server.key"));
-    data = TestFiles.write(nginx.www.resolve("disk.bin"), 3 << 20, 5);
+    nginx =
+        new NginxServer(
+            dir.resolve("srv"), "2m", pki.resolve("server.pem"), pki.resolve("server.key"));
+    data = TestFiles.write(nginx.www().resolve("disk.bin"), 3 << 20, 5);
     nginx.start();
   }
 
@@ -152,7 +155,7 @@ class HttpsTest {
   void cacertIsTrusted() throws Exception {
     HttpOptions o = TestFiles.options().withCacert(ca);
     readAndCompare(nginx.uri("/disk.bin"), o);
-    readAndCompare(URI.create("https://localhost:" + nginx.port + "/disk.bin"), o);
+    readAndCompare(URI.create("https://localhost:" + nginx.port() + "/disk.bin"), o);
     try (InputStream in = HttpStream.open(nginx.uri("/disk.bin"), o, w -> {})) {
       assertArrayEquals(data, in.readAllBytes());
     }

@@ -1,6 +1,7 @@
-package dev.imprint.engine.http;
+package dev.imprint.engine.testing;
 
 import java.io.IOException;
+import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.net.ServerSocket;
 import java.net.Socket;
@@ -10,40 +11,45 @@ import java.nio.file.Path;
 import java.util.concurrent.TimeUnit;
 
 /**
- * A real nginx serving {@code www/} under a test's temporary directory on a loopback port, as one
- * foreground process ({@code master_process off}) so that killing it drops every connection.
+ * A real nginx for tests, serving {@code www/} under {@code dir} on a free loopback port. It runs
+ * as one foreground process ({@code master_process off}), so killing it drops every connection at
+ * once, and {@link #start()} brings it back on the same port. Requests are logged to {@code
+ * access.log}.
  *
  * <p>Locations: {@code /forbidden} answers 403; {@code /unavailable} 503; {@code /slow/F} serves
- * www/F at 2 MB/s; {@code /noranges/F} ignores Range headers; {@code /slownoranges/F} both.
+ * www/F at {@code slowRate} per connection (nginx {@code limit_rate}); {@code /medium/F} at 8 MB/s;
+ * {@code /noranges/F} ignores Range headers; {@code /slownoranges/F} both slow and without ranges.
  */
-final class Nginx implements AutoCloseable {
+public final class NginxServer implements AutoCloseable {
   private static final String BINARY = findBinary();
 
-  final Path dir;
-  final Path www;
-  final int port;
+  private final Path dir;
+  private final Path www;
+  private final int port;
   private final Path cert;
   private final Path key;
   private Process process;
 
-  Nginx(Path dir) throws IOException {
-    this(dir, null, null);
+  /** Plain HTTP; {@code slowRate} is an nginx rate such as "1m". */
+  public NginxServer(Path dir, String slowRate) throws IOException {
+    this(dir, slowRate, null, null);
   }
 
-  /** With {@code cert} and {@code key} (PEM), serves HTTPS. */
-  Nginx(Path dir, Path cert, Path key) throws IOException {
-    this.dir = dir;
-    this.www = Files.createDirectories(dir.resolve("www"));
+  /** HTTPS when {@code cert} and {@code key} (PEM) are given. */
+  public NginxServer(Path dir, String slowRate, Path cert, Path key) throws IOException {
+    this.dir = dir.toAbsolutePath();
+    this.www = Files.createDirectories(this.dir.resolve("www"));
     this.cert = cert;
     this.key = key;
-    try (ServerSocket s = new ServerSocket(0, 1, java.net.InetAddress.getLoopbackAddress())) {
+    try (ServerSocket s = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
       this.port = s.getLocalPort();
     }
-    Files.createDirectories(dir.resolve("tmp"));
-    Files.writeString(dir.resolve("nginx.conf"), config());
+    Files.createDirectories(this.dir.resolve("tmp"));
+    Files.writeString(this.dir.resolve("nginx.conf"), config(slowRate));
   }
 
-  static boolean available() {
+  /** Whether an nginx binary is installed. */
+  public static boolean available() {
     return BINARY != null;
   }
 
@@ -56,9 +62,8 @@ final class Nginx implements AutoCloseable {
     return null;
   }
 
-  private String config() {
-    String d = dir.toAbsolutePath().toString();
-    String w = www.toAbsolutePath().toString();
+  private String config(String slowRate) {
+    String d = dir.toString();
     boolean tls = cert != null;
     return String.join(
         "\n",
@@ -70,7 +75,7 @@ final class Nginx implements AutoCloseable {
         "root".equals(System.getProperty("user.name")) ? "user root;" : "",
         "events { worker_connections 512; }",
         "http {",
-        "  access_log off;",
+        "  access_log " + d + "/access.log;",
         "  default_type application/octet-stream;",
         "  client_body_temp_path " + d + "/tmp/body;",
         "  proxy_temp_path " + d + "/tmp/proxy;",
@@ -83,22 +88,43 @@ final class Nginx implements AutoCloseable {
         "    listen 127.0.0.1:" + port + (tls ? " ssl;" : ";"),
         tls ? "    ssl_certificate " + cert.toAbsolutePath() + ";" : "",
         tls ? "    ssl_certificate_key " + key.toAbsolutePath() + ";" : "",
-        "    root " + w + ";",
+        "    root " + www + ";",
         "    location /forbidden { return 403; }",
         "    location /unavailable { return 503; }",
-        "    location /slow/ { alias " + w + "/; limit_rate 2m; }",
-        "    location /noranges/ { alias " + w + "/; max_ranges 0; }",
-        "    location /slownoranges/ { alias " + w + "/; max_ranges 0; limit_rate 2m; }",
+        "    location /slow/ { alias " + www + "/; limit_rate " + slowRate + "; }",
+        "    location /medium/ { alias " + www + "/; limit_rate 8m; }",
+        "    location /noranges/ { alias " + www + "/; max_ranges 0; }",
+        "    location /slownoranges/ { alias "
+            + www
+            + "/; max_ranges 0; limit_rate "
+            + slowRate
+            + "; }",
         "  }",
         "}",
         "");
   }
 
-  URI uri(String path) {
-    return URI.create((cert != null ? "https" : "http") + "://127.0.0.1:" + port + path);
+  /** The directory served at {@code /}. */
+  public Path www() {
+    return www;
   }
 
-  synchronized void start() throws IOException, InterruptedException {
+  public int port() {
+    return port;
+  }
+
+  /** The URL of {@code path} (which starts with a slash) on this server. */
+  public String url(String path) {
+    return (cert != null ? "https" : "http") + "://127.0.0.1:" + port + path;
+  }
+
+  /** The URI of {@code path} (which starts with a slash) on this server. */
+  public URI uri(String path) {
+    return URI.create(url(path));
+  }
+
+  /** Starts nginx and returns once it accepts connections. */
+  public synchronized void start() throws IOException, InterruptedException {
     if (process != null && process.isAlive()) {
       return;
     }
@@ -127,13 +153,13 @@ final class Nginx implements AutoCloseable {
           stop();
           throw new IOException("nginx did not listen on port " + port + " in 15 s: " + log());
         }
-        Thread.sleep(20); // polling interval, not a wait for readiness
+        Thread.sleep(20); // polling interval
       }
     }
   }
 
   /** Kills nginx at once (SIGKILL): open connections break. */
-  synchronized void stop() throws InterruptedException {
+  public synchronized void stop() throws InterruptedException {
     if (process != null) {
       process.destroyForcibly();
       process.waitFor(10, TimeUnit.SECONDS);
@@ -141,18 +167,23 @@ final class Nginx implements AutoCloseable {
     }
   }
 
-  void restart() throws IOException, InterruptedException {
+  /** Kills nginx and starts it again on the same port. */
+  public void restart() throws IOException, InterruptedException {
     stop();
     start();
   }
 
-  String log() {
+  /** nginx's own output and error log, for failure messages. */
+  public String log() {
     try {
-      String out =
-          Files.exists(dir.resolve("nginx.out")) ? Files.readString(dir.resolve("nginx.out")) : "";
-      String err =
-          Files.exists(dir.resolve("error.log")) ? Files.readString(dir.resolve("error.log")) : "";
-      return (out + err).strip();
+      StringBuilder b = new StringBuilder();
+      for (String f : new String[] {"nginx.out", "error.log"}) {
+        Path p = dir.resolve(f);
+        if (Files.exists(p)) {
+          b.append(Files.readString(p));
+        }
+      }
+      return b.toString().strip();
     } catch (IOException e) {
       return "(no log: " + e + ")";
     }
