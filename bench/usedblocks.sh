@@ -8,6 +8,8 @@
 #      imprint (verifying, and --noverify for reference) vs partclone
 #      (sgdisk --load-backup, then zstd -dc | partclone -r into a loop device
 #      at each partition's offset) vs bmaptool copy --bmap
+#      and, for scale, the device's floor: imprint's data volume written with
+#      O_DIRECT (4 streams) + sync, and that plus an O_DIRECT read-back
 #  (3) untimed: e2fsck -fn (and fsck.vfat -n) on the partitions that imprint
 #      and partclone restored, so only working restores are compared
 # Every timed command ends with `sync` on its target. Needs root (losetup).
@@ -204,6 +206,47 @@ check_if_ok() { # ROW LABEL
     if isnum "${T_SEC[$1]:-}"; then check_target "$2"; else CHECKS+=("  $2: not checked (${T_SEC[$1]:-not run})"); fi
 }
 
+# The device's floor for what imprint must do, measured on the same target in the same run:
+# write imprint's data volume (random bytes from tmpfs, so reading them costs nothing) with
+# O_DIRECT in 4 parallel streams of 4 MiB, then sync; and the same plus reading it all back with
+# O_DIRECT (what a verifying restore adds). No decompression, no checks, no start-up.
+FLOOR_SRC=/dev/shm/imprint-bench-floor.bin
+floor_write() { # SRC TARGET BLOCKS [read]
+    local src=$1 t=$2 n=$3 j per
+    per=$(((n + 3) / 4))
+    for j in 0 1 2 3; do
+        dd if="$src" of="$t" bs=4M count=$per skip=$((j * per)) seek=$((j * per)) \
+            oflag=direct conv=notrunc status=none &
+    done
+    wait
+    sync "$t"
+    [[ ${4:-} == read ]] || return 0
+    for j in 0 1 2 3; do
+        dd if="$t" of=/dev/null bs=4M count=$per skip=$((j * per)) iflag=direct status=none &
+    done
+    wait
+}
+export -f floor_write
+FLOOR_BLOCKS=0
+if ((IMPRINT_OK)); then
+    data_bytes=$("$IMPRINT" info --source "$IMG_IMPRINT" --json | sed -n 's/.*"dataBytes": *\([0-9]*\).*/\1/p')
+    if isnum "${data_bytes:-}" && [[ -d /dev/shm ]]; then
+        FLOOR_BLOCKS=$(((data_bytes + (4 << 20) - 1) >> 22))
+        on_exit "rm -f '$FLOOR_SRC'"
+        head -c $((FLOOR_BLOCKS << 22)) /dev/urandom >"$FLOOR_SRC"
+    fi
+fi
+setup_floor() { new_target; sync; }
+R_FW="device floor: write data + sync"
+R_FWR="device floor: write data + sync + read back"
+if ((FLOOR_BLOCKS)); then
+    measure "$R_FW" setup_floor - -- "floor_write $FLOOR_SRC $T $FLOOR_BLOCKS"
+    measure "$R_FWR" setup_floor - -- "floor_write $FLOOR_SRC $T $FLOOR_BLOCKS read"
+else
+    skip "$R_FW" "no imprint image or no /dev/shm"
+    skip "$R_FWR" "no imprint image or no /dev/shm"
+fi
+
 R_INV="imprint restore (verify)"
 R_INN="imprint restore --noverify"
 R_PC="partclone (sgdisk + zstd -dc | partclone -r)"
@@ -237,6 +280,9 @@ goal "restore verify: imprint / bmaptool copy" "$(ratio "${T_SEC[$R_INV]}" "${T_
 goal "restore verify: imprint / partclone" "$(ratio "${T_SEC[$R_INV]}" "${T_SEC[$R_PC]}")" "<=" 1.0 x
 info "restore --noverify: imprint / bmaptool copy" "$(ratio "${T_SEC[$R_INN]}" "${T_SEC[$R_BM]}")" x
 info "restore --noverify: imprint / partclone" "$(ratio "${T_SEC[$R_INN]}" "${T_SEC[$R_PC]}")" x
+info "device floor (write + sync) / bmaptool copy" "$(ratio "${T_SEC[$R_FW]}" "${T_SEC[$R_BM]}")" x
+info "device floor (write + sync + read back) / bmaptool copy" "$(ratio "${T_SEC[$R_FWR]}" "${T_SEC[$R_BM]}")" x
+info "restore verify: imprint / its device floor" "$(ratio "${T_SEC[$R_INV]}" "${T_SEC[$R_FWR]}")" x
 say "goals: $GOALS_MET met, $GOALS_MISSED missed, $GOALS_UNKNOWN not measured"
 if ((CHECKS_FAILED)); then
     say "WARNING: $CHECKS_FAILED restored filesystem(s) failed their check; the timings above compare a broken restore"

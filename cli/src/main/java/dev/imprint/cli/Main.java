@@ -5,10 +5,14 @@ import java.io.InputStream;
 import java.io.PrintStream;
 import java.io.PrintWriter;
 import java.util.ArrayList;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.Properties;
 import java.util.Set;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
+import java.util.function.Supplier;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import picocli.CommandLine;
@@ -24,27 +28,37 @@ import picocli.CommandLine.Command;
       "",
       "asr users: 'imprint -source IMG -target DEV -erase' works as 'imprint restore ...'."
     },
-    subcommands = {
-      CreateCommand.class,
-      InfoCommand.class,
-      ImagescanCommand.class,
-      RestoreCommand.class,
-      VerifyCommand.class,
-      KeygenCommand.class,
-      SignCommand.class,
-      CommandLine.HelpCommand.class
-    },
     footer = {
       "",
       "Exit codes: 0 ok, 1 some targets failed, 2 bad input (nothing written),",
       "3 verification failed, 4 image damaged, 70 internal error, 130 interrupted."
     })
 public final class Main implements Runnable {
-  private static final Logger LOG = LoggerFactory.getLogger(Main.class);
 
   /** asr's options that imply the restore verb when no verb is given. */
   private static final Set<String> ASR_RESTORE_OPTIONS =
       Set.of("-source", "--source", "-target", "--target", "-s", "-t");
+
+  /**
+   * The subcommands, in help order. Building picocli's model of all of them costs ~0.15 s of
+   * reflection at start-up, so a command line that names one gets only that one; anything else
+   * (help, a typo, no verb) gets them all.
+   */
+  private static final Map<String, Supplier<Object>> VERBS = new LinkedHashMap<>();
+
+  static {
+    VERBS.put("create", CreateCommand::new);
+    VERBS.put("info", InfoCommand::new);
+    VERBS.put("imagescan", ImagescanCommand::new);
+    VERBS.put("restore", RestoreCommand::new);
+    VERBS.put("verify", VerifyCommand::new);
+    VERBS.put("keygen", KeygenCommand::new);
+    VERBS.put("sign", SignCommand::new);
+    VERBS.put("help", CommandLine.HelpCommand::new);
+  }
+
+  /** The commands that run Pekko streams: their actor system starts before parsing. */
+  private static final Set<String> VERBS_WITH_ACTORS = Set.of("restore", "create", "verify");
 
   @CommandLine.Spec CommandLine.Model.CommandSpec spec;
 
@@ -55,6 +69,18 @@ public final class Main implements Runnable {
   }
 
   public static void main(String[] args) {
+    // JNA fills in its library search path by running `ldconfig -p` in a child process (~40 ms)
+    // unless told the path; Imprint loads its libraries by soname, which dlopen finds itself.
+    if (System.getProperty("jna.platform.library.path") == null) {
+      System.setProperty("jna.platform.library.path", "/usr/lib64:/lib64:/usr/lib:/lib");
+    }
+    String[] argv = withImpliedVerb(args);
+    if (argv.length > 0 && VERBS_WITH_ACTORS.contains(argv[0])) {
+      CompletableFuture<Void> loggingReady = new CompletableFuture<>();
+      Pekko.prestart(loggingReady);
+      LoggerFactory.getILoggerFactory();
+      loggingReady.complete(null);
+    }
     int code = run(args, System.in, System.out, System.err);
     System.exit(code);
   }
@@ -62,12 +88,20 @@ public final class Main implements Runnable {
   /** Runs one command line; the streams let tests run imprint in-process. */
   public static int run(String[] args, InputStream in, PrintStream out, PrintStream err) {
     Terminal.set(in, out, err);
-    CommandLine cl = commandLine(out, err);
-    return cl.execute(withImpliedVerb(args));
+    String[] argv = withImpliedVerb(args);
+    CommandLine cl = commandLine(argv.length > 0 ? argv[0] : null, out, err);
+    return cl.execute(argv);
   }
 
-  static CommandLine commandLine(PrintStream out, PrintStream err) {
+  /** The command line for {@code verb} (null: every subcommand); settings after the subcommands. */
+  static CommandLine commandLine(String verb, PrintStream out, PrintStream err) {
     CommandLine cl = new CommandLine(new Main());
+    Supplier<Object> only = "help".equals(verb) ? null : VERBS.get(verb);
+    if (only != null) {
+      cl.addSubcommand(only.get());
+    } else {
+      VERBS.values().forEach(v -> cl.addSubcommand(v.get()));
+    }
     // With clustering on, "-sourc x" would parse as "-s ourc x": a typo must be an error.
     cl.setPosixClusteredShortOptionsAllowed(false);
     cl.setCaseInsensitiveEnumValuesAllowed(true);
@@ -93,11 +127,11 @@ public final class Main implements Runnable {
             return u.exitCode();
           }
           if (t instanceof IOException) {
-            LOG.info("refused: {}", t.getMessage(), t);
+            log().info("refused: {}", t.getMessage(), t);
             err.println("imprint: " + t.getMessage());
             return ExitCode.BAD_INPUT;
           }
-          LOG.error("internal error", t);
+          log().error("internal error", t);
           err.println(
               "imprint: internal error: "
                   + t
@@ -125,6 +159,11 @@ public final class Main implements Runnable {
     public String[] getVersion() {
       return new String[] {"imprint " + version(), "Java " + System.getProperty("java.version")};
     }
+  }
+
+  /** Looked up when needed: logging's set-up should not delay the actor system's early start. */
+  private static Logger log() {
+    return LoggerFactory.getLogger(Main.class);
   }
 
   static String version() {

@@ -13,7 +13,19 @@ import com.sun.jna.Pointer;
  * LastErrorException} carrying errno on failure.
  */
 public interface LibC extends Library {
-  LibC INSTANCE = Native.load("c", LibC.class);
+  LibC INSTANCE = load();
+
+  /**
+   * glibc by its soname first: asked for plain "c", JNA finds no loadable libc.so (a linker script
+   * on glibc systems) and runs {@code ldconfig -p} in a child process to look, on every start.
+   */
+  private static LibC load() {
+    try {
+      return Native.load("libc.so.6", LibC.class);
+    } catch (UnsatisfiedLinkError notGlibc) {
+      return Native.load("c", LibC.class);
+    }
+  }
 
   int O_RDONLY = 0;
   int O_WRONLY = 1;

@@ -1,11 +1,11 @@
 package dev.imprint.engine.image;
 
 import dev.imprint.engine.codec.CodecException;
+import dev.imprint.engine.hash.Sha256;
 import java.io.Closeable;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.security.MessageDigest;
-import java.security.NoSuchAlgorithmException;
 
 /**
  * An Imprint image opened for random access: its metadata, read with at most two range reads from
@@ -125,19 +125,9 @@ public final class Image implements Closeable {
       throw new ChunkDamagedException(where, chunkNumber, e.logicalOffset(), ex.getMessage());
     }
     ByteBuffer written = out.duplicate().position(start).limit(out.position());
-    if (!MessageDigest.isEqual(sha256(written), e.sha256())) {
+    if (!MessageDigest.isEqual(Sha256.of(written), e.sha256())) {
       throw new ChunkDamagedException(
           where, chunkNumber, e.logicalOffset(), "its SHA-256 does not match");
-    }
-  }
-
-  public static byte[] sha256(ByteBuffer data) {
-    try {
-      MessageDigest md = MessageDigest.getInstance("SHA-256");
-      md.update(data.duplicate());
-      return md.digest();
-    } catch (NoSuchAlgorithmException ex) {
-      throw new IllegalStateException(ex);
     }
   }
 

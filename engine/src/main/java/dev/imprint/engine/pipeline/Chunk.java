@@ -1,5 +1,6 @@
 package dev.imprint.engine.pipeline;
 
+import dev.imprint.engine.hash.Xxh64;
 import dev.imprint.engine.image.RangeKind;
 import java.nio.ByteBuffer;
 import java.util.concurrent.atomic.AtomicInteger;
@@ -82,7 +83,7 @@ public class Chunk {
     ByteBuffer part =
         data.duplicate().position((int) (from - offset)).limit((int) (to - offset)).slice();
     Chunk parent = this;
-    return new Chunk(newOffset, to - from, kind, part, Hashes.xxh64(part), null) {
+    return new Chunk(newOffset, to - from, kind, part, Xxh64.of(part), null) {
       @Override
       public void release() {
         if (decrement()) {

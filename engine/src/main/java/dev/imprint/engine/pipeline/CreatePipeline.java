@@ -2,7 +2,7 @@ package dev.imprint.engine.pipeline;
 
 import dev.imprint.engine.codec.Codec;
 import dev.imprint.engine.codec.CodecException;
-import dev.imprint.engine.image.Image;
+import dev.imprint.engine.hash.Sha256;
 import dev.imprint.engine.image.ImageWriter;
 import dev.imprint.engine.image.RangeKind;
 import dev.imprint.engine.source.DiskSource;
@@ -127,7 +127,7 @@ public final class CreatePipeline {
       return new Packed(c.kind(), c.offset(), (int) c.length(), Codec.NONE, null, null, null);
     }
     ByteBuffer data = c.writableView();
-    byte[] sha = Image.sha256(data);
+    byte[] sha = Sha256.of(data);
     Codec codec = options.compression().codec();
     ByteBuffer out = stored.acquire();
     try {

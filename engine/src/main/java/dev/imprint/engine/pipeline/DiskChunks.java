@@ -1,5 +1,6 @@
 package dev.imprint.engine.pipeline;
 
+import dev.imprint.engine.hash.Xxh64;
 import dev.imprint.engine.image.RangeKind;
 import dev.imprint.engine.source.DiskSource;
 import dev.imprint.engine.source.Extent;
@@ -226,7 +227,7 @@ public final class DiskChunks implements ChunkSupply {
       pool.release(b);
       return Chunk.empty(offset, len, RangeKind.ZERO);
     }
-    return Chunk.data(offset, b, ordered ? 0 : Hashes.xxh64(b), pool);
+    return Chunk.data(offset, b, ordered ? 0 : Xxh64.of(b), pool);
   }
 
   @Override

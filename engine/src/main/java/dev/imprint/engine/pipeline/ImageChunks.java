@@ -1,5 +1,6 @@
 package dev.imprint.engine.pipeline;
 
+import dev.imprint.engine.hash.Xxh64;
 import dev.imprint.engine.image.Image;
 import dev.imprint.engine.image.IndexEntry;
 import dev.imprint.engine.image.RangeKind;
@@ -113,7 +114,7 @@ public final class ImageChunks implements ChunkSupply {
       Image.decode(e, chunkNumber, s, out, image.description());
       out.flip();
       // A chunk cut to a volume is hashed as the slice it becomes, not twice.
-      return Chunk.data(e.logicalOffset(), out, whole() ? Hashes.xxh64(out) : 0, pool);
+      return Chunk.data(e.logicalOffset(), out, whole() ? Xxh64.of(out) : 0, pool);
     } catch (IOException ex) {
       pool.release(out);
       throw new UncheckedIOException(ex);

@@ -1,5 +1,6 @@
 package dev.imprint.engine.pipeline;
 
+import dev.imprint.engine.hash.Xxh64;
 import dev.imprint.engine.image.Image;
 import dev.imprint.engine.image.ImageFormatException;
 import dev.imprint.engine.image.ImageHeader;
@@ -119,7 +120,7 @@ public final class StreamedImageChunks implements ChunkSupply {
       out.limit((int) e.logicalLength());
       Image.decode(e, r.chunkNumber(), r.payload(), out, where);
       out.flip();
-      return Chunk.data(e.logicalOffset(), out, Hashes.xxh64(out), pool);
+      return Chunk.data(e.logicalOffset(), out, Xxh64.of(out), pool);
     } catch (ImageFormatException ex) {
       pool.release(out);
       throw new UncheckedIOException(ex);

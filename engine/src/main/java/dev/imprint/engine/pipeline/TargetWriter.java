@@ -1,6 +1,7 @@
 package dev.imprint.engine.pipeline;
 
 import dev.imprint.engine.device.TargetDevice;
+import dev.imprint.engine.hash.Xxh64;
 import dev.imprint.engine.image.RangeKind;
 import dev.imprint.engine.partition.GptRelocation;
 import dev.imprint.engine.source.Extent;
@@ -138,8 +139,7 @@ public final class TargetWriter implements AutoCloseable {
         }
         synchronized (clipped) {
           clipped.put(
-              c.offset(),
-              new Chunk.Range(c.offset(), len, RangeKind.DATA, Hashes.xxh64(part), null));
+              c.offset(), new Chunk.Range(c.offset(), len, RangeKind.DATA, Xxh64.of(part), null));
         }
         written.addAndGet(len);
         return;
@@ -238,7 +238,7 @@ public final class TargetWriter implements AutoCloseable {
             (int) (to - from));
       }
       if (now != null) {
-        changed.put(c.offset(), Hashes.xxh64(ByteBuffer.wrap(now)));
+        changed.put(c.offset(), Xxh64.of(ByteBuffer.wrap(now)));
       }
     }
   }

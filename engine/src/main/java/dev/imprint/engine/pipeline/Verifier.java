@@ -1,7 +1,8 @@
 package dev.imprint.engine.pipeline;
 
 import dev.imprint.engine.device.TargetDevice;
-import dev.imprint.engine.image.Image;
+import dev.imprint.engine.hash.Sha256;
+import dev.imprint.engine.hash.Xxh64;
 import dev.imprint.engine.image.RangeKind;
 import java.io.IOException;
 import java.io.UncheckedIOException;
@@ -118,8 +119,8 @@ public final class Verifier {
       }
       boolean same =
           r.sha256() != null
-              ? MessageDigest.isEqual(Image.sha256(b), r.sha256())
-              : Hashes.xxh64(b) == r.xxh64();
+              ? MessageDigest.isEqual(Sha256.of(b), r.sha256())
+              : Xxh64.of(b) == r.xxh64();
       return same
           ? Optional.empty()
           : Optional.of(

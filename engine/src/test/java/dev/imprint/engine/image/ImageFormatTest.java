@@ -7,6 +7,7 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.imprint.engine.codec.Codec;
+import dev.imprint.engine.hash.Sha256;
 import dev.imprint.engine.signing.Keys;
 import java.io.ByteArrayInputStream;
 import java.io.IOException;
@@ -76,7 +77,7 @@ class ImageFormatTest {
         ByteBuffer dst = ByteBuffer.allocateDirect(codec.maxCompressedLength(len));
         codec.compress(src, dst, 3);
         dst.flip();
-        w.data(off, len, codec, Image.sha256(src), dst);
+        w.data(off, len, codec, Sha256.of(src), dst);
       }
       return w.finish(
           List.of(),
@@ -173,7 +174,7 @@ class ImageFormatTest {
         b[0] = (byte) i;
         b[1] = (byte) (i >> 8);
         ByteBuffer src = ByteBuffer.wrap(b);
-        w.data((long) i * 4096, 4096, Codec.NONE, Image.sha256(src), ByteBuffer.wrap(b.clone()));
+        w.data((long) i * 4096, 4096, Codec.NONE, Sha256.of(src), ByteBuffer.wrap(b.clone()));
       }
       w.finish(List.of(), null);
     }
