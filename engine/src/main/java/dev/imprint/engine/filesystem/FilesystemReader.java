@@ -8,7 +8,7 @@ import java.io.IOException;
  * about imaging is shared. Implementations read the filesystem's own allocation structures.
  */
 public interface FilesystemReader {
-  /** Short name for messages and the image header: "ext4", "vfat", "ntfs", "xfs". */
+  /** Short name for messages and the image header: "ext4", "vfat", "ntfs", "xfs", "btrfs". */
   String name();
 
   /** True when the volume's first bytes carry this filesystem's signature. Cheap; no checks. */

@@ -23,15 +23,18 @@ public final class Filesystems {
 
   /**
    * The readers, most specific signature first: NTFS boot sectors would also pass FAT's
-   * 0x55AA-and-jump test, so NTFS is asked before FAT.
+   * 0x55AA-and-jump test, so NTFS is asked before FAT. Btrfs comes last: its superblock sits at 64
+   * KiB, where a stale copy can outlive a later mkfs of another filesystem, while mkfs.btrfs clears
+   * the boot sectors the others are found by.
    */
   private static final List<FilesystemReader> READERS =
-      List.of(new Ext4(), new Xfs(), new Ntfs(), new Fat());
+      List.of(new Ext4(), new Xfs(), new Ntfs(), new Fat(), new Btrfs());
 
   /**
    * What analysis found.
    *
-   * @param filesystem the filesystem's name ("ext4", "vfat", "ntfs", "xfs"), or "" if unknown
+   * @param filesystem the filesystem's name ("ext4", "vfat", "ntfs", "xfs", "btrfs"), or "" if
+   *     unknown
    * @param map the used ranges, absent when the filesystem is unknown or failed its checks
    * @param note how the map was read, or why there is none
    */

@@ -43,7 +43,7 @@ class FilesystemsTest {
     Path image = FsImages.blank(tmp.resolve("fs.img"), 32 << 20);
     Cmd.run("mke2fs", "-q", "-F", "-t", "ext4", "-O", "metadata_csum", image.toString());
     assertTrue(FsImages.analyze(image).map().isPresent());
-    flip(image, 1024 + 0x78); // a byte of the volume label
+    FsImages.flip(image, 1024 + 0x78); // a byte of the volume label
     Analysis a = FsImages.analyze(image);
     assertEquals("ext4", a.filesystem());
     assertTrue(a.map().isEmpty());
@@ -58,7 +58,7 @@ class FilesystemsTest {
     assumeTool("mke2fs");
     Path image = FsImages.blank(tmp.resolve("fs.img"), 32 << 20);
     Cmd.run("mke2fs", "-q", "-F", "-t", "ext2", image.toString()); // no checksum to catch it
-    flip(image, 1024 + 0x28); // inodes per group
+    FsImages.flip(image, 1024 + 0x28); // inodes per group
     Analysis a = FsImages.analyze(image);
     assertTrue(a.map().isEmpty());
     assertTrue(a.note().contains("inodes do not equal"), a.note());
@@ -102,7 +102,7 @@ class FilesystemsTest {
       mft = Long.reverseBytes(f.readLong()) * 4096;
     }
     // Record 6's first sector ends in its update sequence number; change it.
-    flip(image, mft + 6 * 1024 + 510);
+    FsImages.flip(image, mft + 6 * 1024 + 510);
     Analysis a = FsImages.analyze(image);
     assertTrue(a.map().isEmpty(), "map " + map.how() + " after tearing");
     assertTrue(a.note().contains("fixup mismatch"), a.note());
@@ -114,7 +114,7 @@ class FilesystemsTest {
     Path image = FsImages.blank(tmp.resolve("fs.img"), 320 << 20);
     Cmd.run("mkfs.xfs", "-f", "-q", image.toString());
     assertTrue(FsImages.analyze(image).map().isPresent());
-    flip(image, 108); // the label
+    FsImages.flip(image, 108); // the label
     Analysis a = FsImages.analyze(image);
     assertEquals("xfs", a.filesystem());
     assertTrue(a.note().startsWith("xfs superblock checksum mismatch"), a.note());
@@ -126,10 +126,23 @@ class FilesystemsTest {
     Path image = FsImages.blank(tmp.resolve("fs.img"), 320 << 20);
     Cmd.run("mkfs.xfs", "-f", "-q", "-m", "crc=0", image.toString());
     // AGF of group 0 is in sector 1; its free block count is at offset 52.
-    flip(image, 512 + 52 + 3);
+    FsImages.flip(image, 512 + 52 + 3);
     Analysis a = FsImages.analyze(image);
     assertTrue(a.map().isEmpty());
     assertTrue(a.note().contains("free blocks"), a.note());
+  }
+
+  @Test
+  void btrfsSuperblockChecksumMismatchFallsBack() throws Exception {
+    assumeTool("mkfs.btrfs");
+    Path image = FsImages.blank(tmp.resolve("fs.img"), 128 << 20);
+    Cmd.run("mkfs.btrfs", "-q", "-f", "-K", image.toString());
+    assertTrue(FsImages.analyze(image).map().isPresent());
+    FsImages.flip(image, (64 << 10) + 0x12b); // the label
+    Analysis a = FsImages.analyze(image);
+    assertEquals("btrfs", a.filesystem());
+    assertTrue(a.map().isEmpty());
+    assertTrue(a.note().startsWith("btrfs superblock checksum mismatch"), a.note());
   }
 
   @Test
@@ -182,15 +195,6 @@ class FilesystemsTest {
 
   private static void assumeTool(String tool) {
     Assumptions.assumeTrue(Cmd.exists(tool), tool + " not installed");
-  }
-
-  private static void flip(Path image, long at) throws Exception {
-    try (RandomAccessFile f = new RandomAccessFile(image.toFile(), "rw")) {
-      f.seek(at);
-      int b = f.read();
-      f.seek(at);
-      f.write(b ^ 0x5a);
-    }
   }
 
   private static void write(Path image, long at, byte[] bytes) throws Exception {

@@ -108,6 +108,16 @@ final class FsImages {
     }
   }
 
+  /** Damages one byte: XORs it with 0x5a. */
+  static void flip(Path image, long at) throws IOException {
+    try (RandomAccessFile f = new RandomAccessFile(image.toFile(), "rw")) {
+      f.seek(at);
+      int b = f.read();
+      f.seek(at);
+      f.write(b ^ 0x5a);
+    }
+  }
+
   /** A mostly empty filesystem must not map as "everything". */
   static void assertSparse(AllocationMap map, double maxFraction) {
     double fraction = (double) map.usedBytes() / map.volumeLength();
