@@ -6,6 +6,7 @@ import java.io.IOException;
 import java.nio.BufferUnderflowException;
 import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
 
@@ -22,10 +23,9 @@ public final class Filesystems {
   private static final int[] SWAP_PAGE_SIZES = {4096, 8192, 16384, 65536};
 
   /**
-   * The readers, most specific signature first: NTFS boot sectors would also pass FAT's
-   * 0x55AA-and-jump test, so NTFS is asked before FAT. Btrfs comes last: its superblock sits at 64
-   * KiB, where a stale copy can outlive a later mkfs of another filesystem, while mkfs.btrfs clears
-   * the boot sectors the others are found by.
+   * The readers. Each probe must be specific enough not to match another filesystem's live
+   * structures (FAT's, for instance, refuses NTFS and exFAT boot sectors); then more than one match
+   * means one signature is left over from an earlier filesystem.
    */
   private static final List<FilesystemReader> READERS =
       List.of(new Ext4(), new Xfs(), new Ntfs(), new Fat(), new Btrfs());
@@ -49,28 +49,51 @@ public final class Filesystems {
   public static Analysis analyze(RandomAccessDisk disk, long offset, long length)
       throws IOException {
     Volume volume = new Volume(disk, offset, length);
+    List<FilesystemReader> found = new ArrayList<>();
     for (FilesystemReader reader : READERS) {
-      if (!reader.probe(volume)) {
-        continue;
-      }
-      try {
-        AllocationMap map = reader.allocation(volume);
-        return new Analysis(map.filesystem(), Optional.of(map), map.how());
-      } catch (FilesystemException e) {
-        return fallback(reader.name(), e.getMessage());
-      } catch (IndexOutOfBoundsException
-          | BufferUnderflowException
-          | IllegalArgumentException
-          | ArithmeticException e) {
-        // A structure that slipped past the checks: still damage, not a reason to stop.
-        return fallback(reader.name(), "unreadable structure (" + e + ")");
+      if (reader.probe(volume)) {
+        found.add(reader);
       }
     }
+    // Signatures live at different offsets (ext4 at 1 KiB, btrfs at 64 KiB, the others in the
+    // first sector), and a new filesystem does not always overwrite the old one's: btrfs-convert
+    // keeps the ext4 superblock, a LUKS header leaves 1 KiB alone. Reading the stale one would
+    // skip blocks the live one uses, so two answers mean neither is trusted.
     String other = otherSignature(volume);
     if (other != null) {
-      return new Analysis("", Optional.empty(), other + ": " + FALLBACK);
+      String also = found.isEmpty() ? "" : " (with a left-over " + names(found) + " signature)";
+      return new Analysis("", Optional.empty(), other + also + ": " + FALLBACK);
     }
-    return new Analysis("", Optional.empty(), "no filesystem recognised: " + FALLBACK);
+    if (found.size() > 1) {
+      return new Analysis(
+          "",
+          Optional.empty(),
+          names(found)
+              + " signatures both present, one left over from an earlier filesystem: "
+              + FALLBACK);
+    }
+    if (found.isEmpty()) {
+      return new Analysis("", Optional.empty(), "no filesystem recognised: " + FALLBACK);
+    }
+    FilesystemReader reader = found.get(0);
+    try {
+      AllocationMap map = reader.allocation(volume);
+      return new Analysis(map.filesystem(), Optional.of(map), map.how());
+    } catch (FilesystemException e) {
+      return fallback(reader.name(), e.getMessage());
+    } catch (IndexOutOfBoundsException
+        | BufferUnderflowException
+        | IllegalArgumentException
+        | ArithmeticException e) {
+      // A structure that slipped past the checks: still damage, not a reason to stop.
+      return fallback(reader.name(), "unreadable structure (" + e + ")");
+    }
+  }
+
+  private static String names(List<FilesystemReader> readers) {
+    List<String> n = new ArrayList<>();
+    readers.forEach(r -> n.add(r.name()));
+    return String.join(" and ", n);
   }
 
   private static Analysis fallback(String name, String reason) {

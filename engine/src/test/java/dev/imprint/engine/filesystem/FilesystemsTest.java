@@ -162,6 +162,44 @@ class FilesystemsTest {
   }
 
   @Test
+  void aLeftOverBtrfsSuperblockUnderExt4MeansNeitherIsTrusted() throws Exception {
+    assumeTool("mke2fs");
+    assumeTool("mkfs.btrfs");
+    Path btrfs = FsImages.blank(tmp.resolve("btrfs.img"), 128 << 20);
+    Cmd.run("mkfs.btrfs", "-q", "-f", "-K", btrfs.toString());
+    byte[] superblock = new byte[4096];
+    try (RandomAccessFile f = new RandomAccessFile(btrfs.toFile(), "r")) {
+      f.seek(64 << 10);
+      f.readFully(superblock);
+    }
+    Path ext4 = FsImages.blank(tmp.resolve("ext4.img"), 128 << 20);
+    Cmd.run("mke2fs", "-q", "-F", "-t", "ext4", ext4.toString());
+    assertEquals("ext4", FsImages.analyze(ext4).filesystem());
+    // What btrfs-convert leaves, or an old btrfs under a new ext4: both superblocks check out.
+    write(ext4, 64 << 10, superblock);
+    Analysis a = FsImages.analyze(ext4);
+    assertTrue(a.map().isEmpty(), a.note());
+    assertEquals(
+        "ext4 and btrfs signatures both present, one left over from an earlier filesystem:"
+            + " copying every non-zero block",
+        a.note());
+  }
+
+  @Test
+  void aLuksHeaderOverAnOldExt4IsNotReadAsExt4() throws Exception {
+    assumeTool("mke2fs");
+    Path image = FsImages.blank(tmp.resolve("fs.img"), 32 << 20);
+    Cmd.run("mke2fs", "-q", "-F", "-t", "ext4", image.toString());
+    // LUKS1's header is 592 bytes at the start: the ext4 superblock at 1 KiB survives it.
+    write(image, 0, new byte[] {'L', 'U', 'K', 'S', (byte) 0xba, (byte) 0xbe, 0, 1});
+    Analysis a = FsImages.analyze(image);
+    assertTrue(a.map().isEmpty(), a.note());
+    assertEquals(
+        "LUKS encrypted volume (with a left-over ext4 signature): copying every non-zero block",
+        a.note());
+  }
+
+  @Test
   void aVolumeInsideADiskIsMappedRelativeToItsStart() throws Exception {
     assumeTool("mke2fs");
     Path fs = FsImages.blank(tmp.resolve("fs.img"), 16 << 20);
