@@ -69,7 +69,8 @@ public final class Btrfs implements FilesystemReader {
   private static final long INCOMPAT_METADATA_UUID = 1 << 10;
   private static final long INCOMPAT_READABLE = 0xfff | 1 << 16; // up to RAID1C34, simple quota
   private static final long COMPAT_RO_READABLE = 0xf; // free space tree, verity, block group tree
-  private static final long FLAGS_READABLE = 0x7 | 1L << 32; // written, reloc, error, seeding
+  private static final long FLAGS_READABLE = 0x3 | 1L << 32; // written, reloc, seeding
+  private static final long FLAG_ERROR = 1 << 2;
   private static final Map<Long, String> INCOMPAT_NAMES =
       Map.of(1L << 12, "zoned", 1L << 13, "extent tree v2", 1L << 14, "raid stripe tree");
 
@@ -139,6 +140,10 @@ public final class Btrfs implements FilesystemReader {
           "superblock says it lives at byte " + b.getLong(0x30) + ", not " + PRIMARY_SUPER);
     }
     long flags = b.getLong(0x38);
+    if ((flags & FLAG_ERROR) != 0) {
+      // The kernel stopped writing after an error: its trees may not agree with each other.
+      throw new FilesystemException("superblock marks the filesystem as having errors");
+    }
     if ((flags & ~FLAGS_READABLE) != 0) {
       throw new FilesystemException(
           String.format("superblock flags %x (a metadump or an unfinished conversion)", flags));

@@ -125,6 +125,7 @@ class BtrfsTest {
         "0x60 | 1    | has a log tree to replay; mount it once",
         "0x88 | 1    | spans 2 devices",
         "0xc4 | 3    | unsupported checksum type blake2b",
+        "0x38 | 4    | superblock marks the filesystem as having errors",
       })
   void superblockFieldsThisReaderCannotTrustFallBack(String field, long add, String expected)
       throws Exception {
