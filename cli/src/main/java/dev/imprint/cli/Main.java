@@ -78,8 +78,11 @@ public final class Main implements Runnable {
     if (argv.length > 0 && VERBS_WITH_ACTORS.contains(argv[0])) {
       CompletableFuture<Void> loggingReady = new CompletableFuture<>();
       Pekko.prestart(loggingReady);
-      LoggerFactory.getILoggerFactory();
-      loggingReady.complete(null);
+      try {
+        LoggerFactory.getILoggerFactory();
+      } finally {
+        loggingReady.complete(null);
+      }
     }
     int code = run(args, System.in, System.out, System.err);
     System.exit(code);

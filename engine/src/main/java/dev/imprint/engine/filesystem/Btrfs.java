@@ -542,6 +542,10 @@ public final class Btrfs implements FilesystemReader {
       if (length <= 0 || length % sb.sectorSize != 0 || logical % sb.sectorSize != 0) {
         throw new FilesystemException(what + " has length " + length);
       }
+      if (logical < 0 || logical > Long.MAX_VALUE - length) {
+        // Its end would wrap, and the overlap checks compare ends.
+        throw new FilesystemException(what + " ends past the largest address");
+      }
       if ((type & (DATA | METADATA | SYSTEM)) == 0) {
         throw new FilesystemException(String.format("%s has type %x", what, type));
       }

@@ -6,6 +6,7 @@ import java.io.IOException;
 import java.nio.BufferUnderflowException;
 import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
@@ -69,16 +70,17 @@ public final class Filesystems {
           "",
           Optional.empty(),
           names(found)
-              + " signatures both present, one left over from an earlier filesystem: "
+              + (found.size() == 2 ? " signatures both present" : " signatures all present")
+              + ", all but one left over from earlier filesystems: "
               + FALLBACK);
     }
     if (found.isEmpty()) {
       return new Analysis("", Optional.empty(), "no filesystem recognised: " + FALLBACK);
     }
     FilesystemReader reader = found.get(0);
+    AllocationMap map;
     try {
-      AllocationMap map = reader.allocation(volume);
-      return new Analysis(map.filesystem(), Optional.of(map), map.how());
+      map = reader.allocation(volume);
     } catch (FilesystemException e) {
       return fallback(reader.name(), e.getMessage());
     } catch (IndexOutOfBoundsException
@@ -88,6 +90,32 @@ public final class Filesystems {
       // A structure that slipped past the checks: still damage, not a reason to stop.
       return fallback(reader.name(), "unreadable structure (" + e + ")");
     }
+    // Asked last, so damage is reported in the reader's own words.
+    String doubt = secondOpinion(disk, offset, length, reader.name());
+    if (doubt != null) {
+      return new Analysis(
+          "", Optional.empty(), map.filesystem() + " signature, but " + doubt + ": " + FALLBACK);
+    }
+    return new Analysis(map.filesystem(), Optional.of(map), map.how());
+  }
+
+  /**
+   * Why libblkid disagrees that this volume holds the one filesystem a reader recognised, or null
+   * when it agrees or cannot be asked (no libblkid, or a disk that is not a local file or device).
+   */
+  private static String secondOpinion(
+      RandomAccessDisk disk, long offset, long length, String name) {
+    Optional<Path> path = disk.localPath();
+    if (path.isEmpty()) {
+      return null;
+    }
+    Blkid.Result r = Blkid.probe(path.get(), offset, length);
+    return switch (r.outcome()) {
+      case AMBIVALENT -> "libblkid finds another filesystem's signature too (one is left over)";
+      case NONE -> "libblkid finds no filesystem there";
+      case ONE -> Blkid.sameFamily(r.type(), name) ? null : "libblkid finds " + r.type() + " there";
+      case UNAVAILABLE -> null;
+    };
   }
 
   private static String names(List<FilesystemReader> readers) {

@@ -2,10 +2,13 @@ package dev.imprint.engine.hash;
 
 import com.sun.jna.Native;
 import com.sun.jna.NativeLibrary;
+import com.sun.jna.NativeLong;
 import com.sun.jna.Pointer;
+import java.lang.ref.Reference;
 import java.nio.ByteBuffer;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
+import java.util.Arrays;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -27,7 +30,11 @@ public final class Sha256 {
     if (EVP_SHA256 != null && data.isDirect()) {
       byte[] md = new byte[32];
       Pointer start = Native.getDirectBufferPointer(data).share(data.position());
-      if (LibCrypto.EVP_Digest(start, data.remaining(), md, null, EVP_SHA256, null) != 1) {
+      int ok =
+          LibCrypto.EVP_Digest(start, new NativeLong(data.remaining()), md, null, EVP_SHA256, null);
+      // The buffer's memory must outlive the call, which only holds its address.
+      Reference.reachabilityFence(data);
+      if (ok != 1) {
         throw new IllegalStateException("libcrypto EVP_Digest(SHA-256) failed");
       }
       return md;
@@ -58,7 +65,9 @@ public final class Sha256 {
       try {
         Native.register(LibCrypto.class, NativeLibrary.getInstance(name));
         Pointer md = LibCrypto.EVP_sha256();
-        if (md != null) {
+        // OpenSSL 3 hands out the method even when no provider can run it (a broken
+        // OPENSSL_CONF, FIPS without its module): one known digest proves it works.
+        if (md != null && selfTest(md)) {
           return md;
         }
       } catch (UnsatisfiedLinkError | IllegalStateException e) {
@@ -69,11 +78,22 @@ public final class Sha256 {
     return null;
   }
 
-  /** JNA direct mapping: the two libcrypto calls a one-shot digest needs (OpenSSL 1.1 and 3). */
+  private static boolean selfTest(Pointer md) {
+    ByteBuffer abc = ByteBuffer.allocateDirect(3).put(new byte[] {'a', 'b', 'c'}).flip();
+    byte[] out = new byte[32];
+    Pointer p = Native.getDirectBufferPointer(abc);
+    return LibCrypto.EVP_Digest(p, new NativeLong(3), out, null, md, null) == 1
+        && Arrays.equals(out, jdk(abc));
+  }
+
+  /**
+   * JNA direct mapping: the two libcrypto calls a one-shot digest needs (OpenSSL 1.1 and 3). The
+   * count is a size_t, which is a C long on Linux ABIs, 32- and 64-bit alike.
+   */
   private static final class LibCrypto {
     static native Pointer EVP_sha256();
 
     static native int EVP_Digest(
-        Pointer data, long count, byte[] md, Pointer size, Pointer type, Pointer engine);
+        Pointer data, NativeLong count, byte[] md, Pointer size, Pointer type, Pointer engine);
   }
 }

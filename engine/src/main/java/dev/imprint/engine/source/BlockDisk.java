@@ -9,6 +9,7 @@ import java.nio.channels.FileChannel;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
 import java.util.List;
+import java.util.Optional;
 
 /** A block device read as a whole disk, opened read-only. */
 public final class BlockDisk implements RandomAccessDisk {
@@ -64,6 +65,11 @@ public final class BlockDisk implements RandomAccessDisk {
       LibC.INSTANCE.close(fd);
     }
     return new BlockDisk(path, FileChannel.open(path, StandardOpenOption.READ), size, sectorSize);
+  }
+
+  @Override
+  public Optional<Path> localPath() {
+    return Optional.of(path);
   }
 
   @Override

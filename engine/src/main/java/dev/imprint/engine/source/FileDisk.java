@@ -9,6 +9,7 @@ import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Optional;
 
 /** A raw disk image in a regular file, read at any offset; its holes are never read. */
 public final class FileDisk implements RandomAccessDisk {
@@ -35,6 +36,11 @@ public final class FileDisk implements RandomAccessDisk {
       channel.close();
       throw e;
     }
+  }
+
+  @Override
+  public Optional<Path> localPath() {
+    return Optional.of(path);
   }
 
   @Override

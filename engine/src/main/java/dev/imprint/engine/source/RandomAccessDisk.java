@@ -2,7 +2,9 @@ package dev.imprint.engine.source;
 
 import java.io.IOException;
 import java.nio.ByteBuffer;
+import java.nio.file.Path;
 import java.util.List;
+import java.util.Optional;
 
 /** A disk readable at any offset: a raw image file or a block device. */
 public non-sealed interface RandomAccessDisk extends DiskSource {
@@ -12,6 +14,11 @@ public non-sealed interface RandomAccessDisk extends DiskSource {
   int sectorSize();
 
   boolean isBlockDevice();
+
+  /** The file or device node behind this disk, for tools that probe it themselves. */
+  default Optional<Path> localPath() {
+    return Optional.empty();
+  }
 
   /**
    * Reads into {@code dst} from {@code position} until dst is full or the disk ends.
