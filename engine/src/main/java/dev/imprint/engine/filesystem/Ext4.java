@@ -44,7 +44,12 @@ public final class Ext4 implements FilesystemReader {
   @Override
   public boolean probe(Volume volume) throws IOException {
     ByteBuffer sb = VolumeReads.head(volume, SUPERBLOCK_OFFSET, SUPERBLOCK_SIZE);
-    return sb != null && u16(sb, 0x38) == MAGIC;
+    // Two magic bytes alone turn up in other filesystems' tables (a FAT16 FAT can hold them at
+    // this offset); a revision level and a block size make a superblock.
+    return sb != null
+        && u16(sb, 0x38) == MAGIC
+        && Integer.compareUnsigned(sb.getInt(0x4C), 1) <= 0
+        && Integer.compareUnsigned(sb.getInt(0x18), 6) <= 0;
   }
 
   @Override
