@@ -54,6 +54,9 @@ class FilesystemRestoreTest {
   /** mkfs.xfs refuses filesystems under 300 MiB. */
   private static final long XFS_FS = 304 * MIB;
 
+  /** mkfs.btrfs wants about 110 MiB for its default DUP metadata; a little more for the files. */
+  private static final long BTRFS_FS = 128 * MIB;
+
   private static final long P2_SIZE = 8 * MIB;
 
   @TempDir Path tmp;
@@ -94,7 +97,8 @@ class FilesystemRestoreTest {
     EXT,
     FAT,
     NTFS,
-    XFS
+    XFS,
+    BTRFS
   }
 
   /**
@@ -104,7 +108,8 @@ class FilesystemRestoreTest {
    * @param kind which tools make and check it
    * @param expected the filesystem name imprint must report
    * @param size the partition's size
-   * @param mkfs the mkfs command line, the partition file appended (ext: before -d)
+   * @param mkfs the mkfs command line; the populating option (ext, xfs, btrfs) and the partition
+   *     file are appended
    */
   record Variant(String name, Kind kind, String expected, long size, List<String> mkfs) {
     @Override
@@ -190,11 +195,21 @@ class FilesystemRestoreTest {
             SMALL_FS,
             List.of("mkntfs", "-F", "-Q", "-q", "-p", "2048", "-L", "imprint")),
         new Variant(
-            "XFS",
-            Kind.XFS,
-            "xfs",
-            XFS_FS,
-            List.of("mkfs.xfs", "-q", "-f", "-K", "-L", "imprint")));
+            "XFS", Kind.XFS, "xfs", XFS_FS, List.of("mkfs.xfs", "-q", "-f", "-K", "-L", "imprint")),
+        // -K: no discard, as for mke2fs. Metadata DUP (two copies) by default on one device.
+        new Variant(
+            "btrfs defaults (metadata DUP)",
+            Kind.BTRFS,
+            "btrfs",
+            BTRFS_FS,
+            List.of("mkfs.btrfs", "-q", "-K", "-f", "-L", "imprint")),
+        new Variant(
+            "btrfs -m single -d single",
+            Kind.BTRFS,
+            "btrfs",
+            BTRFS_FS,
+            List.of(
+                "mkfs.btrfs", "-q", "-K", "-f", "-L", "imprint", "-m", "single", "-d", "single")));
   }
 
   // ---------------------------------------------------------------- 1. every filesystem
@@ -235,6 +250,9 @@ class FilesystemRestoreTest {
     assertTrue(
         usedSize * 4 < allSize,
         () -> "used-blocks image " + usedSize + " bytes, --all-blocks image " + allSize);
+    assertTrue(
+        usedSize * 4 < v.size(),
+        () -> "used-blocks image " + usedSize + " bytes for a " + v.size() + "-byte partition");
 
     Path target = randomFile("target.bin", disk.size(), 777);
     Unwritten unwritten = Unwritten.sample(image, target);
@@ -444,14 +462,21 @@ class FilesystemRestoreTest {
       throws Exception {
     Path part = randomFile("part-" + seed + ".img", size, seed);
     List<String> argv = new ArrayList<>(mkfs);
+    // ext, xfs and btrfs are populated by mkfs itself; FAT and NTFS afterwards.
     switch (kind) {
-      case EXT -> {
-        argv.addAll(List.of("-d", files.toString(), part.toString()));
-        Cmd.run(argv.toArray(String[]::new));
+      case EXT -> argv.addAll(List.of("-d", files.toString()));
+      case BTRFS -> argv.addAll(List.of("--rootdir", files.toString()));
+      case XFS -> {
+        Path proto = tmp.resolve("proto-" + seed + ".txt");
+        Files.writeString(proto, protofile(files));
+        argv.addAll(List.of("-p", proto.toString()));
       }
+      case FAT, NTFS -> {}
+    }
+    argv.add(part.toString());
+    Cmd.run(argv.toArray(String[]::new));
+    switch (kind) {
       case FAT -> {
-        argv.add(part.toString());
-        Cmd.run(argv.toArray(String[]::new));
         try (Stream<Path> top = Files.list(files)) {
           for (Path p : top.sorted().toList()) {
             Cmd.run("mcopy", "-s", "-i", part.toString(), p.toString(), "::/");
@@ -459,18 +484,11 @@ class FilesystemRestoreTest {
         }
       }
       case NTFS -> {
-        argv.add(part.toString());
-        Cmd.run(argv.toArray(String[]::new));
         for (String rel : regularFiles(files)) {
           Cmd.run("ntfscp", "-q", part.toString(), files.resolve(rel).toString(), ntfsName(rel));
         }
       }
-      case XFS -> {
-        Path proto = tmp.resolve("proto-" + seed + ".txt");
-        Files.writeString(proto, protofile(files));
-        argv.addAll(List.of("-p", proto.toString(), part.toString()));
-        Cmd.run(argv.toArray(String[]::new));
-      }
+      case EXT, XFS, BTRFS -> {}
     }
     TestData.copyInto(part, disk, offset);
     Files.delete(part);
@@ -549,6 +567,7 @@ class FilesystemRestoreTest {
       case FAT -> Root.assumeCommands("mkfs.fat", "fsck.fat", "mcopy");
       case NTFS -> Root.assumeCommands("mkntfs", "ntfscp", "ntfscat", "ntfsfix");
       case XFS -> Root.assumeCommands("mkfs.xfs", "xfs_repair");
+      case BTRFS -> Root.assumeCommands("mkfs.btrfs", "btrfs");
     }
   }
 
@@ -566,6 +585,8 @@ class FilesystemRestoreTest {
             case FAT -> Cmd.result("fsck.fat", "-n", dev);
             case NTFS -> Cmd.result("ntfsfix", "-n", dev);
             case XFS -> Cmd.result("xfs_repair", "-n", "-f", dev);
+            // Data checksums too: a data block wrongly left out shows up here first.
+            case BTRFS -> Cmd.result("btrfs", "check", "--readonly", "--check-data-csum", dev);
           };
       assertEquals(
           0,
@@ -576,12 +597,7 @@ class FilesystemRestoreTest {
       switch (kind) {
         case EXT, XFS -> {
           try (TempMount m = TempMount.mount(part.path(), "ro")) {
-            for (String rel : names) {
-              assertArrayEquals(
-                  Files.readAllBytes(files.resolve(rel)),
-                  Files.readAllBytes(m.mountPoint().resolve(rel)),
-                  kind + " " + rel);
-            }
+            assertSameFiles(kind, files, names, m.mountPoint());
           }
         }
         case FAT -> {
@@ -599,7 +615,24 @@ class FilesystemRestoreTest {
             assertArrayEquals(Files.readAllBytes(files.resolve(rel)), got, "NTFS " + rel);
           }
         }
+        case BTRFS -> {
+          // btrfs restore reads the filesystem from the device without mounting it.
+          Path out = Files.createDirectories(tmp.resolve("btrfs-restore-" + offset));
+          Cmd.run("btrfs", "restore", dev, out.toString());
+          assertSameFiles(kind, files, names, out);
+        }
       }
+    }
+  }
+
+  /** Every file {@code names} of {@code files} reads back equal under {@code copy}. */
+  private static void assertSameFiles(Kind kind, Path files, List<String> names, Path copy)
+      throws IOException {
+    for (String rel : names) {
+      assertArrayEquals(
+          Files.readAllBytes(files.resolve(rel)),
+          Files.readAllBytes(copy.resolve(rel)),
+          kind + " " + rel);
     }
   }
 

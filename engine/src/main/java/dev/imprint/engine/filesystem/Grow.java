@@ -14,11 +14,22 @@ import java.util.concurrent.TimeUnit;
  * target with an offset, which works the same for whole disks, partitions and image files.
  */
 public final class Grow {
+  /** The kernel refuses to resize a btrfs device to less than this (EINVAL from the ioctl). */
+  static final long BTRFS_MIN_RESIZE = 256L << 20;
+
   private Grow() {}
 
   /** What happened, for the user: "ext4 grown to 2147483648 bytes with resize2fs". */
   public static String grow(Path target, long offset, long length, String filesystem)
       throws IOException {
+    if (filesystem.equals("btrfs") && length < BTRFS_MIN_RESIZE) {
+      throw new IOException(
+          "cannot grow btrfs to "
+              + length
+              + " bytes: the kernel resizes btrfs only to 256 MiB ("
+              + BTRFS_MIN_RESIZE
+              + " bytes) or more");
+    }
     String loop =
         run(
                 "losetup",
@@ -94,8 +105,21 @@ public final class Grow {
         return out;
       }
     }
-    List<String> lines = new ArrayList<>(out.lines().toList());
-    String last = lines.isEmpty() ? "" : lines.get(lines.size() - 1);
-    throw new IOException(String.join(" ", argv) + " failed (exit " + p.exitValue() + "): " + last);
+    throw new IOException(
+        String.join(" ", argv) + " failed (exit " + p.exitValue() + "): " + reason(out));
+  }
+
+  /**
+   * The line of a failed tool's output that says why: the last "ERROR" line if there is one (btrfs
+   * prints its error on stderr before its buffered progress on stdout), else the last line.
+   */
+  static String reason(String out) {
+    List<String> lines = new ArrayList<>(out.lines().filter(l -> !l.isBlank()).toList());
+    for (int i = lines.size() - 1; i >= 0; i--) {
+      if (lines.get(i).startsWith("ERROR")) {
+        return lines.get(i).strip();
+      }
+    }
+    return lines.isEmpty() ? "" : lines.get(lines.size() - 1).strip();
   }
 }
