@@ -7,18 +7,27 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import dev.imprint.engine.filesystem.Filesystems.Analysis;
 import dev.imprint.engine.source.Extent;
 import dev.imprint.engine.testing.Cmd;
+import dev.imprint.engine.testing.LoopDevice;
+import dev.imprint.engine.testing.Root;
+import dev.imprint.engine.testing.TempMount;
 import dev.imprint.engine.testing.TestData;
+import java.io.IOException;
 import java.io.RandomAccessFile;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 import java.util.Map;
 import java.util.Random;
+import java.util.Set;
+import java.util.TreeMap;
+import java.util.TreeSet;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
+import java.util.stream.Stream;
 import java.util.zip.CRC32C;
 import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.BeforeAll;
@@ -30,7 +39,8 @@ import org.junit.jupiter.params.provider.CsvSource;
 /**
  * Btrfs images made by mkfs.btrfs --rootdir over random bytes, scrambled outside the map, checked
  * by btrfs check (data checksums too, and the 64 MiB superblock mirror where there is one) and read
- * back by btrfs restore: nothing is mounted and nothing needs root.
+ * back by btrfs restore: nothing is mounted and nothing needs root. One test, as root, has the
+ * kernel write the filesystem instead, with history.
  */
 class BtrfsTest {
   private static final long MIB = 1 << 20;
@@ -152,6 +162,171 @@ class BtrfsTest {
     assertEquals("btrfs", a.filesystem());
     assertTrue(a.map().isEmpty());
     assertTrue(a.note().startsWith("btrfs ") && a.note().contains(expected), a.note());
+  }
+
+  /**
+   * A filesystem the kernel wrote, with history: files of every size written and deleted, parts
+   * overwritten in place (copy on write), a subvolume and its snapshot, zstd-compressed and
+   * reflinked data, a full balance, more churn, then a clean unmount. What was deleted must map as
+   * free; with garbage outside the map btrfs check and scrub must pass and every surviving file,
+   * the snapshot's too, must read back as written.
+   */
+  @Test
+  void aFilesystemTheKernelChurnedKeepsEverySurvivingFile() throws Exception {
+    Root.assumeRoot();
+    Root.assumeCommands("mount", "umount", "mountpoint", "cp", "sync");
+    long size = 288 * MIB;
+    Path image = TestData.randomFile(tmp.resolve("churned.img"), size, 288);
+    Cmd.run("mkfs.btrfs", "-q", "-f", "-K", image.toString());
+    Churn churn;
+    try (LoopDevice loop = LoopDevice.attach(image);
+        // nodiscard: like a disk without TRIM, what is deleted stays on it.
+        TempMount mount = mountOrSkip(loop.path(), "nodiscard")) {
+      churn = churn(mount.mountPoint());
+    }
+    String fsTree = Cmd.run("btrfs", "inspect-internal", "dump-tree", "-t", "fs", image.toString());
+    assertTrue(fsTree.contains("inline extent data size"), "no inline extent to map around");
+    assertTrue(fsTree.contains("compression 3 (zstd)"), "no zstd extent to map");
+
+    AllocationMap map = FsImages.map(image);
+    assertTrue(map.how().startsWith("btrfs extent tree, "), map.how());
+    // What was deleted is over a quarter of the volume on its own; what lives fits in far less.
+    assertTrue(churn.deleted() > size / 4, "deleted only " + churn.deleted());
+    FsImages.assertSparse(map, 0.25);
+
+    Path scrambled = FsImages.scramble(image, map, tmp.resolve("scrambled.img"));
+    Files.delete(image);
+    Cmd.Result check =
+        Cmd.result("btrfs", "check", "--readonly", "--check-data-csum", scrambled.toString());
+    assertEquals(0, check.exitCode(), "btrfs check: " + check.stdout() + check.stderr());
+    try (LoopDevice loop = LoopDevice.attach(scrambled);
+        TempMount mount = TempMount.mount(loop.path(), "ro")) {
+      Path top = mount.mountPoint();
+      // Unlike btrfs check, scrub reads both copies of every DUP block. It exits 0 when a good
+      // copy made up for a bad one, so its summary is what tells.
+      Cmd.Result scrub = Cmd.result("btrfs", "scrub", "start", "-B", "-r", top.toString());
+      assertTrue(
+          scrub.exitCode() == 0 && scrub.stdout().contains("no errors found"),
+          "btrfs scrub: " + scrub.stdout() + scrub.stderr());
+      Set<String> found = new TreeSet<>();
+      try (Stream<Path> walk = Files.walk(top)) {
+        walk.filter(Files::isRegularFile).forEach(p -> found.add(top.relativize(p).toString()));
+      }
+      assertEquals(churn.files().keySet(), found);
+      for (Map.Entry<String, byte[]> f : churn.files().entrySet()) {
+        assertTrue(
+            Arrays.equals(f.getValue(), Files.readAllBytes(top.resolve(f.getKey()))), f.getKey());
+      }
+    }
+  }
+
+  /** What a churned filesystem holds (path from its top, content) and how much was deleted. */
+  private record Churn(Map<String, byte[]> files, long deleted) {}
+
+  /** Mounts {@code device}, or skips the test where this kernel cannot mount btrfs. */
+  private static TempMount mountOrSkip(Path device, String... options) {
+    try {
+      return TempMount.mount(device, options);
+    } catch (IllegalStateException e) {
+      return Assumptions.abort("cannot mount btrfs here: " + e.getMessage());
+    }
+  }
+
+  /** Writes, deletes and rewrites files in the btrfs mounted at {@code top}. */
+  private static Churn churn(Path top) throws Exception {
+    Random random = new Random(5);
+    Map<String, byte[]> files = new TreeMap<>();
+    long deleted = 0;
+    // Inlined in their tree leaves.
+    write(top, files, "tiny.txt", "a few bytes\n".getBytes());
+    write(top, files, "inline.bin", FsImages.bytes(random, 1500));
+    // Enough small extents that the extent tree needs more than one leaf.
+    Files.createDirectory(top.resolve("many"));
+    for (int i = 0; i < 1500; i++) {
+      write(top, files, "many/" + i, FsImages.bytes(random, 4097 + random.nextInt(12_000)));
+    }
+    Files.createDirectory(top.resolve("big"));
+    write(top, files, "big/a", FsImages.bytes(random, 6 << 20));
+    write(top, files, "big/b", FsImages.bytes(random, 9 << 20));
+    write(top, files, "big/c", FsImages.bytes(random, 5 << 20));
+    Cmd.run("sync");
+
+    deleted += delete(top, files, "big/b");
+    for (int i = 0; i < 1500; i += 2) {
+      deleted += delete(top, files, "many/" + i);
+    }
+    overwrite(top, files, "big/a", 100_000, FsImages.bytes(random, 64 << 10));
+    overwrite(top, files, "big/a", 4 << 20, FsImages.bytes(random, 300_000));
+    overwrite(top, files, "many/1", 10, FsImages.bytes(random, 100));
+
+    Cmd.run("btrfs", "subvolume", "create", top.resolve("vol").toString());
+    write(top, files, "vol/data", FsImages.bytes(random, 4 << 20));
+    write(top, files, "vol/small", FsImages.bytes(random, 900));
+    write(top, files, "vol/medium", FsImages.bytes(random, 200_000));
+    Cmd.run(
+        "btrfs",
+        "subvolume",
+        "snapshot",
+        top.resolve("vol").toString(),
+        top.resolve("snap").toString());
+    for (String f : List.of("data", "small", "medium")) {
+      files.put("snap/" + f, files.get("vol/" + f).clone());
+    }
+    // The snapshot keeps the old blocks; the subvolume gets new ones.
+    overwrite(top, files, "vol/data", 1 << 20, FsImages.bytes(random, 128 << 10));
+    delete(top, files, "vol/small"); // not counted as deleted: the snapshot keeps them
+    delete(top, files, "vol/medium");
+
+    Files.createDirectory(top.resolve("zstd"));
+    Cmd.run("btrfs", "property", "set", top.resolve("zstd").toString(), "compression", "zstd");
+    StringBuilder text = new StringBuilder();
+    for (int i = 0; text.length() < 3 << 20; i++) {
+      text.append("line ").append(i).append(" of a file that compresses well\n");
+    }
+    write(top, files, "zstd/text", text.toString().getBytes());
+    write(top, files, "zstd/random", FsImages.bytes(random, 1 << 20));
+
+    Cmd.run(
+        "cp",
+        "--reflink=always",
+        top.resolve("big/a").toString(),
+        top.resolve("big/a.copy").toString());
+    files.put("big/a.copy", files.get("big/a").clone());
+    overwrite(top, files, "big/a.copy", 2 << 20, FsImages.bytes(random, 50_000));
+    Cmd.run("sync");
+
+    Cmd.run("btrfs", "balance", "start", "--full-balance", top.toString());
+    // After the balance: blocks freed inside the chunks it wrote, rewrites, a new file.
+    write(top, files, "doomed", FsImages.bytes(random, 72 << 20));
+    Cmd.run("sync");
+    deleted += delete(top, files, "doomed");
+    deleted += delete(top, files, "big/c");
+    overwrite(top, files, "zstd/text", 1000, "rewritten".getBytes());
+    overwrite(top, files, "snap/data", 0, FsImages.bytes(random, 8192));
+    write(top, files, "late.bin", FsImages.bytes(random, 3 << 20));
+    Cmd.run("sync");
+    return new Churn(files, deleted);
+  }
+
+  private static void write(Path top, Map<String, byte[]> files, String name, byte[] content)
+      throws IOException {
+    Files.write(top.resolve(name), content);
+    files.put(name, content);
+  }
+
+  private static long delete(Path top, Map<String, byte[]> files, String name) throws IOException {
+    Files.delete(top.resolve(name));
+    return files.remove(name).length;
+  }
+
+  /** Writes {@code part} over a file at {@code at}, in place. */
+  private static void overwrite(
+      Path top, Map<String, byte[]> files, String name, int at, byte[] part) throws IOException {
+    try (RandomAccessFile f = new RandomAccessFile(top.resolve(name).toFile(), "rw")) {
+      f.seek(at);
+      f.write(part);
+    }
+    System.arraycopy(part, 0, files.get(name), at, part.length);
   }
 
   /** An image and the files put in it. */

@@ -50,7 +50,8 @@ final class FsImages {
     return files;
   }
 
-  private static byte[] bytes(Random random, int n) {
+  /** {@code n} bytes from {@code random}. */
+  static byte[] bytes(Random random, int n) {
     byte[] b = new byte[n];
     random.nextBytes(b);
     return b;
