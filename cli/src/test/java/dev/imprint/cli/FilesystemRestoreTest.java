@@ -9,6 +9,7 @@ import dev.imprint.engine.image.FileRangeReader;
 import dev.imprint.engine.image.Image;
 import dev.imprint.engine.image.IndexEntry;
 import dev.imprint.engine.image.RangeKind;
+import dev.imprint.engine.testing.Cleanup;
 import dev.imprint.engine.testing.Cmd;
 import dev.imprint.engine.testing.LoopDevice;
 import dev.imprint.engine.testing.Root;
@@ -62,7 +63,7 @@ class FilesystemRestoreTest {
   @TempDir Path tmp;
 
   /** Closed in reverse order after each test. */
-  private final List<AutoCloseable> cleanup = new ArrayList<>();
+  private final Cleanup cleanup = new Cleanup();
 
   @BeforeEach
   void needsRoot() {
@@ -73,21 +74,7 @@ class FilesystemRestoreTest {
 
   @AfterEach
   void cleanUp() {
-    List<Throwable> errors = new ArrayList<>();
-    for (int i = cleanup.size() - 1; i >= 0; i--) {
-      try {
-        cleanup.get(i).close();
-      } catch (Exception | Error e) {
-        errors.add(e);
-      }
-    }
-    cleanup.clear();
-    if (Root.isRoot()) {
-      LoopDevice.detachAllUnder(tmp);
-    }
-    if (!errors.isEmpty()) {
-      fail("cleanup failed: " + errors);
-    }
+    cleanup.run(tmp);
   }
 
   // ---------------------------------------------------------------- filesystem kinds

@@ -18,11 +18,8 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.nio.file.attribute.FileTime;
-import java.security.MessageDigest;
-import java.security.NoSuchAlgorithmException;
 import java.util.ArrayList;
 import java.util.Arrays;
-import java.util.HexFormat;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
@@ -44,11 +41,9 @@ import org.junit.jupiter.api.io.TempDir;
  */
 @Timeout(value = 5, unit = TimeUnit.MINUTES)
 class HttpRestoreTest {
-  private static final long MIB = 1L << 20;
+  private static final long MIB = EfiRootDisk.MIB;
   private static final long DISK_SIZE = 128 * MIB;
-  private static final long EFI_OFFSET = 1 * MIB;
-  private static final long EFI_SIZE = 16 * MIB;
-  private static final long ROOT_OFFSET = 17 * MIB;
+  private static final long ROOT_OFFSET = EfiRootDisk.ROOT_OFFSET;
   private static final long ROOT_SIZE = 100 * MIB;
 
   /**
@@ -81,36 +76,8 @@ class HttpRestoreTest {
           rootfs.resolve("data/random-" + i + ".bin"),
           TestData.random(10 * MIB + i * 4097, 100 + i));
     }
-    Path ext = shared.resolve("root.ext4");
-    TestData.setLength(ext, ROOT_SIZE);
-    Cmd.run(
-        "mke2fs", "-q", "-F", "-t", "ext4", "-L", "root", "-d", rootfs.toString(), ext.toString());
-
-    Path fat = shared.resolve("efi.fat");
-    TestData.setLength(fat, EFI_SIZE);
-    Cmd.run("mkfs.vfat", "-n", "EFI", fat.toString());
-    Path loader = shared.resolve("BOOTX64.EFI");
-    Files.write(loader, TestData.random(200 * 1024 + 3, 4));
-    Cmd.run("mmd", "-i", fat.toString(), "::/EFI", "::/EFI/BOOT");
-    Cmd.run("mcopy", "-i", fat.toString(), loader.toString(), "::/EFI/BOOT/BOOTX64.EFI");
-
-    rawImage = shared.resolve("disk.img");
-    TestData.setLength(rawImage, DISK_SIZE);
-    Cmd.run(
-        "sgdisk",
-        "-o",
-        "-n",
-        "1:" + EFI_OFFSET / 512 + ":+" + EFI_SIZE / MIB + "M",
-        "-t",
-        "1:ef00",
-        "-n",
-        "2:" + ROOT_OFFSET / 512 + ":+" + ROOT_SIZE / MIB + "M",
-        "-t",
-        "2:8300",
-        rawImage.toString());
-    TestData.copyInto(fat, rawImage, EFI_OFFSET);
-    TestData.copyInto(ext, rawImage, ROOT_OFFSET);
-    rawSha = sha256(rawImage, DISK_SIZE);
+    rawImage = EfiRootDisk.build(shared, rootfs, "root", ROOT_SIZE, DISK_SIZE);
+    rawSha = TestData.sha256(rawImage, 0, DISK_SIZE);
 
     image = shared.resolve("disk.imprint");
     CliRun.Result r =
@@ -162,7 +129,8 @@ class HttpRestoreTest {
 
     assertEquals(0, r.code(), r::toString);
     assertTrue(r.out().contains("Restore completed successfully."), r::toString);
-    assertEquals(rawSha, sha256(target, DISK_SIZE), "the target holds the disk byte for byte");
+    assertEquals(
+        rawSha, TestData.sha256(target, 0, DISK_SIZE), "the target holds the disk byte for byte");
     CliRun.Result v =
         CliRun.run("verify", "--source", image.toString(), "--target", target.toString());
     assertEquals(0, v.code(), v::toString);
@@ -214,7 +182,10 @@ class HttpRestoreTest {
     assertEquals(
         1, fullGets(path) - getsBefore, () -> "one streaming GET of " + path + accessLog());
     assertEquals(DISK_SIZE, Files.size(target), "the target file has the disk's size");
-    assertEquals(rawSha, sha256(target, DISK_SIZE), "the target holds the raw disk byte for byte");
+    assertEquals(
+        rawSha,
+        TestData.sha256(target, 0, DISK_SIZE),
+        "the target holds the raw disk byte for byte");
     assertTrue(
         allocatedBytes(target) < DISK_SIZE - 16 * MIB, "unused space stays sparse in a new file");
     if (loopDevicesUsable()) {
@@ -236,7 +207,7 @@ class HttpRestoreTest {
     Root.assumeRoot();
     Path backing = tmp.resolve("small-disk.bin");
     Files.write(backing, TestData.random(DISK_SIZE / 2, 77));
-    String before = sha256(backing, DISK_SIZE / 2);
+    String before = TestData.sha256(backing, 0, DISK_SIZE / 2);
     try (LoopDevice small = LoopDevice.attach(backing)) {
       CliRun.Result r =
           CliRun.run(
@@ -250,7 +221,7 @@ class HttpRestoreTest {
       assertEquals(2, r.code(), r::toString);
       assertTrue(r.err().contains("smaller"), r::toString);
     }
-    assertEquals(before, sha256(backing, DISK_SIZE / 2), "nothing may be written");
+    assertEquals(before, TestData.sha256(backing, 0, DISK_SIZE / 2), "nothing may be written");
   }
 
   /**
@@ -317,7 +288,7 @@ class HttpRestoreTest {
     CliRun.Result v =
         CliRun.run("verify", "--source", image.toString(), "--target", target.toString());
     assertEquals(0, v.code(), v::toString);
-    assertEquals(rawSha, sha256(target, DISK_SIZE));
+    assertEquals(rawSha, TestData.sha256(target, 0, DISK_SIZE));
   }
 
   @Test
@@ -350,7 +321,7 @@ class HttpRestoreTest {
     assertTrue(
         accessLog().substring((int) logged).contains("\"GET /medium/disk.img.zst HTTP/1.1\" 206 "),
         () -> "the stream resumed with a range request:" + accessLog());
-    assertEquals(rawSha, sha256(target, DISK_SIZE));
+    assertEquals(rawSha, TestData.sha256(target, 0, DISK_SIZE));
   }
 
   // ---------------------------------------------------------------- 4. the image changes
@@ -543,7 +514,7 @@ class HttpRestoreTest {
               ca.toString());
       assertEquals(0, ok.code(), ok::toString);
       assertTrue(ok.out().contains("Restore completed successfully."), ok::toString);
-      assertEquals(rawSha, sha256(withCa, DISK_SIZE));
+      assertEquals(rawSha, TestData.sha256(withCa, 0, DISK_SIZE));
 
       Path insecure = tmp.resolve("insecure.img");
       CliRun.Result any =
@@ -557,7 +528,7 @@ class HttpRestoreTest {
               "--noprompt",
               "--insecure");
       assertEquals(0, any.code(), any::toString);
-      assertEquals(rawSha, sha256(insecure, DISK_SIZE));
+      assertEquals(rawSha, TestData.sha256(insecure, 0, DISK_SIZE));
 
       CliRun.Result info = CliRun.run("info", "--source", url, "--cacert", ca.toString());
       assertEquals(0, info.code(), info::toString);
@@ -658,29 +629,5 @@ class HttpRestoreTest {
         && Files.isWritable(control)
         && Cmd.exists("losetup")
         && Cmd.exists("e2fsck");
-  }
-
-  /** SHA-256 of the first {@code length} bytes of {@code p}, reading past its end as zeros. */
-  private static String sha256(Path p, long length) throws IOException {
-    MessageDigest md;
-    try {
-      md = MessageDigest.getInstance("SHA-256");
-    } catch (NoSuchAlgorithmException e) {
-      throw new IllegalStateException(e);
-    }
-    byte[] buf = new byte[1 << 20];
-    long left = length;
-    try (InputStream in = Files.newInputStream(p)) {
-      while (left > 0) {
-        int n = in.readNBytes(buf, 0, (int) Math.min(buf.length, left));
-        if (n == 0) {
-          Arrays.fill(buf, (byte) 0);
-          n = (int) Math.min(buf.length, left);
-        }
-        md.update(buf, 0, n);
-        left -= n;
-      }
-    }
-    return HexFormat.of().formatHex(md.digest());
   }
 }

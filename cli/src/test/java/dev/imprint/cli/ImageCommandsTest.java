@@ -18,9 +18,9 @@ import dev.imprint.engine.image.Trailer;
 import dev.imprint.engine.signing.Keys;
 import dev.imprint.engine.testing.Cmd;
 import dev.imprint.engine.testing.Root;
+import dev.imprint.engine.testing.TestData;
 import java.io.ByteArrayInputStream;
 import java.io.IOException;
-import java.io.InputStream;
 import java.io.OutputStream;
 import java.io.RandomAccessFile;
 import java.nio.ByteBuffer;
@@ -280,17 +280,6 @@ class ImageCommandsTest {
       ch.read(b, ch.size() - Trailer.LENGTH);
       return Trailer.decode(b.flip(), ch.size(), image.toString());
     }
-  }
-
-  private static String sha256(Path f) throws Exception {
-    MessageDigest md = MessageDigest.getInstance("SHA-256");
-    try (InputStream in = Files.newInputStream(f)) {
-      byte[] buf = new byte[1 << 16];
-      for (int n; (n = in.read(buf)) > 0; ) {
-        md.update(buf, 0, n);
-      }
-    }
-    return HexFormat.of().formatHex(md.digest());
   }
 
   private static String digestLine(Path image) {
@@ -644,14 +633,14 @@ class ImageCommandsTest {
               FileChannel.open(img, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE)) {
         in.transferTo(0, cut, out);
       }
-      String before = sha256(img);
+      String before = TestData.sha256(img);
       assertOneLine(CliRun.run("info", "--source", img.toString()), 4, "truncated");
       assertOneLine(CliRun.run("imagescan", "--source", img.toString()), 4, "truncated");
       Path target = dir.resolve("target-" + cut + ".img");
       CliRun.Result r = restore(img, target);
       assertOneLine(r, 2, "truncated");
       assertFalse(Files.exists(target), "a refused restore creates no target");
-      assertEquals(before, sha256(img), "checking an image never changes it");
+      assertEquals(before, TestData.sha256(img), "checking an image never changes it");
     }
   }
 
@@ -668,7 +657,7 @@ class ImageCommandsTest {
     }
     assertEquals(MIB, data.logicalOffset(), "the first MiB is zeros: the first data is chunk 1");
     flipByte(img, data.payloadOffset() + 10);
-    String before = sha256(img);
+    String before = TestData.sha256(img);
 
     CliRun.Result scan = CliRun.run("imagescan", "--source", img.toString());
     assertOneLine(scan, 4, "chunk 1 ", "disk offset 1048576", "damaged");
@@ -682,7 +671,7 @@ class ImageCommandsTest {
     assertNotEquals(0, r.code(), r::toString);
     assertNoStackTrace(r);
     assertTrue((r.out() + r.err()).contains("damaged"), r::toString);
-    assertEquals(before, sha256(img));
+    assertEquals(before, TestData.sha256(img));
   }
 
   @Test
@@ -969,7 +958,7 @@ class ImageCommandsTest {
     Path img = out.resolve("disk.imprint");
     Files.deleteIfExists(img);
     createOk(raw, img, "--chunk-size", "64K", "--compress", "zstd:19");
-    Files.writeString(out.resolve("disk.raw.sha256"), sha256(raw) + "\n");
+    Files.writeString(out.resolve("disk.raw.sha256"), TestData.sha256(raw) + "\n");
     assertTrue(Files.size(img) < 200_000, "golden image too big: " + Files.size(img));
   }
 
@@ -1001,6 +990,6 @@ class ImageCommandsTest {
 
     Path target = dir.resolve("golden.img");
     assertOk(restore(img, target));
-    assertEquals(want, sha256(target));
+    assertEquals(want, TestData.sha256(target));
   }
 }

@@ -7,6 +7,7 @@ import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assertions.fail;
 
+import dev.imprint.engine.testing.Cleanup;
 import dev.imprint.engine.testing.Cmd;
 import dev.imprint.engine.testing.LoopDevice;
 import dev.imprint.engine.testing.Root;
@@ -39,11 +40,11 @@ import org.junit.jupiter.api.io.TempDir;
  * elsewhere.
  */
 class RestoreCommandTest {
-  private static final long MIB = 1L << 20;
+  private static final long MIB = EfiRootDisk.MIB;
   private static final long DISK_SIZE = 64 * MIB;
-  private static final long EFI_OFFSET = 1 * MIB;
-  private static final long EFI_SIZE = 16 * MIB;
-  private static final long ROOT_OFFSET = 17 * MIB;
+  private static final long EFI_OFFSET = EfiRootDisk.EFI_OFFSET;
+  private static final long EFI_SIZE = EfiRootDisk.EFI_SIZE;
+  private static final long ROOT_OFFSET = EfiRootDisk.ROOT_OFFSET;
   private static final long ROOT_SIZE = 40 * MIB;
 
   /** Targets are larger than the image: only the first DISK_SIZE bytes must match. */
@@ -59,7 +60,7 @@ class RestoreCommandTest {
   @TempDir Path tmp;
 
   /** Closed in reverse order after each test: loop devices, mounts, read-only flags. */
-  private final List<AutoCloseable> cleanup = new ArrayList<>();
+  private final Cleanup cleanup = new Cleanup();
 
   @BeforeAll
   static void buildDisk() throws Exception {
@@ -92,48 +93,7 @@ class RestoreCommandTest {
     Files.createFile(rootfs.resolve("deep/empty"));
     Files.createSymbolicLink(rootfs.resolve("deep/link"), Path.of("a/b/c/small.bin"));
 
-    Path ext = shared.resolve("root.ext4");
-    TestData.setLength(ext, ROOT_SIZE);
-    Cmd.run(
-        "mke2fs",
-        "-q",
-        "-F",
-        "-t",
-        "ext4",
-        "-L",
-        "imprint-root",
-        "-d",
-        rootfs.toString(),
-        ext.toString());
-
-    Path fat = shared.resolve("efi.fat");
-    TestData.setLength(fat, EFI_SIZE);
-    Cmd.run("mkfs.vfat", "-n", "EFI", fat.toString());
-    Path loader = shared.resolve("BOOTX64.EFI");
-    Files.write(loader, TestData.random(200 * 1024 + 3, 4));
-    Cmd.run("mmd", "-i", fat.toString(), "::/EFI", "::/EFI/BOOT");
-    Cmd.run("mcopy", "-i", fat.toString(), loader.toString(), "::/EFI/BOOT/BOOTX64.EFI");
-
-    rawImage = shared.resolve("disk.img");
-    TestData.setLength(rawImage, DISK_SIZE);
-    Cmd.run(
-        "sgdisk",
-        "-o",
-        "-n",
-        "1:" + EFI_OFFSET / 512 + ":+" + EFI_SIZE / MIB + "M",
-        "-t",
-        "1:ef00",
-        "-c",
-        "1:EFI",
-        "-n",
-        "2:" + ROOT_OFFSET / 512 + ":+" + ROOT_SIZE / MIB + "M",
-        "-t",
-        "2:8300",
-        "-c",
-        "2:root",
-        rawImage.toString());
-    TestData.copyInto(fat, rawImage, EFI_OFFSET);
-    TestData.copyInto(ext, rawImage, ROOT_OFFSET);
+    rawImage = EfiRootDisk.build(shared, rootfs, "imprint-root", ROOT_SIZE, DISK_SIZE);
     assertTrue(validGpt(rawImage.toString()), "the fixture itself must be a valid GPT disk");
     rawSha = TestData.sha256(rawImage, 0, DISK_SIZE);
 
@@ -150,21 +110,7 @@ class RestoreCommandTest {
 
   @AfterEach
   void cleanUp() {
-    List<Throwable> errors = new ArrayList<>();
-    for (int i = cleanup.size() - 1; i >= 0; i--) {
-      try {
-        cleanup.get(i).close();
-      } catch (Exception | Error e) {
-        errors.add(e);
-      }
-    }
-    cleanup.clear();
-    if (Root.isRoot()) {
-      LoopDevice.detachAllUnder(tmp);
-    }
-    if (!errors.isEmpty()) {
-      fail("cleanup failed: " + errors);
-    }
+    cleanup.run(tmp);
   }
 
   // ---------------------------------------------------------------- 1. one target

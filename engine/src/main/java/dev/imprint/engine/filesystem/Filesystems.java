@@ -63,19 +63,17 @@ public final class Filesystems {
     String other = otherSignature(volume);
     if (other != null) {
       String also = found.isEmpty() ? "" : " (with a left-over " + names(found) + " signature)";
-      return new Analysis("", Optional.empty(), other + also + ": " + FALLBACK);
+      return keepAll("", other + also);
     }
     if (found.size() > 1) {
-      return new Analysis(
+      return keepAll(
           "",
-          Optional.empty(),
           names(found)
               + (found.size() == 2 ? " signatures both present" : " signatures all present")
-              + ", all but one left over from earlier filesystems: "
-              + FALLBACK);
+              + ", all but one left over from earlier filesystems");
     }
     if (found.isEmpty()) {
-      return new Analysis("", Optional.empty(), "no filesystem recognised: " + FALLBACK);
+      return keepAll("", "no filesystem recognised");
     }
     FilesystemReader reader = found.get(0);
     AllocationMap map;
@@ -93,8 +91,7 @@ public final class Filesystems {
     // Asked last, so damage is reported in the reader's own words.
     String doubt = secondOpinion(disk, offset, length, reader.name());
     if (doubt != null) {
-      return new Analysis(
-          "", Optional.empty(), map.filesystem() + " signature, but " + doubt + ": " + FALLBACK);
+      return keepAll("", map.filesystem() + " signature, but " + doubt);
     }
     return new Analysis(map.filesystem(), Optional.of(map), map.how());
   }
@@ -124,8 +121,13 @@ public final class Filesystems {
     return String.join(" and ", n);
   }
 
+  /** No map: every non-zero block is kept, and the note says why. */
+  private static Analysis keepAll(String filesystem, String why) {
+    return new Analysis(filesystem, Optional.empty(), why + ": " + FALLBACK);
+  }
+
   private static Analysis fallback(String name, String reason) {
-    return new Analysis(name, Optional.empty(), name + " " + reason + ": " + FALLBACK);
+    return keepAll(name, name + " " + reason);
   }
 
   /** Names volumes no reader maps but a person would want named: LUKS, swap. */

@@ -172,14 +172,22 @@ public final class HttpStream extends InputStream {
       }
       return true;
     } catch (IOException e) {
-      boolean fired = watch.fired();
-      detach();
-      if (closed) {
-        throw e;
-      }
-      retry.failed(fired ? stalled() : e, true);
+      broke(e);
       return false;
     }
+  }
+
+  /**
+   * The body broke mid-read: drop the connection and count a retry (naming a stall when the
+   * watchdog cut it), unless the stream was closed under the read, which is the caller's error.
+   */
+  private void broke(IOException e) throws IOException {
+    boolean fired = watch.fired();
+    detach();
+    if (closed) {
+      throw e;
+    }
+    retry.failed(fired ? stalled() : e, true);
   }
 
   private void detach() {
@@ -222,12 +230,7 @@ public final class HttpStream extends InputStream {
       try {
         k = body.read(b, off, len);
       } catch (IOException e) {
-        boolean fired = watch.fired();
-        detach();
-        if (closed) {
-          throw e;
-        }
-        retry.failed(fired ? stalled() : e, true);
+        broke(e);
         continue;
       }
       if (k > 0) {

@@ -76,33 +76,22 @@ public final class GptRelocation {
         worst = e;
       }
     }
-    String tail = reserved > 0 ? " (" + reserved + " bytes at the end hold the backup GPT)" : "";
+    String what = null;
+    long end = 0;
     if (worst != null) {
-      return Optional.of(
-          GptEntryArray.describe(worst.number(), worst.label())
-              + " ends at byte "
-              + worst.end()
-              + " but a "
-              + targetSize
-              + "-byte target has room up to byte "
-              + room
-              + tail
-              + "; the target needs at least "
-              + (worst.end() + reserved)
-              + " bytes");
+      what = GptEntryArray.describe(worst.number(), worst.label()) + " ends at byte";
+      end = worst.end();
+    } else if (imageDataEnd > room) {
+      what = "the image holds data up to byte";
+      end = imageDataEnd;
     }
-    if (imageDataEnd > room) {
+    if (what != null) {
+      String tail = reserved > 0 ? " (" + reserved + " bytes at the end hold the backup GPT)" : "";
       return Optional.of(
-          "the image holds data up to byte "
-              + imageDataEnd
-              + " but a "
-              + targetSize
-              + "-byte target has room up to byte "
-              + room
-              + tail
-              + "; the target needs at least "
-              + (imageDataEnd + reserved)
-              + " bytes");
+          String.format(
+              "%s %d but a %d-byte target has room up to byte %d%s;"
+                  + " the target needs at least %d bytes",
+              what, end, targetSize, room, tail, end + reserved));
     }
     return Optional.empty();
   }

@@ -58,6 +58,11 @@ public final class TestData {
     }
   }
 
+  /** Hex SHA-256 of the whole file. */
+  public static String sha256(Path p) throws IOException {
+    return sha256(p, 0, Long.MAX_VALUE);
+  }
+
   /** Hex SHA-256 of {@code length} bytes of {@code p} from {@code offset} (fewer at its end). */
   public static String sha256(Path p, long offset, long length) throws IOException {
     MessageDigest md;
