@@ -84,8 +84,41 @@ public final class Main implements Runnable {
         loggingReady.complete(null);
       }
     }
+    installSignalHandlers();
     int code = run(args, System.in, System.out, System.err);
     System.exit(code);
+  }
+
+  /** What SIGINT or SIGTERM does while a job runs: cancel it cleanly (null: exit at once). */
+  private static volatile Runnable onInterrupt;
+
+  private static volatile boolean interrupted;
+
+  static void onInterrupt(Runnable cancel) {
+    onInterrupt = cancel;
+  }
+
+  /**
+   * The first SIGINT or SIGTERM cancels the running job, which leaves its targets not looking valid
+   * and exits 130; a second one, or one with no job running, exits at once.
+   */
+  private static void installSignalHandlers() {
+    for (String name : new String[] {"INT", "TERM"}) {
+      try {
+        sun.misc.Signal.handle(
+            new sun.misc.Signal(name),
+            sig -> {
+              Runnable r = onInterrupt;
+              if (r == null || interrupted) {
+                Runtime.getRuntime().halt(ExitCode.INTERRUPTED);
+              }
+              interrupted = true;
+              r.run();
+            });
+      } catch (IllegalArgumentException e) {
+        // This JVM reserves the signal (e.g. -Xrs): the default handling stays.
+      }
+    }
   }
 
   /** Runs one command line; the streams let tests run imprint in-process. */

@@ -1,63 +1,28 @@
 package dev.imprint.cli;
 
 import dev.imprint.actors.restore.RestoreEvent;
-import dev.imprint.actors.restore.RestoreSession;
-import dev.imprint.actors.restore.TargetState;
+import dev.imprint.actors.restore.RestoreJob;
 import dev.imprint.cli.output.Display;
 import dev.imprint.cli.output.Sizes;
-import dev.imprint.engine.device.DeviceException;
-import dev.imprint.engine.device.DeviceInfo;
-import dev.imprint.engine.device.Mount;
-import dev.imprint.engine.device.OpenMode;
-import dev.imprint.engine.device.SystemDisks;
-import dev.imprint.engine.device.TargetCheck;
-import dev.imprint.engine.device.TargetDevice;
-import dev.imprint.engine.filesystem.Grow;
-import dev.imprint.engine.http.HttpOptions;
-import dev.imprint.engine.http.HttpRangeReader;
-import dev.imprint.engine.http.HttpSourceException;
-import dev.imprint.engine.http.HttpStream;
-import dev.imprint.engine.http.HttpUrls;
-import dev.imprint.engine.image.Image;
-import dev.imprint.engine.image.ImageFormatException;
-import dev.imprint.engine.image.ImageHeader;
-import dev.imprint.engine.image.ImageKind;
-import dev.imprint.engine.image.MetadataCheck;
-import dev.imprint.engine.image.Partition;
-import dev.imprint.engine.image.PartitionScheme;
-import dev.imprint.engine.layout.DiskLayout;
-import dev.imprint.engine.layout.TargetFit;
-import dev.imprint.engine.pipeline.ChunkSupply;
-import dev.imprint.engine.pipeline.CreateOptions;
-import dev.imprint.engine.pipeline.DiskChunks;
-import dev.imprint.engine.pipeline.ImageChunks;
-import dev.imprint.engine.pipeline.RestoreOptions;
-import dev.imprint.engine.pipeline.StreamedImageChunks;
-import dev.imprint.engine.pipeline.TableFix;
-import dev.imprint.engine.pipeline.TargetWriter;
-import dev.imprint.engine.source.DecodedDisk;
-import dev.imprint.engine.source.DiskSource;
-import dev.imprint.engine.source.Magic;
-import dev.imprint.engine.source.RandomAccessDisk;
-import dev.imprint.engine.source.Sources;
+import dev.imprint.engine.job.RestoreRequest;
+import dev.imprint.engine.job.SourceSpec;
 import java.io.BufferedInputStream;
 import java.io.IOException;
-import java.io.InputStream;
-import java.net.URI;
-import java.nio.ByteBuffer;
-import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.OptionalLong;
+import java.util.concurrent.BlockingQueue;
 import java.util.concurrent.Callable;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.LinkedBlockingQueue;
+import java.util.concurrent.TimeUnit;
 import org.apache.pekko.actor.typed.ActorRef;
 import org.apache.pekko.actor.typed.ActorSystem;
 import org.apache.pekko.actor.typed.Props;
+import org.apache.pekko.actor.typed.Terminated;
 import org.apache.pekko.actor.typed.javadsl.Behaviors;
+import org.slf4j.LoggerFactory;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
@@ -129,11 +94,14 @@ final class RestoreCommand implements Callable<Integer> {
   @Option(
       names = {"--remount", "-remount"},
       description =
-          "After a volume restore onto a partition that was mounted, mount it back where it was.")
+          "Mount every filesystem unmounted from a target back where it was, with its options"
+              + " (the default for a target named by its mount point).")
   boolean remount;
 
-  /** What was unmounted from each target, for --remount. */
-  private final Map<String, List<Mount>> unmounted = new LinkedHashMap<>();
+  @Option(
+      names = {"--noremount", "-noremount"},
+      description = "Leave targets unmounted after the restore, even one named by its mount point.")
+  boolean noremount;
 
   @Option(
       names = "--grow",
@@ -175,427 +143,207 @@ final class RestoreCommand implements Callable<Integer> {
   private Integer call(Pekko pekko) throws Exception {
     if (!erase) {
       throw new UserError(
-          "block restore erases the targets: add --erase (-erase) to agree; restoring files"
-              + " onto a mounted volume without erasing is a separate mode, not yet available");
+          "restore has two modes: with --erase (-erase) it erases each target and restores block"
+              + " by block; without it, it would copy files onto a mounted volume, which is not"
+              + " yet available: add --erase to agree to erasing "
+              + String.join(", ", targets));
     }
-    TargetCheck check = new TargetCheck(new SystemDisks());
+    if (remount && noremount) {
+      throw new UserError("--remount and --noremount exclude each other: choose one");
+    }
+    RestoreRequest request = request();
     Map<String, String> models = new LinkedHashMap<>();
     Display display = outputOptions.display(targets, models);
-
-    List<TargetCheck.Plan> plans = new ArrayList<>();
-    Path sourcePath = source.equals("-") || HttpUrls.isHttpUrl(source) ? null : Path.of(source);
-    step(
-        display,
-        "Validating target",
-        () -> {
-          for (String t : targets) {
-            TargetCheck.Plan p = check.inspect(t);
-            plans.add(p);
-            models.put(t, p.model() + (p.size() > 0 ? ", " + Sizes.human(p.size()) : ""));
-          }
-          check.checkDistinct(plans, sourcePath);
-          return null;
-        });
-    ChunkSupply supply = step(display, "Validating source", this::openSource);
-    boolean started = false;
-    List<TargetDevice> opened = new ArrayList<>();
-    try {
-      confirm(plans);
-      long imageSize = supply.logicalSize();
-      long needed =
-          supply instanceof ImageChunks ic && sourceVolume == null
-              ? TargetFit.minimumSize(ic.image().metadata())
-              : imageSize;
-      step(
-          display,
-          "Validating sizes",
-          () -> {
-            for (TargetCheck.Plan p : plans) {
-              check.checkSize(p, needed, imageSize);
-            }
-            return null;
-          });
-      for (TargetCheck.Plan p : plans) {
-        if (!p.mounts().isEmpty()) {
-          unmounted.put(
-              p.spec(), step(display, "Unmounting " + p.spec(), () -> check.unmountAll(p)));
-        }
-      }
-      List<TargetWriter> writers = new ArrayList<>();
-      for (TargetCheck.Plan p : plans) {
-        TargetDevice d = refusing(() -> TargetDevice.open(p.path(), new OpenMode(true, !buffered)));
-        opened.add(d);
-        writers.add(new TargetWriter(p.spec(), d, discard, needed < imageSize));
-      }
-      started = true;
-      return run(supply, writers, display, pekko.get());
-    } finally {
-      if (!started) {
-        supply.close();
-        for (TargetDevice d : opened) {
-          d.close();
-        }
-      }
-    }
+    return run(pekko.get(), request, display, models);
   }
 
+  private RestoreRequest request() {
+    SourceSpec from =
+        new SourceSpec(
+            source,
+            isHttp() ? remote.http() : null,
+            trust,
+            sourceVolume,
+            allBlocks,
+            () -> new BufferedInputStream(Terminal.in(), 1 << 20),
+            w -> {
+              Terminal.err().println("imprint: warning: " + w);
+              LoggerFactory.getLogger(RestoreCommand.class).warn("{}", w);
+            });
+    return new RestoreRequest(
+        from,
+        targets,
+        !noverify,
+        noprompt,
+        discard,
+        buffered,
+        remount
+            ? RestoreRequest.Remount.ALL
+            : noremount ? RestoreRequest.Remount.NONE : RestoreRequest.Remount.NAMED_MOUNT_POINTS,
+        grow,
+        growLast,
+        0,
+        null);
+  }
+
+  private boolean isHttp() {
+    return dev.imprint.engine.http.HttpUrls.isHttpUrl(source);
+  }
+
+  /**
+   * Runs the job and shows its events on this thread; asks for consent when the job wants it; a job
+   * that dies or goes silent past its stall limit becomes exit 70, never a hang.
+   */
   private int run(
-      ChunkSupply supply, List<TargetWriter> writers, Display display, ActorSystem<Void> system) {
-    int cores = Runtime.getRuntime().availableProcessors();
-    RestoreSession.Job job =
-        new RestoreSession.Job(
-            supply,
-            writers,
-            new RestoreOptions(
-                Math.max(cores + 1, HttpUrls.isHttpUrl(source) ? remote.connections : 0),
-                discard,
-                RestoreOptions.DEFAULT_HELD_REGION,
-                tableFix(supply)),
-            !noverify,
-            Math.max(4 << 20, supply.chunkSize()));
-    CompletableFuture<RestoreEvent.Finished> finished = new CompletableFuture<>();
-    {
-      ActorRef<RestoreEvent> listener =
-          system.systemActorOf(
-              Behaviors.receive(RestoreEvent.class)
+      ActorSystem<Void> system, RestoreRequest request, Display display, Map<String, String> models)
+      throws IOException, InterruptedException {
+    BlockingQueue<RestoreEvent> events = new LinkedBlockingQueue<>();
+    CompletableFuture<ActorRef<RestoreJob.Command>> job = new CompletableFuture<>();
+    system.systemActorOf(
+        Behaviors.<RestoreEvent>setup(
+            ctx -> {
+              var j = ctx.spawn(RestoreJob.create(request, ctx.getSelf()), "job");
+              ctx.watch(j);
+              job.complete(j);
+              return Behaviors.receive(RestoreEvent.class)
                   .onMessage(
                       RestoreEvent.class,
                       e -> {
-                        display.restoreEvent(e);
-                        if (e instanceof RestoreEvent.Finished f) {
-                          finished.complete(f);
-                        }
+                        events.add(e);
                         return Behaviors.same();
                       })
-                  .build(),
-              "display",
-              Props.empty());
-      system.systemActorOf(RestoreSession.create(job, listener), "restore", Props.empty());
-      RestoreEvent.Finished f = finished.join();
-      int code = summarize(f, display);
-      if (code == ExitCode.OK && (grow || growLast)) {
-        code = growFilesystems(supply, display);
-      }
-      if (code == ExitCode.OK && remount) {
-        code = remountTargets(display);
-      }
-      return code;
-    }
-  }
-
-  /** --remount: each filesystem unmounted from a target goes back where it was. */
-  private int remountTargets(Display display) {
-    int code = ExitCode.OK;
-    for (var e : unmounted.entrySet()) {
-      for (Mount m : e.getValue()) {
-        String step = "Remounting target volume " + m.device() + " on " + m.mountPoint();
-        display.stepStarted(step);
-        try {
-          Process p =
-              new ProcessBuilder(
-                      "mount", m.readOnly() ? "-r" : "-w", m.device(), m.mountPoint().toString())
-                  .redirectErrorStream(true)
-                  .start();
-          String out = new String(p.getInputStream().readAllBytes()).trim();
-          if (p.waitFor() != 0) {
-            throw new IOException(out.isEmpty() ? "mount failed" : out);
-          }
-          display.stepDone(step);
-        } catch (IOException e2) {
-          display.stepFailed(step);
-          Terminal.err().println("imprint: cannot remount " + m.device() + ": " + e2.getMessage());
-          code = ExitCode.TARGETS_FAILED;
-        } catch (InterruptedException e2) {
-          Thread.currentThread().interrupt();
-          return ExitCode.INTERRUPTED;
+                  .onSignal(
+                      Terminated.class,
+                      t -> {
+                        // The job always says JobEnded before it stops; this is the backstop.
+                        events.add(
+                            new RestoreEvent.JobEnded(
+                                new RestoreJob.Result(
+                                    RestoreJob.Status.INTERNAL_ERROR,
+                                    "internal error: the restore job stopped (see the log)",
+                                    List.of())));
+                        return Behaviors.stopped();
+                      })
+                  .build();
+            }),
+        "restore-" + System.nanoTime(),
+        Props.empty());
+    Runnable cancel = () -> job.thenAccept(j -> j.tell(new RestoreJob.Cancel("interrupted")));
+    Main.onInterrupt(cancel);
+    try {
+      long silence =
+          request.stallLimit().toMillis()
+              + (isHttp() ? request.source().http().retryBudget().toMillis() : 0)
+              + 60_000;
+      while (true) {
+        RestoreEvent e = events.poll(silence, TimeUnit.MILLISECONDS);
+        if (e == null) {
+          LoggerFactory.getLogger(RestoreCommand.class)
+              .error("the restore job gave no sign of life for {} ms", silence);
+          Terminal.err()
+              .println(
+                  "imprint: internal error: the restore job stopped answering (details in the"
+                      + " log); targets are left not looking valid");
+          return ExitCode.INTERNAL;
         }
+        if (e instanceof RestoreEvent.JobEnded end) {
+          return ended(end.result(), display);
+        }
+        show(e, display, models, job.join());
       }
+    } finally {
+      Main.onInterrupt(null);
     }
-    return code;
   }
 
-  /** --grow and --grow-last-partition, after a restore that succeeded everywhere. */
-  private int growFilesystems(ChunkSupply supply, Display display) {
-    ImageHeader h = supply instanceof ImageChunks ic ? ic.image().header() : null;
-    if (h == null) {
-      display.note("Not growing: only Imprint images record their filesystems");
-      return ExitCode.OK;
-    }
-    Partition part = null;
-    for (Partition p : h.partitions()) {
-      if (sourceVolume != null
-          ? p.number() == sourceVolume
-          : growLast
-              ? part == null || p.offset() + p.length() > part.offset() + part.length()
-              : p.number() == 0) {
-        part = p;
+  private void show(
+      RestoreEvent e, Display display, Map<String, String> models, ActorRef<RestoreJob.Command> job)
+      throws IOException {
+    if (e instanceof RestoreEvent.Step s) {
+      switch (s.status()) {
+        case STARTED -> display.stepStarted(s.name());
+        case DONE -> display.stepDone(s.name());
+        case FAILED -> display.stepFailed(s.name());
       }
-    }
-    if (part == null) {
-      display.note("Not growing: the image records no filesystem to grow");
-      return ExitCode.OK;
-    }
-    int code = ExitCode.OK;
-    for (String t : targets) {
-      String step = "Growing filesystem on " + t;
-      display.stepStarted(step);
-      try (TargetDevice d = TargetDevice.open(Path.of(t), new OpenMode(false, false))) {
-        long size = d.size();
-        long offset = growLast ? part.offset() : 0;
-        // The grown last partition ends before the backup GPT (33 sectors of 512 bytes).
-        long length = growLast ? size - 33L * Math.max(512, h.sectorSize()) - offset : size;
-        String how = Grow.grow(Path.of(t), offset, length, part.filesystem());
-        display.stepDone(step);
-        display.note(how);
-      } catch (IOException e) {
-        display.stepFailed(step);
-        Terminal.err().println("imprint: " + t + ": " + e.getMessage());
-        code = ExitCode.TARGETS_FAILED;
+    } else if (e instanceof RestoreEvent.Note n) {
+      display.note(n.message());
+    } else if (e instanceof RestoreEvent.Warning w) {
+      Terminal.err().println("imprint: warning: " + w.message());
+    } else if (e instanceof RestoreEvent.Planned p) {
+      for (RestoreEvent.TargetToErase t : p.targets()) {
+        models.put(t.target(), t.model() + (t.size() > 0 ? ", " + Sizes.human(t.size()) : ""));
       }
+      if (p.consentNeeded()) {
+        job.tell(consent(p.targets()));
+      }
+    } else {
+      display.restoreEvent(e);
     }
-    return code;
   }
 
-  /** Whole-device GPT images get their table fitted to each target's size. */
-  private TableFix tableFix(ChunkSupply supply) {
-    if (sourceVolume != null) {
-      return null;
-    }
-    ImageHeader h =
-        supply instanceof ImageChunks ic
-            ? ic.image().header()
-            : supply instanceof StreamedImageChunks sc ? sc.header() : null;
-    if (h == null || h.kind() != ImageKind.DEVICE || h.scheme() != PartitionScheme.GPT) {
-      return null;
-    }
-    return TableFix.gpt(h.sectorSize(), h.logicalSize(), growLast);
-  }
-
-  private int summarize(RestoreEvent.Finished f, Display display) {
-    int failed = 0;
-    int verifyFailed = 0;
-    for (RestoreEvent.Outcome o : f.outcomes()) {
-      if (o.state() != TargetState.DONE) {
-        if (o.verifyFailed()) {
-          verifyFailed++;
+  /** The job's result as the last line and the exit code. */
+  private static int ended(RestoreJob.Result r, Display display) {
+    return switch (r.status()) {
+      case SUCCEEDED -> {
+        display.finished(true, r.message());
+        yield ExitCode.OK;
+      }
+      case TARGETS_FAILED, VERIFY_FAILED, CANCELLED, DAMAGED, INTERNAL_ERROR -> {
+        if (r.outcomes().isEmpty()) {
+          Terminal.err().println("imprint: " + r.message());
         } else {
-          failed++;
+          display.finished(false, r.message());
         }
+        yield exitCode(r.status());
       }
-    }
-    int n = f.outcomes().size();
-    if (failed == 0 && verifyFailed == 0) {
-      display.finished(true, "Restore completed successfully.");
-      return ExitCode.OK;
-    }
-    StringBuilder b =
-        new StringBuilder(
-            "Restore failed on "
-                + (failed + verifyFailed)
-                + " of "
-                + n
-                + " target"
-                + (n == 1 ? "" : "s")
-                + ":");
-    for (RestoreEvent.Outcome o : f.outcomes()) {
-      b.append("\n  ").append(o.target()).append(": ");
-      b.append(o.state() == TargetState.DONE ? "restored and verified" : o.detail());
-    }
-    display.finished(false, b.toString());
-    return failed > 0 ? ExitCode.TARGETS_FAILED : ExitCode.VERIFY_FAILED;
+      case REFUSED -> {
+        Terminal.err().println("imprint: " + r.message());
+        yield ExitCode.BAD_INPUT;
+      }
+    };
   }
 
-  private void confirm(List<TargetCheck.Plan> plans) throws IOException {
-    if (noprompt) {
-      return;
-    }
-    if (!Terminal.interactive() || source.equals("-")) {
-      throw new UserError(
+  static int exitCode(RestoreJob.Status s) {
+    return switch (s) {
+      case SUCCEEDED -> ExitCode.OK;
+      case TARGETS_FAILED -> ExitCode.TARGETS_FAILED;
+      case REFUSED -> ExitCode.BAD_INPUT;
+      case VERIFY_FAILED -> ExitCode.VERIFY_FAILED;
+      case DAMAGED -> ExitCode.DAMAGED;
+      case CANCELLED -> ExitCode.INTERRUPTED;
+      case INTERNAL_ERROR -> ExitCode.INTERNAL;
+    };
+  }
+
+  /** asr's question, naming every target, the device under a mount point, and what unmounts. */
+  private RestoreJob.Consent consent(List<RestoreEvent.TargetToErase> list) throws IOException {
+    if (!Terminal.interactive() || SourceSpec.STDIN.equals(source)) {
+      return new RestoreJob.Consent(
+          false,
           "no terminal to ask whether to erase "
               + String.join(", ", targets)
               + ": add --noprompt (-noprompt) to agree in advance");
     }
     StringBuilder q = new StringBuilder();
-    for (TargetCheck.Plan p : plans) {
+    for (RestoreEvent.TargetToErase t : list) {
       if (q.length() > 0) {
         q.append(",\n  ");
       }
-      q.append(p.spec()).append(" (").append(p.model());
-      if (p.size() > 0) {
-        q.append(", ").append(Sizes.human(p.size()));
+      q.append(t.device()).append(" (");
+      if (!t.device().equals(t.target())) {
+        q.append(t.target()).append(", ");
+      }
+      q.append(t.model());
+      if (t.size() > 0) {
+        q.append(", ").append(Sizes.human(t.size()));
       }
       q.append(')');
-      for (Mount m : p.mounts()) {
-        q.append("; unmounts ").append(m.device()).append(" from ").append(m.mountPoint());
+      for (String m : t.unmounts()) {
+        q.append("; unmounts ").append(m);
       }
     }
-    if (!Terminal.confirm("Erase contents of " + q + "?")) {
-      throw new UserError("not erased: nothing was written");
-    }
-  }
-
-  private ChunkSupply openSource() throws IOException {
-    MetadataCheck trusted =
-        md -> ImageOpener.requireTrusted(md, trust, source.equals("-") ? "standard input" : source);
-    if (source.equals("-")) {
-      return fromStream(
-          new BufferedInputStream(Terminal.in(), 1 << 20),
-          "standard input",
-          OptionalLong.empty(),
-          trusted);
-    }
-    if (HttpUrls.isHttpUrl(source)) {
-      return openHttp(trusted);
-    }
-    if (!Files.exists(Path.of(source))) {
-      throw new UserError("source " + source + " does not exist: check the path");
-    }
-    if (Sources.detect(source) == Magic.Format.IMPRINT) {
-      return imageChunks(ImageOpener.open(source, ExitCode.BAD_INPUT), trusted);
-    }
-    if (sourceVolume != null) {
-      throw new UserError(
-          "--source-volume needs an Imprint image of a whole device; " + source + " is not one");
-    }
-    requireNoTrust();
-    DiskSource disk = Sources.open(source);
-    if (disk instanceof RandomAccessDisk r && !allBlocks) {
-      // A raw image or a disk cloned directly: copy only what its filesystems use.
-      boolean volume = r.isBlockDevice() && DeviceInfo.probe(Path.of(source)).isPartition();
-      DiskLayout layout = DiskLayout.analyze(r, volume);
-      return new DiskChunks(disk, CreateOptions.DEFAULT_CHUNK_SIZE, layout.used());
-    }
-    return new DiskChunks(disk, CreateOptions.DEFAULT_CHUNK_SIZE);
-  }
-
-  private ChunkSupply imageChunks(Image image, MetadataCheck trusted) throws IOException {
-    try {
-      trusted.check(image.metadata());
-      if (sourceVolume == null) {
-        return new ImageChunks(image);
-      }
-      for (Partition p : image.header().partitions()) {
-        if (p.number() == sourceVolume) {
-          return new ImageChunks(image, p.offset(), p.length());
-        }
-      }
-      StringBuilder have = new StringBuilder();
-      for (Partition p : image.header().partitions()) {
-        have.append(have.length() == 0 ? "" : ", ").append(p.number());
-      }
-      throw new UserError(
-          "image "
-              + source
-              + " has no partition "
-              + sourceVolume
-              + (have.length() == 0 ? " (it records none)" : ": it has " + have)
-              + "; see imprint info");
-    } catch (IOException | RuntimeException e) {
-      image.close();
-      throw e;
-    }
-  }
-
-  /** An image or raw disk arriving as a stream: sniffed, then read in one pass. */
-  private ChunkSupply fromStream(
-      InputStream in, String where, OptionalLong length, MetadataCheck trusted) throws IOException {
-    in.mark(16);
-    byte[] head = in.readNBytes(Magic.HEAD_LENGTH);
-    in.reset();
-    if (head.length == 0) {
-      throw new UserError(where + " is empty: give an image or a raw disk");
-    }
-    Magic.Format f = Magic.sniff(head, head.length);
-    if (f == Magic.Format.IMPRINT) {
-      try {
-        return new StreamedImageChunks(in, where, trusted);
-      } catch (ImageFormatException e) {
-        throw new UserError(e.getMessage());
-      }
-    }
-    requireNoTrust();
-    return new DiskChunks(
-        DecodedDisk.open(where, in, f, f == Magic.Format.RAW ? length : OptionalLong.empty()),
-        CreateOptions.DEFAULT_CHUNK_SIZE);
-  }
-
-  /**
-   * An http(s) source: an Imprint image is read at random with parallel range requests; a raw or
-   * compressed raw image streams through one resumable GET.
-   */
-  private ChunkSupply openHttp(MetadataCheck trusted) throws IOException {
-    HttpOptions opts = remote.http();
-    URI uri;
-    try {
-      uri = HttpUrls.parse(source);
-    } catch (HttpSourceException e) {
-      throw new UserError(e.getMessage());
-    }
-    try {
-      HttpRangeReader r = null;
-      try {
-        r = HttpRangeReader.open(uri, opts);
-        ByteBuffer head = ByteBuffer.allocate((int) Math.min(Magic.HEAD_LENGTH, r.length()));
-        r.readFully(head, 0);
-        if (Magic.sniff(head.array(), head.position()) == Magic.Format.IMPRINT) {
-          try {
-            return imageChunks(Image.open(r), trusted);
-          } catch (ImageFormatException e) {
-            throw new UserError(e.getMessage());
-          }
-        }
-        r.close();
-      } catch (HttpSourceException e) {
-        ImageOpener.closeQuietly(r);
-        if (e.kind() != HttpSourceException.Kind.NO_RANGES) {
-          throw e;
-        }
-        // No range support: an image can still be read front to back.
-      }
-      HttpStream stream =
-          HttpStream.open(uri, opts, msg -> Terminal.err().println("imprint: warning: " + msg));
-      return fromStream(
-          new BufferedInputStream(stream, 1 << 20), stream.description(), stream.length(), trusted);
-    } catch (HttpSourceException e) {
-      throw new UserError(e.getMessage());
-    }
-  }
-
-  private void requireNoTrust() {
-    if (trust != null && !trust.isEmpty()) {
-      throw new UserError(
-          "source "
-              + source
-              + " is a raw image, which carries no signature, but --trust was"
-              + " given: restore a signed Imprint image, or drop --trust");
-    }
-  }
-
-  private interface Step<T> {
-    T run() throws IOException;
-  }
-
-  /** Shows a step around a check; a refusal ends the step's line before the error line. */
-  private static <T> T step(Display display, String name, Step<T> check) {
-    display.stepStarted(name);
-    try {
-      T t = refusing(check);
-      display.stepDone(name);
-      return t;
-    } catch (RuntimeException e) {
-      display.stepFailed(name);
-      throw e;
-    }
-  }
-
-  /** Runs a check; its refusal becomes one line and exit code 2 (nothing written). */
-  private static <T> T refusing(Step<T> step) {
-    try {
-      return step.run();
-    } catch (TargetCheck.Refused | DeviceException e) {
-      throw new UserError(e.getMessage());
-    } catch (IOException e) {
-      throw new UserError(e.getMessage());
-    }
+    return Terminal.confirm("Erase contents of " + q + "?")
+        ? new RestoreJob.Consent(true, null)
+        : new RestoreJob.Consent(false, "not erased: nothing was written");
   }
 }

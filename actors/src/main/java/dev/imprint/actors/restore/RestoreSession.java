@@ -1,33 +1,47 @@
 package dev.imprint.actors.restore;
 
+import dev.imprint.engine.image.ImageFormatException;
+import dev.imprint.engine.pipeline.Chunk;
 import dev.imprint.engine.pipeline.ChunkSupply;
 import dev.imprint.engine.pipeline.RestoreOptions;
 import dev.imprint.engine.pipeline.RestorePipeline;
 import dev.imprint.engine.pipeline.TargetWriter;
 import dev.imprint.engine.pipeline.Verifier;
 import java.io.IOException;
+import java.io.UncheckedIOException;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
+import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
+import java.util.concurrent.Executor;
 import org.apache.pekko.actor.typed.ActorRef;
 import org.apache.pekko.actor.typed.Behavior;
+import org.apache.pekko.actor.typed.DispatcherSelector;
 import org.apache.pekko.actor.typed.javadsl.ActorContext;
 import org.apache.pekko.actor.typed.javadsl.Behaviors;
 import org.apache.pekko.stream.Materializer;
 
 /**
- * One restore job: spawns a {@link TargetSession} per target, runs the one stream that reads the
- * source and feeds every target, and reports each target's outcome. A target that fails (or whose
- * session dies) is marked failed; the others go on.
+ * The writing half of a restore job: spawns a {@link TargetSession} per target, runs the one stream
+ * that reads the source and feeds every target, and reports each target's outcome. A target that
+ * fails (or whose session dies) is marked failed and the others go on; when none is left, the
+ * stream stops reading the source at once. {@link Cancel} stops everything, leaving every target
+ * not looking like a valid disk.
  */
 public final class RestoreSession {
   public sealed interface Command {}
 
-  /** A target's old contents are wiped (or it failed trying, and says so separately). */
-  public record TargetErased(String target, boolean ok) implements Command {}
+  /** A target's old contents are wiped; a target that failed to erase reports its outcome. */
+  public record TargetErased(String target) implements Command {}
 
   public record TargetFinished(RestoreEvent.Outcome outcome) implements Command {}
+
+  /** Stop reading, writing and verifying; every unfinished target fails with {@code why}. */
+  public record Cancel(String why) implements Command {}
 
   private record TargetStopped(String target) implements Command {}
 
@@ -44,16 +58,21 @@ public final class RestoreSession {
   private final ActorContext<Command> context;
   private final Job job;
   private final ActorRef<RestoreEvent> listener;
+  private final Executor blocking;
   private final Map<String, ActorRef<TargetSession.Command>> sessions = new LinkedHashMap<>();
   private final Map<String, RestoreEvent.Outcome> outcomes = new LinkedHashMap<>();
-  private final List<String> erased = new ArrayList<>();
+  private final Set<String> erased = new LinkedHashSet<>();
   private final long started = System.currentTimeMillis();
+  private RestorePipeline.Running running;
   private boolean writing;
+  private boolean sourceDamaged;
+  private String cancelled;
 
   private RestoreSession(ActorContext<Command> context, Job job, ActorRef<RestoreEvent> listener) {
     this.context = context;
     this.job = job;
     this.listener = listener;
+    this.blocking = context.getSystem().dispatchers().lookup(DispatcherSelector.blocking());
   }
 
   public static Behavior<Command> create(Job job, ActorRef<RestoreEvent> listener) {
@@ -78,6 +97,7 @@ public final class RestoreSession {
         .onMessage(TargetFinished.class, this::onFinished)
         .onMessage(TargetStopped.class, this::onStopped)
         .onMessage(WriteDone.class, this::onWriteDone)
+        .onMessage(Cancel.class, this::onCancel)
         .build();
   }
 
@@ -90,16 +110,16 @@ public final class RestoreSession {
     if (writing || erased.size() + outcomes.size() < sessions.size()) {
       return Behaviors.same();
     }
-    if (erased.isEmpty()) {
-      return maybeFinish();
-    }
-    writing = true;
     List<TargetWriter> alive = new ArrayList<>();
     for (TargetWriter w : job.writers()) {
       if (erased.contains(w.name()) && !outcomes.containsKey(w.name())) {
         alive.add(w);
       }
     }
+    if (alive.isEmpty() || cancelled != null) {
+      return maybeFinish();
+    }
+    writing = true;
     long total =
         job.supply().dataBytes() >= 0 ? job.supply().dataBytes() : job.supply().logicalSize();
     for (TargetWriter w : alive) {
@@ -107,19 +127,40 @@ public final class RestoreSession {
     }
     RestorePipeline pipeline =
         new RestorePipeline(Materializer.matFromSystem(context.getSystem()), job.options());
-    context.pipeToSelf(pipeline.write(job.supply(), alive), WriteDone::new);
+    running = pipeline.start(job.supply(), alive);
+    context.pipeToSelf(running.written(), WriteDone::new);
     return Behaviors.same();
   }
 
   private Behavior<Command> onWriteDone(WriteDone d) {
-    var ranges =
-        d.written() == null
-            ? List.<dev.imprint.engine.pipeline.Chunk.Range>of()
-            : d.written().ranges();
+    running = null;
+    if (d.error() != null && ioCause(d.error()) instanceof ImageFormatException) {
+      sourceDamaged = true;
+    }
+    List<Chunk.Range> ranges = d.written() == null ? List.of() : d.written().ranges();
     for (String name : erased) {
-      ActorRef<TargetSession.Command> s = sessions.get(name);
       if (!outcomes.containsKey(name)) {
-        s.tell(new TargetSession.WriteEnded(job.verify() && d.error() == null, ranges));
+        sessions
+            .get(name)
+            .tell(new TargetSession.WriteEnded(job.verify() && d.error() == null, ranges));
+      }
+    }
+    return maybeFinish();
+  }
+
+  private Behavior<Command> onCancel(Cancel c) {
+    if (cancelled != null) {
+      return Behaviors.same();
+    }
+    cancelled = c.why();
+    context.getLog().info("restore cancelled: {}", c.why());
+    if (running != null) {
+      // Stops the source at once; every target fails before its held chunks are written.
+      running.abort().accept(new IOException("cancelled: " + c.why()));
+    }
+    for (var e : sessions.entrySet()) {
+      if (!outcomes.containsKey(e.getKey())) {
+        e.getValue().tell(new TargetSession.Cancel(c.why()));
       }
     }
     return Behaviors.same();
@@ -127,40 +168,54 @@ public final class RestoreSession {
 
   private Behavior<Command> onFinished(TargetFinished f) {
     outcomes.put(f.outcome().target(), f.outcome());
-    if (!writing) {
-      return maybeStartWriting();
-    }
-    return maybeFinish();
+    return writing ? maybeFinish() : maybeStartWriting();
   }
 
   private Behavior<Command> onStopped(TargetStopped s) {
     if (!outcomes.containsKey(s.target())) {
-      // The session died without reporting: supervision turns that into a failed target.
+      // The session died without reporting: supervision turns that into a failed target (its
+      // writer was closed as it stopped, so the stream no longer waits for it).
+      String why = "internal error in the target session (see the log)";
       outcomes.put(
-          s.target(),
-          new RestoreEvent.Outcome(
-              s.target(), TargetState.FAILED, "internal error in the target session", false, 0));
-      listener.tell(
-          new RestoreEvent.StateChanged(s.target(), TargetState.FAILED, "internal error"));
+          s.target(), new RestoreEvent.Outcome(s.target(), TargetState.FAILED, why, false, 0));
+      listener.tell(new RestoreEvent.StateChanged(s.target(), TargetState.FAILED, why));
       return writing ? maybeFinish() : maybeStartWriting();
     }
     return Behaviors.same();
   }
 
   private Behavior<Command> maybeFinish() {
-    if (outcomes.size() < sessions.size()) {
+    if (outcomes.size() < sessions.size() || running != null) {
       return Behaviors.same();
     }
-    try {
-      job.supply().close();
-    } catch (IOException e) {
-      context.getLog().warn("closing the source: {}", e.getMessage());
-    }
+    // Closing the source may wait on a network or a pipe: not on this thread.
+    ChunkSupply supply = job.supply();
+    var log = context.getLog();
+    CompletableFuture.runAsync(
+        () -> {
+          try {
+            supply.close();
+          } catch (IOException e) {
+            log.warn("closing the source: {}", e.getMessage());
+          }
+        },
+        blocking);
     List<RestoreEvent.Outcome> list = new ArrayList<>();
     for (TargetWriter w : job.writers()) {
       list.add(outcomes.get(w.name()));
     }
-    listener.tell(new RestoreEvent.Finished(list, System.currentTimeMillis() - started));
+    listener.tell(
+        new RestoreEvent.Finished(list, System.currentTimeMillis() - started, sourceDamaged));
     return Behaviors.stopped();
+  }
+
+  /** The I/O failure inside a future's wrapping. */
+  static IOException ioCause(Throwable err) {
+    Throwable t = err;
+    while ((t instanceof CompletionException || t instanceof UncheckedIOException)
+        && t.getCause() != null) {
+      t = t.getCause();
+    }
+    return t instanceof IOException io ? io : new IOException(String.valueOf(t), t);
   }
 }

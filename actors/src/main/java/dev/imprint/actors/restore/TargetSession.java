@@ -8,11 +8,13 @@ import java.time.Duration;
 import java.util.List;
 import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
 import java.util.concurrent.Executor;
 import java.util.concurrent.atomic.AtomicLong;
 import org.apache.pekko.actor.typed.ActorRef;
 import org.apache.pekko.actor.typed.Behavior;
 import org.apache.pekko.actor.typed.DispatcherSelector;
+import org.apache.pekko.actor.typed.PostStop;
 import org.apache.pekko.actor.typed.javadsl.ActorContext;
 import org.apache.pekko.actor.typed.javadsl.Behaviors;
 import org.apache.pekko.actor.typed.javadsl.TimerScheduler;
@@ -32,6 +34,11 @@ public final class TargetSession {
 
   /** The session's stream has ended; verify (or not) what was written. */
   public record WriteEnded(boolean verify, List<Chunk.Range> ranges) implements Command {}
+
+  /** Stop now (the job was cancelled): the target is left not looking like a valid disk. */
+  public record Cancel(String why) implements Command {}
+
+  private record VerifyPlanned(List<Chunk.Range> ranges, IOException error) implements Command {}
 
   private record EraseResult(IOException error) implements Command {}
 
@@ -91,8 +98,11 @@ public final class TargetSession {
         .onMessage(EraseResult.class, this::onErased)
         .onMessage(Writing.class, this::onWriting)
         .onMessage(WriteEnded.class, this::onWriteEnded)
+        .onMessage(VerifyPlanned.class, this::onVerifyPlanned)
         .onMessage(Verified.class, this::onVerified)
+        .onMessage(Cancel.class, c -> fail("cancelled: " + c.why(), false))
         .onMessageEquals(Tick.INSTANCE, this::onTick)
+        .onSignal(PostStop.class, s -> release())
         .build();
   }
 
@@ -118,11 +128,14 @@ public final class TargetSession {
   }
 
   private Behavior<Command> onErased(EraseResult r) {
+    if (state.terminal()) {
+      return Behaviors.same();
+    }
     if (r.error() != null) {
       writer.fail(r.error());
       return fail(r.error().getMessage(), false);
     }
-    session.tell(new RestoreSession.TargetErased(writer.name(), true));
+    session.tell(new RestoreSession.TargetErased(writer.name()));
     return Behaviors.same();
   }
 
@@ -135,6 +148,10 @@ public final class TargetSession {
 
   private Behavior<Command> onTick() {
     if (state == TargetState.WRITING) {
+      if (writer.failed()) {
+        // Fails alone and at once; the stream goes on for the others without it.
+        return fail(writer.failure().getMessage(), false);
+      }
       report(writer.written(), total);
     } else if (state == TargetState.VERIFYING) {
       report(verified.get(), verifyTotal);
@@ -161,29 +178,47 @@ public final class TargetSession {
     if (!w.verify()) {
       return succeed();
     }
-    List<Chunk.Range> ranges;
-    try {
-      ranges = writer.verifyRanges(w.ranges());
-    } catch (IOException e) {
-      return fail("verification could not read the target: " + e.getMessage(), false);
+    // Asks the device its size: blocking, so not on this actor's thread.
+    context.pipeToSelf(
+        CompletableFuture.supplyAsync(
+            () -> {
+              try {
+                return writer.verifyRanges(w.ranges());
+              } catch (IOException e) {
+                throw new CompletionException(e);
+              }
+            },
+            blocking),
+        (ranges, t) -> new VerifyPlanned(ranges, t == null ? null : RestoreSession.ioCause(t)));
+    return Behaviors.same();
+  }
+
+  private Behavior<Command> onVerifyPlanned(VerifyPlanned p) {
+    if (state.terminal()) {
+      return Behaviors.same();
     }
-    verifyTotal = Verifier.bytesToRead(ranges);
+    if (p.error() != null) {
+      return fail("verification could not read the target: " + p.error().getMessage(), false);
+    }
+    verifyTotal = Verifier.bytesToRead(p.ranges());
     lastBytes = 0;
     lastNanos = System.nanoTime();
     moveTo(TargetState.VERIFYING, "");
     context.pipeToSelf(
-        verifier.verify(writer.device(), ranges, (done, of) -> verified.set(done)),
+        verifier.verify(writer.device(), p.ranges(), (done, of) -> verified.set(done)),
         (m, t) -> new Verified(m, t));
     return Behaviors.same();
   }
 
   private Behavior<Command> onVerified(Verified v) {
+    if (state.terminal()) {
+      return Behaviors.same();
+    }
     if (v.error() != null) {
-      Throwable t = v.error();
-      while (t.getCause() != null && !(t instanceof IOException)) {
-        t = t.getCause();
-      }
-      return fail("verification could not read the target: " + t.getMessage(), false);
+      return fail(
+          "verification could not read the target: "
+              + RestoreSession.ioCause(v.error()).getMessage(),
+          false);
     }
     if (v.mismatch().isPresent()) {
       Verifier.Mismatch m = v.mismatch().get();
@@ -205,6 +240,10 @@ public final class TargetSession {
   }
 
   private Behavior<Command> fail(String why, boolean verifyFailed) {
+    if (state.terminal()) {
+      return Behaviors.same();
+    }
+    writer.fail(new IOException(why));
     moveTo(TargetState.FAILED, why);
     session.tell(
         new RestoreSession.TargetFinished(
@@ -215,12 +254,29 @@ public final class TargetSession {
 
   private Behavior<Command> stop() {
     timers.cancelAll();
-    try {
-      writer.close();
-    } catch (IOException e) {
-      context.getLog().warn("closing {}: {}", writer.name(), e.getMessage());
-    }
     return Behaviors.stopped();
+  }
+
+  /**
+   * However this session stops (done, failed, cancelled, or killed by an exception), its writer is
+   * closed: no O_EXCL descriptor or writer threads outlive it. Closing flushes, so it runs on the
+   * blocking dispatcher.
+   */
+  private Behavior<Command> release() {
+    if (!state.terminal()) {
+      writer.fail(new IOException(writer.name() + ": its session stopped"));
+    }
+    var log = context.getLog();
+    CompletableFuture.runAsync(
+        () -> {
+          try {
+            writer.close();
+          } catch (IOException e) {
+            log.warn("closing {}: {}", writer.name(), e.getMessage());
+          }
+        },
+        blocking);
+    return Behaviors.same();
   }
 
   private void moveTo(TargetState next, String detail) {

@@ -65,7 +65,7 @@ class RestoreSessionTest {
     testKit.spawn(
         RestoreSession.create(
             new RestoreSession.Job(
-                supply, writers, new RestoreOptions(2, false, 1 << 20), verify, 1 << 20),
+                supply, writers, new RestoreOptions(2, 1 << 20), verify, 1 << 20),
             probe.getRef()));
     java.util.Map<String, TargetState> last = new java.util.HashMap<>();
     while (true) {

@@ -9,7 +9,7 @@ import com.sun.jna.Pointer;
 
 /**
  * The few libc calls Java cannot make: open(2) with O_EXCL, block-device ioctls, lseek with
- * SEEK_DATA/SEEK_HOLE, fallocate, posix_fadvise, umount2. Every call throws {@link
+ * SEEK_DATA/SEEK_HOLE, fallocate, posix_fadvise, mount and umount2. Every call throws {@link
  * LastErrorException} carrying errno on failure.
  */
 public interface LibC extends Library {
@@ -87,6 +87,9 @@ public interface LibC extends Library {
   int ioctl(int fd, NativeLong request, Pointer arg) throws LastErrorException;
 
   int umount2(String target, int flags) throws LastErrorException;
+
+  int mount(String source, String target, String fstype, NativeLong flags, String data)
+      throws LastErrorException;
 
   String strerror(int errnum);
 }

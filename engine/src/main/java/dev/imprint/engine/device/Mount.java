@@ -10,6 +10,14 @@ import java.nio.file.Path;
  * @param mountPoint where it is mounted
  * @param fsType ext4, vfat, ...
  * @param readOnly mounted read-only
+ * @param options the mount's own options (ro, nosuid, noatime, ...), to mount it back alike
+ * @param superOptions the filesystem's options (a btrfs subvol=, errors=, ...), likewise
  */
 public record Mount(
-    String device, String majorMinor, Path mountPoint, String fsType, boolean readOnly) {}
+    String device,
+    String majorMinor,
+    Path mountPoint,
+    String fsType,
+    boolean readOnly,
+    String options,
+    String superOptions) {}

@@ -1,6 +1,7 @@
 package dev.imprint.engine.device;
 
 import com.sun.jna.LastErrorException;
+import com.sun.jna.NativeLong;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.DirectoryStream;
@@ -159,6 +160,69 @@ public final class SystemDisks {
     }
   }
 
+  /** The filesystem mounted exactly at {@code dir} (the last one, if several are stacked). */
+  public Optional<Mount> mountAt(Path dir) throws DeviceException {
+    Path real;
+    try {
+      real = dir.toRealPath();
+    } catch (IOException e) {
+      return Optional.empty();
+    }
+    Mount found = null;
+    for (Mount m : mounts()) {
+      if (m.mountPoint().equals(real)) {
+        found = m;
+      }
+    }
+    return Optional.ofNullable(found);
+  }
+
+  /** The block device node a mount lives on, if it lives on one. */
+  public Optional<Path> deviceOf(Mount m) {
+    return blockName(m).map(n -> Path.of("/dev", n)).filter(Files::exists);
+  }
+
+  /**
+   * Mounts {@code m} back where it was, with the options it had (through mount(2), like {@link
+   * #unmount}). Filesystem options the kernel showed but refuses to take back are dropped on a
+   * second try, keeping a btrfs subvolume.
+   */
+  public void mount(Mount m) throws DeviceException {
+    long flags = MountFlags.of(m.options());
+    String data = MountFlags.data(m.superOptions(), false);
+    try {
+      LibC.INSTANCE.mount(
+          m.device(), m.mountPoint().toString(), m.fsType(), new NativeLong(flags), data);
+    } catch (LastErrorException first) {
+      if (first.getErrorCode() != DeviceException.EINVAL) {
+        throw mountFailed(m, first);
+      }
+      try {
+        LibC.INSTANCE.mount(
+            m.device(),
+            m.mountPoint().toString(),
+            m.fsType(),
+            new NativeLong(flags),
+            MountFlags.data(m.superOptions(), true));
+      } catch (LastErrorException e) {
+        throw mountFailed(m, e);
+      }
+    }
+  }
+
+  private static DeviceException mountFailed(Mount m, LastErrorException e) {
+    int errno = e.getErrorCode();
+    return new DeviceException(
+        "cannot mount "
+            + m.device()
+            + " on "
+            + m.mountPoint()
+            + ": "
+            + DeviceException.describe(m.mountPoint(), "mount", errno),
+        errno,
+        e);
+  }
+
   /**
    * Devices stacked on {@code target} or its partitions (LVM volumes, dm-crypt, md arrays), nearest
    * first. Best effort: what sysfs shows.
@@ -201,7 +265,14 @@ public final class SystemDisks {
       }
       boolean readOnly = List.of(f[5].split(",")).contains("ro");
       result.add(
-          new Mount(unescape(f[dash + 2]), f[2], Path.of(unescape(f[4])), f[dash + 1], readOnly));
+          new Mount(
+              unescape(f[dash + 2]),
+              f[2],
+              Path.of(unescape(f[4])),
+              f[dash + 1],
+              readOnly,
+              f[5],
+              dash + 3 < f.length ? unescape(f[dash + 3]) : ""));
     }
     return result;
   }

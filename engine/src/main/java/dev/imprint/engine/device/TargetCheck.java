@@ -5,6 +5,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Optional;
 
 /**
  * The safety questions asked of every target before the first byte is written: does it exist, is it
@@ -18,9 +19,20 @@ public final class TargetCheck {
     this.disks = disks;
   }
 
-  /** A target that passed inspection: a block device, or a regular file (maybe new). */
+  /**
+   * A target that passed inspection: a block device, or a regular file (maybe new).
+   *
+   * @param spec as the user named it
+   * @param path the file or device node to write (the device under {@code namedMountPoint})
+   * @param namedMountPoint the mounted volume the user named instead of its device, else null
+   */
   public record Plan(
-      String spec, Path path, DeviceInfo info, boolean blockDevice, List<Mount> mounts) {
+      String spec,
+      Path path,
+      DeviceInfo info,
+      boolean blockDevice,
+      List<Mount> mounts,
+      Path namedMountPoint) {
     public String model() {
       return info == null ? "new file" : info.model();
     }
@@ -48,18 +60,32 @@ public final class TargetCheck {
         throw new Refused(
             "target " + spec + " cannot be created: directory " + dir + " does not exist");
       }
-      return new Plan(spec, p, null, false, List.of());
+      return new Plan(spec, p, null, false, List.of(), null);
     }
+    Path mountPoint = null;
     if (Files.isDirectory(p)) {
-      throw new Refused(
-          "target " + spec + " is a directory: give a block device or an image file name");
+      // asr's own examples name a mounted volume by its path: that means the device under it.
+      Optional<Mount> m = disks.mountAt(p);
+      Optional<Path> dev = m.flatMap(disks::deviceOf);
+      if (dev.isEmpty()) {
+        throw new Refused(
+            "target "
+                + spec
+                + (m.isPresent()
+                    ? " is a mounted " + m.get().fsType() + " with no block device under it"
+                    : " is a directory, not a mounted volume")
+                + ": give a block device, a partition, an image file, or the mount point of a"
+                + " volume");
+      }
+      mountPoint = p;
+      p = dev.get();
     }
     DeviceInfo info = DeviceInfo.probe(p);
     if (!info.isBlockDevice()) {
       if (!Files.isWritable(p)) {
         throw new Refused("target " + spec + " is not writable: check its permissions");
       }
-      return new Plan(spec, p, info, false, List.of());
+      return new Plan(spec, p, info, false, List.of(), null);
     }
     if (disks.holdsRoot(info)) {
       throw new Refused(
@@ -75,7 +101,7 @@ public final class TargetCheck {
       throw new Refused(
           "target " + spec + " is read-only (write-protect switch or blockdev --setro): fix that");
     }
-    return new Plan(spec, p, info, true, disks.mountsOn(info));
+    return new Plan(spec, p, info, true, disks.mountsOn(info), mountPoint);
   }
 
   /** Refuses the same device twice, and a target that is (or holds, or is part of) the source. */

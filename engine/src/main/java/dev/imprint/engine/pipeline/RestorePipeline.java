@@ -12,7 +12,9 @@ import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import org.apache.pekko.Done;
 import org.apache.pekko.stream.Attributes;
+import org.apache.pekko.stream.KillSwitches;
 import org.apache.pekko.stream.Materializer;
+import org.apache.pekko.stream.UniqueKillSwitch;
 import org.apache.pekko.stream.javadsl.Broadcast;
 import org.apache.pekko.stream.javadsl.Flow;
 import org.apache.pekko.stream.javadsl.Keep;
@@ -37,10 +39,33 @@ public final class RestorePipeline {
   public record Written(List<Chunk.Range> ranges, long logicalSize) {}
 
   /**
+   * A running restore: {@code written} completes when every target is finished; {@code abort} stops
+   * reading the source at once (cancellation), failing every target before its held chunks.
+   *
+   * @param chunksRead chunks taken from the source so far (what a stop saves is measured by it)
+   */
+  public record Running(
+      CompletionStage<Written> written,
+      java.util.function.Consumer<Throwable> abort,
+      java.util.function.LongSupplier chunksRead) {}
+
+  /** Why a restore stopped reading: every target had failed, so nobody was listening. */
+  public static final class NobodyListening extends IOException {
+    NobodyListening() {
+      super("every target failed: stopped reading the source");
+    }
+  }
+
+  /**
    * Writes the supply to every target that has not failed. Completes with what was written, or
    * fails if the source failed (then no target got its held chunks and each is marked failed).
    */
   public CompletionStage<Written> write(ChunkSupply supply, List<TargetWriter> targets) {
+    return start(supply, targets).written();
+  }
+
+  /** Starts writing, as {@link #write}, with a handle to stop it. */
+  public Running start(ChunkSupply supply, List<TargetWriter> targets) {
     int par = Math.max(1, options.parallelism());
     ExecutorService cpu =
         Executors.newFixedThreadPool(par, CreatePipeline.daemon("imprint-decode"));
@@ -50,10 +75,22 @@ public final class RestorePipeline {
     List<Chunk.Range> ranges = Collections.synchronizedList(new ArrayList<>());
     int n = targets.size();
     long[] seenEnd = {0};
+    java.util.concurrent.atomic.AtomicLong read = new java.util.concurrent.atomic.AtomicLong();
 
-    Source<Chunk, CompletionStage<Done>> chunks =
+    Source<Chunk, org.apache.pekko.japi.Pair<UniqueKillSwitch, CompletionStage<Done>>> chunks =
         supply
             .chunks(par, cpu)
+            .viaMat(KillSwitches.single(), Keep.right())
+            .map(
+                c -> {
+                  read.incrementAndGet();
+                  if (everyTargetFailed(targets)) {
+                    // The kill switch of last resort: nobody is listening, stop reading at once.
+                    c.release();
+                    throw new NobodyListening();
+                  }
+                  return c;
+                })
             .filter(
                 c -> {
                   ranges.add(c.range());
@@ -71,7 +108,7 @@ public final class RestorePipeline {
                   }
                   return true;
                 })
-            .watchTermination(Keep.right())
+            .watchTermination(Keep.both())
             .withAttributes(Attributes.inputBuffer(1, 2));
 
     List<Sink<Chunk, CompletionStage<Done>>> sinks = new ArrayList<>();
@@ -84,15 +121,18 @@ public final class RestorePipeline {
     }
     CompletionStage<Done> upstream;
     CompletionStage<?> allWritten;
+    UniqueKillSwitch kill;
     if (n == 1) {
       var pair = chunks.toMat(sinks.get(0), Keep.both()).run(mat);
-      upstream = pair.first();
+      kill = pair.first().first();
+      upstream = pair.first().second();
       allWritten = pair.second();
     } else {
       Sink<Chunk, List<CompletionStage<Done>>> fanOut =
           Sink.combine(sinks, k -> Broadcast.<Chunk>create(k, false));
       var pair = chunks.toMat(fanOut, Keep.both()).run(mat);
-      upstream = pair.first();
+      kill = pair.first().first();
+      upstream = pair.first().second();
       allWritten =
           CompletableFuture.allOf(
               pair.second().stream()
@@ -141,7 +181,16 @@ public final class RestorePipeline {
                         result.complete(new Written(sorted, size >= 0 ? size : seenEnd[0]));
                       });
             });
-    return result;
+    return new Running(result, kill::abort, read::get);
+  }
+
+  private static boolean everyTargetFailed(List<TargetWriter> targets) {
+    for (TargetWriter t : targets) {
+      if (!t.failed()) {
+        return false;
+      }
+    }
+    return true;
   }
 
   /** The image's first held bytes: where a partition table lives. */

@@ -15,6 +15,7 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
+import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.atomic.AtomicLong;
 
 /**
@@ -110,21 +111,28 @@ public final class TargetWriter implements AutoCloseable {
       c.release();
       return CompletableFuture.completedFuture(null);
     }
-    return CompletableFuture.runAsync(
-        () -> {
-          try {
-            if (failure == null) {
-              writeNow(c);
+    try {
+      return CompletableFuture.runAsync(
+          () -> {
+            try {
+              if (failure == null) {
+                writeNow(c);
+              }
+            } catch (IOException e) {
+              fail(e);
+            } catch (RuntimeException e) {
+              fail(new IOException(name + ": " + e, e));
+            } finally {
+              c.release();
             }
-          } catch (IOException e) {
-            fail(e);
-          } catch (RuntimeException e) {
-            fail(new IOException(name + ": " + e, e));
-          } finally {
-            c.release();
-          }
-        },
-        io);
+          },
+          io);
+    } catch (RejectedExecutionException e) {
+      // Closed under a running stream (its session stopped): this target takes no more.
+      fail(new IOException(name + ": closed while writing"));
+      c.release();
+      return CompletableFuture.completedFuture(null);
+    }
   }
 
   private void writeNow(Chunk c) throws IOException {
@@ -282,8 +290,10 @@ public final class TargetWriter implements AutoCloseable {
     return out;
   }
 
+  /** Releases the target: no more writes are taken, the device (and its O_EXCL hold) is closed. */
   @Override
   public void close() throws IOException {
+    fail(new IOException(name + ": closed"));
     io.shutdown();
     device.close();
   }

@@ -42,9 +42,12 @@ class SystemDisksTest {
     Path swaps = dir.resolve("swaps");
     Files.writeString(swaps, "Filename Type Size Used Priority\n");
     List<Mount> mounts = new SystemDisks(mountinfo, swaps).mounts();
-    assertEquals(new Mount("/dev/vda", "254:0", Path.of("/"), "ext4", false), mounts.get(0));
     assertEquals(
-        new Mount("/dev/loop3", "7:3", Path.of("/mnt/my disk"), "vfat", true), mounts.get(1));
+        new Mount("/dev/vda", "254:0", Path.of("/"), "ext4", false, "rw,relatime", "rw"),
+        mounts.get(0));
+    assertEquals(
+        new Mount("/dev/loop3", "7:3", Path.of("/mnt/my disk"), "vfat", true, "ro,nosuid", "ro"),
+        mounts.get(1));
   }
 
   @Test

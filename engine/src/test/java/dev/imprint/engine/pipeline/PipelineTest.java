@@ -125,7 +125,7 @@ class PipelineTest {
       }
       ImageChunks supply = new ImageChunks(image);
       RestorePipeline.Written written =
-          new RestorePipeline(mat, new RestoreOptions(3, false, 1 << 20))
+          new RestorePipeline(mat, new RestoreOptions(3, 1 << 20))
               .write(supply, writers)
               .toCompletableFuture()
               .get();
@@ -175,7 +175,7 @@ class PipelineTest {
     StreamedImageChunks supply =
         new StreamedImageChunks(new ByteArrayInputStream(all), "pipe", MetadataCheck.NONE);
     var result =
-        new RestorePipeline(mat, new RestoreOptions(2, false, 1 << 20))
+        new RestorePipeline(mat, new RestoreOptions(2, 1 << 20))
             .write(supply, List.of(w))
             .toCompletableFuture();
     Exception e = org.junit.jupiter.api.Assertions.assertThrows(Exception.class, result::get);

@@ -1,0 +1,55 @@
+package dev.imprint.engine.job;
+
+import dev.imprint.engine.device.Mount;
+import dev.imprint.engine.device.OpenMode;
+import dev.imprint.engine.device.SystemDisks;
+import dev.imprint.engine.device.TargetDevice;
+import dev.imprint.engine.filesystem.Grow;
+import dev.imprint.engine.image.ImageHeader;
+import dev.imprint.engine.image.Partition;
+import java.io.IOException;
+import java.nio.file.Path;
+
+/** What a job does after every target was restored: grow filesystems, mount volumes back. */
+public final class AfterRestore {
+  private AfterRestore() {}
+
+  /**
+   * The partition whose filesystem {@code --grow} or {@code --grow-last-partition} grows, or null
+   * when the image records none (only Imprint images record their filesystems).
+   */
+  public static Partition partitionToGrow(ImageHeader h, SourceSpec source, boolean growLast) {
+    if (h == null) {
+      return null;
+    }
+    Partition part = null;
+    Integer volume = source.sourceVolume();
+    for (Partition p : h.partitions()) {
+      if (volume != null
+          ? p.number() == volume
+          : growLast
+              ? part == null || p.offset() + p.length() > part.offset() + part.length()
+              : p.number() == 0) {
+        part = p;
+      }
+    }
+    return part;
+  }
+
+  /** Grows {@code part}'s filesystem on one restored target; returns how, for the user. */
+  public static String grow(Path target, ImageHeader h, Partition part, boolean growLast)
+      throws IOException {
+    try (TargetDevice d = TargetDevice.open(target, new OpenMode(false, false))) {
+      long size = d.size();
+      long offset = growLast ? part.offset() : 0;
+      // The grown last partition ends before the backup GPT (33 sectors of 512 bytes).
+      long length = growLast ? size - 33L * Math.max(512, h.sectorSize()) - offset : size;
+      return Grow.grow(target, offset, length, part.filesystem());
+    }
+  }
+
+  /** Mounts a filesystem back where it was, with the options it had. */
+  public static void remount(SystemDisks disks, Mount m) throws IOException {
+    disks.mount(m);
+  }
+}

@@ -1,0 +1,279 @@
+package dev.imprint.engine.job;
+
+import dev.imprint.engine.device.DeviceInfo;
+import dev.imprint.engine.http.HttpRangeReader;
+import dev.imprint.engine.http.HttpSourceException;
+import dev.imprint.engine.http.HttpStream;
+import dev.imprint.engine.http.HttpUrls;
+import dev.imprint.engine.image.FileRangeReader;
+import dev.imprint.engine.image.Image;
+import dev.imprint.engine.image.ImageFormatException;
+import dev.imprint.engine.image.MetadataCheck;
+import dev.imprint.engine.image.Partition;
+import dev.imprint.engine.image.RangeReader;
+import dev.imprint.engine.layout.DiskLayout;
+import dev.imprint.engine.pipeline.ChunkSupply;
+import dev.imprint.engine.pipeline.CreateOptions;
+import dev.imprint.engine.pipeline.DiskChunks;
+import dev.imprint.engine.pipeline.ImageChunks;
+import dev.imprint.engine.pipeline.StreamedImageChunks;
+import dev.imprint.engine.signing.Trust;
+import dev.imprint.engine.source.DecodedDisk;
+import dev.imprint.engine.source.DiskSource;
+import dev.imprint.engine.source.Magic;
+import dev.imprint.engine.source.RandomAccessDisk;
+import dev.imprint.engine.source.Sources;
+import java.io.BufferedInputStream;
+import java.io.Closeable;
+import java.io.IOException;
+import java.io.InputStream;
+import java.net.URI;
+import java.nio.ByteBuffer;
+import java.nio.file.AccessDeniedException;
+import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
+import java.nio.file.Path;
+import java.util.OptionalLong;
+
+/**
+ * The one place a job's source is opened and sniffed, whatever it is: an Imprint image (file or
+ * http(s) ranges: random access; a pipe or a GET without ranges: one pass), a raw or compressed raw
+ * image, or a disk. Every refusal is a {@link Refusal} with one line.
+ */
+public final class SourceOpener {
+  private SourceOpener() {}
+
+  /** The source as chunks for a restore. */
+  public static ChunkSupply open(SourceSpec s) throws IOException {
+    try {
+      if (s.isStdin()) {
+        return fromStream(
+            s, new BufferedInputStream(s.stdin().get(), 1 << 20), s.where(), OptionalLong.empty());
+      }
+      if (s.isHttp()) {
+        return openHttp(s);
+      }
+      Path p = s.localPath();
+      if (!Files.exists(p)) {
+        throw new Refusal("source " + s.spec() + " does not exist: check the path");
+      }
+      if (Files.isDirectory(p)) {
+        throw new Refusal(
+            "source "
+                + s.spec()
+                + " is a directory: give an image, a disk, or restore without --erase to copy"
+                + " files");
+      }
+      if (Sources.detect(s.spec()) == Magic.Format.IMPRINT) {
+        return imageChunks(s, openImage(s.spec()));
+      }
+      requireRaw(s);
+      DiskSource disk = Sources.open(s.spec());
+      if (disk instanceof RandomAccessDisk r && !s.allBlocks()) {
+        // A raw image or a disk cloned directly: copy only what its filesystems use.
+        boolean volume = r.isBlockDevice() && DeviceInfo.probe(p).isPartition();
+        DiskLayout layout = DiskLayout.analyze(r, volume);
+        return new DiskChunks(disk, CreateOptions.DEFAULT_CHUNK_SIZE, layout.used());
+      }
+      return new DiskChunks(disk, CreateOptions.DEFAULT_CHUNK_SIZE);
+    } catch (ImageFormatException e) {
+      throw new Refusal(Refusal.Problem.DAMAGED, e.getMessage());
+    } catch (HttpSourceException e) {
+      throw new Refusal(e.getMessage());
+    }
+  }
+
+  /** An Imprint image at random access, from a file or an http(s) URL. */
+  public static Image openImage(SourceSpec s) throws IOException {
+    if (s.isHttp()) {
+      RangeReader r = null;
+      try {
+        r = HttpRangeReader.open(parse(s.spec()), s.http());
+        return Image.open(r);
+      } catch (HttpSourceException e) {
+        closeQuietly(r);
+        throw new Refusal(e.getMessage());
+      } catch (ImageFormatException e) {
+        closeQuietly(r);
+        throw new Refusal(Refusal.Problem.DAMAGED, e.getMessage());
+      }
+    }
+    return openImage(s.spec());
+  }
+
+  /** An Imprint image in a local file. */
+  public static Image openImage(String spec) throws IOException {
+    Path p = Path.of(spec);
+    if (!Files.exists(p)) {
+      throw new Refusal("image " + spec + " does not exist: check the path");
+    }
+    if (Files.isDirectory(p)) {
+      throw new Refusal("image " + spec + " is a directory: give an image file");
+    }
+    FileRangeReader reader;
+    try {
+      reader = new FileRangeReader(p);
+    } catch (NoSuchFileException e) {
+      throw new Refusal("image " + spec + " does not exist: check the path");
+    } catch (AccessDeniedException e) {
+      throw new Refusal("cannot read image " + spec + ": permission denied");
+    }
+    try {
+      return Image.open(reader);
+    } catch (ImageFormatException e) {
+      reader.close();
+      throw new Refusal(Refusal.Problem.DAMAGED, e.getMessage());
+    }
+  }
+
+  private static ChunkSupply imageChunks(SourceSpec s, Image image) throws IOException {
+    try {
+      String refused = Trust.refusal(image.metadata(), s.trust(), s.where());
+      if (refused != null) {
+        throw new Refusal(refused);
+      }
+      warnFailingSignatures(s, image.metadata());
+      Integer volume = s.sourceVolume();
+      if (volume == null) {
+        return new ImageChunks(image);
+      }
+      for (Partition p : image.header().partitions()) {
+        if (p.number() == volume) {
+          return new ImageChunks(image, p.offset(), p.length());
+        }
+      }
+      StringBuilder have = new StringBuilder();
+      for (Partition p : image.header().partitions()) {
+        have.append(have.length() == 0 ? "" : ", ").append(p.number());
+      }
+      throw new Refusal(
+          "image "
+              + s.where()
+              + " has no partition "
+              + volume
+              + (have.length() == 0 ? " (it records none)" : ": it has " + have)
+              + "; see imprint info");
+    } catch (IOException | RuntimeException e) {
+      image.close();
+      throw e;
+    }
+  }
+
+  private static void warnFailingSignatures(
+      SourceSpec s, dev.imprint.engine.image.ImageMetadata md) {
+    int bad = Trust.failing(md).size();
+    if (bad > 0) {
+      s.warnings()
+          .accept(
+              s.where()
+                  + " carries "
+                  + bad
+                  + " signature"
+                  + (bad == 1 ? "" : "s")
+                  + " that do not verify (tampered or damaged): check it with imprint imagescan");
+    }
+  }
+
+  /** An image or raw disk arriving as a stream: sniffed, then read in one pass. */
+  private static ChunkSupply fromStream(
+      SourceSpec s, InputStream in, String where, OptionalLong length) throws IOException {
+    in.mark(Magic.HEAD_LENGTH);
+    byte[] head = in.readNBytes(Magic.HEAD_LENGTH);
+    in.reset();
+    if (head.length == 0) {
+      throw new Refusal("source " + where + " is empty: give an image or a raw disk");
+    }
+    Magic.Format f = Magic.sniff(head, head.length);
+    if (f == Magic.Format.IMPRINT) {
+      if (!s.trust().isEmpty()) {
+        // A stream brings the signature last, after every chunk: nothing may be written before
+        // it is proven, and a stream cannot be read twice.
+        throw new Refusal(
+            "source "
+                + where
+                + " is a stream, whose signature arrives only after all its data, and --trust"
+                + " allows nothing unproven to be written: give the image as a file or an"
+                + " http(s) URL on a server with range requests");
+      }
+      if (s.sourceVolume() != null) {
+        throw new Refusal(
+            "--source-volume needs random access to the image; "
+                + where
+                + " is a stream: give the image as a file or an http(s) URL");
+      }
+      return new StreamedImageChunks(in, where, MetadataCheck.NONE);
+    }
+    requireRaw(s);
+    return new DiskChunks(
+        DecodedDisk.open(where, in, f, f == Magic.Format.RAW ? length : OptionalLong.empty()),
+        CreateOptions.DEFAULT_CHUNK_SIZE);
+  }
+
+  /**
+   * An http(s) source: an Imprint image is read at random with parallel range requests; anything
+   * else (or any server without range support) streams through one resumable GET.
+   */
+  private static ChunkSupply openHttp(SourceSpec s) throws IOException {
+    URI uri = parse(s.spec());
+    HttpRangeReader r = null;
+    try {
+      r = HttpRangeReader.open(uri, s.http());
+      ByteBuffer head = ByteBuffer.allocate((int) Math.min(Magic.HEAD_LENGTH, r.length()));
+      r.readFully(head, 0);
+      if (Magic.sniff(head.array(), head.position()) == Magic.Format.IMPRINT) {
+        Image image;
+        try {
+          image = Image.open(r);
+        } catch (ImageFormatException e) {
+          throw new Refusal(Refusal.Problem.DAMAGED, e.getMessage());
+        }
+        r = null;
+        return imageChunks(s, image);
+      }
+      r.close();
+      r = null;
+    } catch (HttpSourceException e) {
+      if (e.kind() != HttpSourceException.Kind.NO_RANGES) {
+        throw e;
+      }
+      // No range support: an image can still be read front to back.
+    } finally {
+      closeQuietly(r);
+    }
+    HttpStream stream = HttpStream.open(uri, s.http(), s.warnings());
+    return fromStream(
+        s, new BufferedInputStream(stream, 1 << 20), stream.description(), stream.length());
+  }
+
+  private static void requireRaw(SourceSpec s) throws Refusal {
+    if (s.sourceVolume() != null) {
+      throw new Refusal(
+          "--source-volume needs an Imprint image of a whole device; " + s.where() + " is not one");
+    }
+    if (!s.trust().isEmpty()) {
+      throw new Refusal(
+          "source "
+              + s.where()
+              + " is a raw image, which carries no signature, but --trust was"
+              + " given: restore a signed Imprint image, or drop --trust");
+    }
+  }
+
+  private static URI parse(String spec) throws Refusal {
+    try {
+      return HttpUrls.parse(spec);
+    } catch (HttpSourceException e) {
+      throw new Refusal(e.getMessage());
+    }
+  }
+
+  private static void closeQuietly(Closeable c) {
+    if (c != null) {
+      try {
+        c.close();
+      } catch (IOException ignored) {
+        // Already failing with a better message.
+      }
+    }
+  }
+}
