@@ -2,6 +2,7 @@ package dev.imprint.cli;
 
 import dev.imprint.actors.restore.RestoreEvent;
 import dev.imprint.actors.restore.RestoreJob;
+import dev.imprint.actors.restore.TargetState;
 import dev.imprint.cli.output.Display;
 import dev.imprint.cli.output.Sizes;
 import dev.imprint.engine.job.RestoreRequest;
@@ -289,7 +290,9 @@ final class RestoreCommand implements Callable<Integer> {
         yield ExitCode.OK;
       }
       case TARGETS_FAILED, VERIFY_FAILED, CANCELLED, DAMAGED, INTERNAL_ERROR -> {
-        if (r.outcomes().isEmpty()) {
+        // Nothing restored, or everything restored and a step after it failed: one error line.
+        boolean allRestored = r.outcomes().stream().allMatch(o -> o.state() == TargetState.DONE);
+        if (r.outcomes().isEmpty() || allRestored) {
           Terminal.err().println("imprint: " + r.message());
         } else {
           display.finished(false, r.message());

@@ -4,7 +4,9 @@ import dev.imprint.cli.output.Display;
 import dev.imprint.engine.device.OpenMode;
 import dev.imprint.engine.device.TargetDevice;
 import dev.imprint.engine.image.Image;
+import dev.imprint.engine.layout.TargetFit;
 import dev.imprint.engine.pipeline.Verifier;
+import dev.imprint.engine.pipeline.VerifyPlan;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
@@ -52,7 +54,7 @@ final class VerifyCommand implements Callable<Integer> {
     }
     int bad = 0;
     try (Image image = ImageOpener.open(source, ExitCode.BAD_INPUT)) {
-      var ranges = Verifier.rangesOf(image.metadata());
+      long needed = TargetFit.minimumSize(image.metadata());
       try (Pekko pekko = Pekko.startInBackground()) {
         ActorSystem<Void> system = pekko.get();
         Verifier verifier =
@@ -60,11 +62,13 @@ final class VerifyCommand implements Callable<Integer> {
                 Materializer.matFromSystem(system), Math.max(4 << 20, image.header().chunkSize()));
         for (String t : targets) {
           try (TargetDevice d = TargetDevice.open(Path.of(t), new OpenMode(false, true))) {
-            if (d.size() < image.header().logicalSize()) {
+            if (d.size() < needed) {
               display.note("Target " + t + " is smaller than the image: it cannot hold this image");
               bad++;
               continue;
             }
+            // What the restore wrote for a disk of this size (a relocated GPT included).
+            var ranges = VerifyPlan.forTarget(image, d.size());
             Optional<Verifier.Mismatch> m =
                 verifier
                     .verify(d, ranges, (done, total) -> display.progress("Verifying", done, total))

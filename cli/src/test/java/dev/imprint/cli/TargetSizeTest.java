@@ -2,6 +2,7 @@ package dev.imprint.cli;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.imprint.engine.testing.Cmd;
@@ -204,7 +205,35 @@ class TargetSizeTest {
       assertGptClean(t);
       assertTrue(Cmd.run("sgdisk", "-p", t.path().toString()).contains("98304 sectors"));
       assertExtClean(t.backingFile(), EXT_START, EXT_END - EXT_START);
+      assertStandaloneVerifyAgrees(t);
     }
+  }
+
+  /**
+   * {@code imprint verify} checks the table the restore wrote for this disk's size: it passes on
+   * the restored disk and fails, naming the offset, once a byte of the relocated table changes.
+   */
+  private void assertStandaloneVerifyAgrees(LoopDevice t) throws IOException {
+    CliRun.Result v =
+        CliRun.run("verify", "--source", image.toString(), "--target", t.path().toString());
+    assertEquals(0, v.code(), v::toString);
+    // The relocated primary GPT header's CRC field (LBA 1, byte 16): rewritten for this size.
+    long at = 512 + 16;
+    byte[] one = new byte[1];
+    try (var c =
+        java.nio.channels.FileChannel.open(
+            t.backingFile(),
+            java.nio.file.StandardOpenOption.READ,
+            java.nio.file.StandardOpenOption.WRITE)) {
+      c.read(java.nio.ByteBuffer.wrap(one), at);
+      one[0] ^= 0x5a;
+      c.write(java.nio.ByteBuffer.wrap(one), at);
+    }
+    Cmd.run("blockdev", "--flushbufs", t.path().toString());
+    CliRun.Result bad =
+        CliRun.run("verify", "--source", image.toString(), "--target", t.path().toString());
+    assertEquals(ExitCode.VERIFY_FAILED, bad.code(), bad::toString);
+    assertTrue(bad.out().contains("differs at byte 0"), bad::toString);
   }
 
   @Test
@@ -214,6 +243,7 @@ class TargetSizeTest {
       assertEquals(0, r.code(), r::toString);
       assertGptClean(t);
       assertExtClean(t.backingFile(), EXT_START, EXT_END - EXT_START);
+      assertStandaloneVerifyAgrees(t);
     }
   }
 
@@ -384,5 +414,82 @@ class TargetSizeTest {
         Cmd.result("umount", mnt.toString());
       }
     }
+  }
+
+  /**
+   * asr's own example: {@code -target /Volumes/Macintosh\ HD/ -erase}. The mount point names the
+   * device under it; the volume is unmounted, restored, verified and mounted back where it was,
+   * with the options it had, without --remount.
+   */
+  @Test
+  void aMountPointAsTargetMeansItsDeviceAndIsMountedBackWithItsOptions() throws IOException {
+    Path src = dir.resolve("asr-src");
+    Files.createDirectories(src);
+    Files.writeString(src.resolve("marker"), "from the image\n");
+    Path vol = dir.resolve("asr-vol.img");
+    Files.write(vol, new byte[(int) (16 * MIB)]);
+    Cmd.run("mke2fs", "-q", "-F", "-t", "ext4", "-d", src.toString(), vol.toString());
+    Path volImage = dir.resolve("asr-vol.imprint");
+    assertEquals(
+        0,
+        CliRun.run(
+                "create", "--source", vol.toString(), "--volume", "--output", volImage.toString())
+            .code());
+    Path mnt = Files.createDirectories(dir.resolve("Macintosh HD"));
+    try (LoopDevice t = target("asr.bin", 16 * MIB)) {
+      Cmd.run("mke2fs", "-q", "-F", "-t", "ext4", t.path().toString());
+      Cmd.run("mount", "-o", "noatime,nodev", t.path().toString(), mnt.toString());
+      Files.writeString(mnt.resolve("old"), "old contents\n");
+      try {
+        CliRun.Result r =
+            CliRun.run("-source", volImage.toString(), "-target", mnt + "/", "-erase", "-noprompt");
+        assertEquals(0, r.code(), r::toString);
+        assertTrue(r.out().contains("Remounting target volume"), r::toString);
+        assertEquals("from the image\n", Files.readString(mnt.resolve("marker")));
+        assertFalse(Files.exists(mnt.resolve("old")));
+        String line =
+            Files.readAllLines(Path.of("/proc/self/mounts")).stream()
+                .filter(l -> l.contains(" " + mnt.toString().replace(" ", "\\040") + " "))
+                .findFirst()
+                .orElseThrow(() -> new AssertionError("not mounted back at " + mnt));
+        assertTrue(line.contains("noatime") && line.contains("nodev"), line);
+      } finally {
+        Cmd.result("umount", mnt.toString());
+      }
+      // --noremount leaves it unmounted.
+      Cmd.run("mount", t.path().toString(), mnt.toString());
+      try {
+        CliRun.Result r =
+            CliRun.run(
+                "restore",
+                "--source",
+                volImage.toString(),
+                "--target",
+                mnt.toString(),
+                "--erase",
+                "--noprompt",
+                "--noremount");
+        assertEquals(0, r.code(), r::toString);
+        assertFalse(Files.exists(mnt.resolve("marker")), "still mounted");
+      } finally {
+        Cmd.result("umount", mnt.toString());
+      }
+    }
+  }
+
+  @Test
+  void aDirectoryThatIsNotAMountPointIsRefused() throws IOException {
+    Path plain = Files.createDirectories(dir.resolve("plain-dir"));
+    CliRun.Result r =
+        CliRun.run(
+            "restore",
+            "--source",
+            image.toString(),
+            "--target",
+            plain.toString(),
+            "--erase",
+            "--noprompt");
+    assertEquals(ExitCode.BAD_INPUT, r.code(), r::toString);
+    assertTrue(r.err().contains("is a directory, not a mounted volume"), r::toString);
   }
 }
