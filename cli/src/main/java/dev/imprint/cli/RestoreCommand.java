@@ -4,6 +4,7 @@ import dev.imprint.actors.restore.RestoreEvent;
 import dev.imprint.actors.restore.RestoreJob;
 import dev.imprint.actors.restore.TargetState;
 import dev.imprint.cli.output.Display;
+import dev.imprint.cli.output.JsonDisplay;
 import dev.imprint.cli.output.Sizes;
 import dev.imprint.engine.job.RestoreRequest;
 import dev.imprint.engine.job.SourceSpec;
@@ -134,6 +135,9 @@ final class RestoreCommand implements Callable<Integer> {
 
   @Mixin RemoteOptions remote;
 
+  /** What the job tells this front end, shown in order on the command's own thread. */
+  private final BlockingQueue<RestoreEvent> events = new LinkedBlockingQueue<>();
+
   @Override
   public Integer call() throws Exception {
     try (Pekko pekko = Pekko.startInBackground()) {
@@ -168,8 +172,8 @@ final class RestoreCommand implements Callable<Integer> {
             allBlocks,
             () -> new BufferedInputStream(Terminal.in(), 1 << 20),
             w -> {
-              Terminal.err().println("imprint: warning: " + w);
               LoggerFactory.getLogger(RestoreCommand.class).warn("{}", w);
+              events.add(new RestoreEvent.Warning(w));
             });
     return new RestoreRequest(
         from,
@@ -198,7 +202,6 @@ final class RestoreCommand implements Callable<Integer> {
   private int run(
       ActorSystem<Void> system, RestoreRequest request, Display display, Map<String, String> models)
       throws IOException, InterruptedException {
-    BlockingQueue<RestoreEvent> events = new LinkedBlockingQueue<>();
     CompletableFuture<ActorRef<RestoreJob.Command>> job = new CompletableFuture<>();
     system.systemActorOf(
         Behaviors.<RestoreEvent>setup(
@@ -270,10 +273,12 @@ final class RestoreCommand implements Callable<Integer> {
       display.note(n.message());
     } else if (e instanceof RestoreEvent.Warning w) {
       Terminal.err().println("imprint: warning: " + w.message());
+      display.restoreEvent(e);
     } else if (e instanceof RestoreEvent.Planned p) {
       for (RestoreEvent.TargetToErase t : p.targets()) {
         models.put(t.target(), t.model() + (t.size() > 0 ? ", " + Sizes.human(t.size()) : ""));
       }
+      display.restoreEvent(e);
       if (p.consentNeeded()) {
         job.tell(consent(p.targets()));
       }
@@ -284,26 +289,22 @@ final class RestoreCommand implements Callable<Integer> {
 
   /** The job's result as the last line and the exit code. */
   private static int ended(RestoreJob.Result r, Display display) {
-    return switch (r.status()) {
-      case SUCCEEDED -> {
-        display.finished(true, r.message());
-        yield ExitCode.OK;
-      }
-      case TARGETS_FAILED, VERIFY_FAILED, CANCELLED, DAMAGED, INTERNAL_ERROR -> {
-        // Nothing restored, or everything restored and a step after it failed: one error line.
-        boolean allRestored = r.outcomes().stream().allMatch(o -> o.state() == TargetState.DONE);
-        if (r.outcomes().isEmpty() || allRestored) {
-          Terminal.err().println("imprint: " + r.message());
-        } else {
-          display.finished(false, r.message());
-        }
-        yield exitCode(r.status());
-      }
-      case REFUSED -> {
-        Terminal.err().println("imprint: " + r.message());
-        yield ExitCode.BAD_INPUT;
-      }
-    };
+    int code = exitCode(r.status());
+    if (display instanceof JsonDisplay json) {
+      json.finished(code == ExitCode.OK, r.message(), r.status().name(), code);
+    }
+    // Nothing restored (refused, damaged before writing), or everything restored and a step
+    // after it failed (grow, remount): one error line. Otherwise the per-target summary.
+    boolean errorLine =
+        r.outcomes().isEmpty()
+            || (code != ExitCode.OK
+                && r.outcomes().stream().allMatch(o -> o.state() == TargetState.DONE));
+    if (errorLine && code != ExitCode.OK) {
+      Terminal.err().println("imprint: " + r.message());
+    } else if (!(display instanceof JsonDisplay)) {
+      display.finished(code == ExitCode.OK, r.message());
+    }
+    return code;
   }
 
   static int exitCode(RestoreJob.Status s) {

@@ -8,16 +8,23 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 
-/** {@code --json}: one JSON object per event and line (documented in the README). */
+/**
+ * {@code --json}: one JSON object per event and line, each carrying the schema version first
+ * (docs/EVENTS.md documents every event field by field, and a test holds this class to it).
+ */
 public final class JsonDisplay implements Display {
+  /** Raised when a field changes meaning or goes away; new fields and events keep it. */
+  public static final int SCHEMA = 1;
+
   private final PrintStream out;
 
   public JsonDisplay(PrintStream out) {
     this.out = out;
   }
 
+  /** Prints one object, with {@code "schema"} put first. */
   public void emit(String json) {
-    out.println(json);
+    out.println("{\"schema\":" + SCHEMA + (json.length() > 2 ? "," : "") + json.substring(1));
     out.flush();
   }
 
@@ -53,13 +60,27 @@ public final class JsonDisplay implements Display {
           Json.object(
               "event", "state",
               "target", s.target(),
-              "state", s.state().name().toLowerCase(Locale.ROOT),
+              "state", s.state().wireName(),
               "detail", s.detail()));
+    } else if (event instanceof RestoreEvent.Warning w) {
+      emit(Json.object("event", "warning", "message", w.message()));
+    } else if (event instanceof RestoreEvent.Planned p) {
+      List<Map<String, Object>> list = new ArrayList<>();
+      for (RestoreEvent.TargetToErase t : p.targets()) {
+        Map<String, Object> m = new LinkedHashMap<>();
+        m.put("target", t.target());
+        m.put("device", t.device());
+        m.put("model", t.model());
+        m.put("size", t.size());
+        m.put("unmounts", t.unmounts());
+        list.add(m);
+      }
+      emit(Json.object("event", "planned", "consentNeeded", p.consentNeeded(), "targets", list));
     } else if (event instanceof RestoreEvent.Progress p) {
       emit(
           Json.object(
               "event", "progress",
-              "phase", p.phase().name().toLowerCase(Locale.ROOT),
+              "phase", p.phase().wireName(),
               "target", p.target(),
               "done", p.done(),
               "total", p.total(),
@@ -69,18 +90,38 @@ public final class JsonDisplay implements Display {
       for (RestoreEvent.Outcome o : f.outcomes()) {
         Map<String, Object> m = new LinkedHashMap<>();
         m.put("target", o.target());
-        m.put("state", o.state().name().toLowerCase(Locale.ROOT));
+        m.put("state", o.state().wireName());
         m.put("detail", o.detail());
         m.put("verifyFailed", o.verifyFailed());
         m.put("bytesWritten", o.bytesWritten());
         list.add(m);
       }
-      emit(Json.object("event", "summary", "elapsedMillis", f.elapsedMillis(), "targets", list));
+      emit(
+          Json.object(
+              "event",
+              "summary",
+              "elapsedMillis",
+              f.elapsedMillis(),
+              "sourceDamaged",
+              f.sourceDamaged(),
+              "targets",
+              list));
     }
   }
 
   @Override
   public void finished(boolean ok, String message) {
     emit(Json.object("event", "finished", "ok", ok, "message", message));
+  }
+
+  /** A job's end: also its status (lower case, as RestoreJob.Status) and the exit code. */
+  public void finished(boolean ok, String message, String status, int exitCode) {
+    emit(
+        Json.object(
+            "event", "finished",
+            "ok", ok,
+            "message", message,
+            "status", status.toLowerCase(Locale.ROOT),
+            "exitCode", exitCode));
   }
 }
