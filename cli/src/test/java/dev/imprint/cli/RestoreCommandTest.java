@@ -669,6 +669,80 @@ class RestoreCommandTest {
     assertFalse(blkid.stdout().contains("PTTYPE"), () -> "blkid found: " + blkid.stdout());
   }
 
+  /**
+   * A stream that dies before anything past the first MiB is written still leaves nothing to find:
+   * the old filesystem at the start of an old partition (1 MiB in) is wiped with the old table.
+   */
+  @Test
+  void oldFilesystemsInsideOldPartitionsAreWipedBeforeWriting() throws Exception {
+    Path backing = randomFile("old-fat.bin", TARGET_SIZE, 93);
+    Cmd.run("sgdisk", "-o", "-n", "1:2048:+20M", backing.toString());
+    try (LoopDevice part = LoopDevice.attach(backing, MIB, 20 * MIB)) {
+      Cmd.run("mkfs.vfat", part.path().toString());
+    }
+    String before =
+        Cmd.result("blkid", "-p", "-O", Long.toString(MIB), backing.toString()).stdout();
+    assertTrue(before.contains("vfat"), "the old FAT must be found first: " + before);
+    LoopDevice target = loop(backing);
+    // A zstd stream cut short: it fails while decoding its first MiB.
+    Path raw = randomFile("short-src.raw", 8 * MIB, 94);
+    Path zst = tmp.resolve("short-src.raw.zst");
+    Cmd.run("zstd", "-q", "-1", raw.toString(), "-o", zst.toString());
+    byte[] cut = Arrays.copyOf(Files.readAllBytes(zst), 200_000);
+    CliRun.Result r =
+        CliRun.runWithStdin(
+            cut,
+            "restore",
+            "--source",
+            "-",
+            "--target",
+            target.path().toString(),
+            "--erase",
+            "--noprompt");
+    assertNotEquals(0, r.code(), r::toString);
+    String after =
+        Cmd.result("blkid", "-p", "-O", Long.toString(MIB), target.path().toString()).stdout();
+    assertFalse(after.contains("vfat"), () -> "old FAT still found after the failure: " + after);
+  }
+
+  /**
+   * A file whose filesystem is mounted through a loop device (here at an offset), or a loop device
+   * over such a file, is in use: refused, untouched.
+   */
+  @Test
+  void aFileMountedThroughAnotherLoopDeviceIsRefused() throws Exception {
+    Path backing = randomFile("in-use.bin", 32 * MIB, 95);
+    Cmd.run("mke2fs", "-q", "-F", "-t", "ext4", "-E", "offset=" + MIB, backing.toString(), "16M");
+    LoopDevice inner = LoopDevice.attach(backing, MIB, 16 * MIB);
+    cleanup.add(inner);
+    TempMount m = TempMount.mount(inner.path());
+    cleanup.add(m);
+    CliRun.Result onFile =
+        refused(
+            List.of(backing),
+            "restore",
+            "--source",
+            image.toString(),
+            "--target",
+            backing.toString(),
+            "--erase",
+            "--noprompt");
+    assertTrue(onFile.err().contains("is in use"), onFile::toString);
+    assertTrue(onFile.err().contains(inner.path().toString()), onFile::toString);
+    LoopDevice whole = loop(backing);
+    CliRun.Result onLoop =
+        refused(
+            List.of(backing),
+            "restore",
+            "--source",
+            image.toString(),
+            "--target",
+            whole.path().toString(),
+            "--erase",
+            "--noprompt");
+    assertTrue(onLoop.err().contains("is in use"), onLoop::toString);
+  }
+
   // ---------------------------------------------------------------- helpers
 
   /**

@@ -267,8 +267,18 @@ public final class TargetSession {
       writer.fail(new IOException(writer.name() + ": its session stopped"));
     }
     var log = context.getLog();
+    boolean invalidate = state != TargetState.DONE;
     CompletableFuture.runAsync(
         () -> {
+          try {
+            if (invalidate) {
+              // Failed after its tables were written (a verify mismatch, cancelled while
+              // verifying): it must not look like a valid disk either.
+              writer.invalidate();
+            }
+          } catch (IOException e) {
+            log.warn("wiping {} after its failure: {}", writer.name(), e.getMessage());
+          }
           try {
             writer.close();
           } catch (IOException e) {

@@ -274,6 +274,9 @@ class SupervisionTest {
     assertEquals(TargetState.FAILED, o.state());
     assertTrue(o.verifyFailed(), o.toString());
     assertTrue(o.detail().contains("at byte " + 2 * MIB), o.detail());
+    // Its tables had been written before the read-back: they are wiped again.
+    await("the first MiB wiped again", () -> released(w.device().path()));
+    assertTrue(allZero(w.device().path(), 0, MIB), "first MiB after a failed verify");
   }
 
   @Test

@@ -118,6 +118,43 @@ public final class SystemDisks {
     }
   }
 
+  /**
+   * Mounts that live in the same file as {@code target} through another loop device: a file that a
+   * mounted loop device covers (at any offset), or a loop device whose backing file another,
+   * mounted loop device also covers. Writing the target would pull the ground from under them.
+   */
+  public List<Mount> mountsThroughOtherLoops(DeviceInfo target) throws DeviceException {
+    List<Mount> result = new ArrayList<>();
+    Optional<Path> file = backingFile(target);
+    if (file.isEmpty()) {
+      return result;
+    }
+    for (String name : listNames(DeviceInfo.SYS_CLASS_BLOCK, "")) {
+      if (!name.startsWith("loop") || (target.isBlockDevice() && name.equals(target.diskName()))) {
+        continue;
+      }
+      DeviceInfo loop;
+      try {
+        loop = DeviceInfo.ofKernelName(name);
+      } catch (DeviceException e) {
+        continue; // detached meanwhile
+      }
+      Optional<Path> other = backingFile(loop);
+      if (other.isPresent() && sameFile(file.get(), other.get())) {
+        result.addAll(mountsOn(loop));
+      }
+    }
+    return result;
+  }
+
+  private static boolean sameFile(Path a, Path b) {
+    try {
+      return Files.isSameFile(a, b);
+    } catch (IOException e) {
+      return a.toAbsolutePath().normalize().equals(b.toAbsolutePath().normalize());
+    }
+  }
+
   /** The regular file under a target: itself, or the backing file of a loop disk. */
   static Optional<Path> backingFile(DeviceInfo d) {
     if (!d.isBlockDevice()) {

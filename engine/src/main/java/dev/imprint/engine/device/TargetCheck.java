@@ -85,6 +85,7 @@ public final class TargetCheck {
       if (!Files.isWritable(p)) {
         throw new Refused("target " + spec + " is not writable: check its permissions");
       }
+      refuseMountedThroughLoops(spec, info);
       return new Plan(spec, p, info, false, List.of(), null);
     }
     if (disks.holdsRoot(info)) {
@@ -101,7 +102,26 @@ public final class TargetCheck {
       throw new Refused(
           "target " + spec + " is read-only (write-protect switch or blockdev --setro): fix that");
     }
+    refuseMountedThroughLoops(spec, info);
     return new Plan(spec, p, info, true, disks.mountsOn(info), mountPoint);
+  }
+
+  /** A file (or loop device) that another, mounted loop device also covers is in use. */
+  private void refuseMountedThroughLoops(String spec, DeviceInfo info) throws IOException {
+    List<Mount> through = disks.mountsThroughOtherLoops(info);
+    if (!through.isEmpty()) {
+      Mount m = through.get(0);
+      throw new Refused(
+          "target "
+              + spec
+              + " is in use: "
+              + m.device()
+              + " (a loop device over the same file) is mounted on "
+              + m.mountPoint()
+              + ": unmount it and detach it (losetup -d "
+              + m.device()
+              + ") first");
+    }
   }
 
   /** Refuses the same device twice, and a target that is (or holds, or is part of) the source. */

@@ -4,7 +4,11 @@ import dev.imprint.engine.device.TargetDevice;
 import dev.imprint.engine.hash.Xxh64;
 import dev.imprint.engine.image.RangeKind;
 import dev.imprint.engine.partition.GptRelocation;
+import dev.imprint.engine.partition.PartitionEntry;
+import dev.imprint.engine.partition.PartitionTable;
+import dev.imprint.engine.partition.PartitionTables;
 import dev.imprint.engine.source.Extent;
+import dev.imprint.engine.source.RandomAccessDisk;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.util.ArrayList;
@@ -40,6 +44,7 @@ public final class TargetWriter implements AutoCloseable {
   private final List<Extent> skipped = new ArrayList<>();
   private final Map<Long, Chunk.Range> clipped = new HashMap<>();
   private boolean fresh;
+  private volatile boolean tablesWritten;
 
   public TargetWriter(String name, TargetDevice device, boolean discard) {
     this(name, device, discard, false);
@@ -92,17 +97,103 @@ public final class TargetWriter implements AutoCloseable {
    */
   public void erase(long imageSize) throws IOException {
     if (device.isBlockDevice()) {
-      long size = device.size();
-      device.zero(0, Math.min(WIPE, size));
-      if (size > WIPE) {
-        device.zero(size - WIPE, WIPE);
+      // Old filesystems inside old partitions would still be found by probing at their offsets
+      // (blkid -O, a partition scan of a stray table): wipe where each began and ended too.
+      for (Extent x : oldPartitions()) {
+        wipeEnds(x.offset(), x.length());
       }
+      wipeEnds(0, device.size());
       device.flush();
     } else {
       device.setLength(0);
       device.setLength(imageSize);
       fresh = true;
     }
+  }
+
+  /** Zeroes the first and last MiB of {@code [offset, offset + length)}, clipped to the disk. */
+  private void wipeEnds(long offset, long length) throws IOException {
+    long size = device.size();
+    long end = Math.min(offset + length, size);
+    if (offset >= end) {
+      return;
+    }
+    device.zero(offset, Math.min(WIPE, end - offset));
+    if (end - offset > WIPE) {
+      long tail = Math.max(offset + WIPE, end - WIPE);
+      device.zero(tail, end - tail);
+    }
+  }
+
+  /** The partitions of the table this device holds now, before it is erased. */
+  private List<Extent> oldPartitions() {
+    List<Extent> out = new ArrayList<>();
+    try {
+      PartitionTable t = PartitionTables.read(asDisk());
+      for (PartitionEntry e : t.entries()) {
+        if (!e.isContainer()) {
+          out.add(new Extent(e.offset(), e.length()));
+        }
+      }
+    } catch (IOException | RuntimeException e) {
+      // Unreadable as a table: the disk-wide wipe is all there is to do.
+    }
+    return out;
+  }
+
+  /** This target read as a disk, for the partition-table reader. */
+  private RandomAccessDisk asDisk() throws IOException {
+    long size = device.size();
+    return new RandomAccessDisk() {
+      @Override
+      public long size() {
+        return size;
+      }
+
+      @Override
+      public int sectorSize() {
+        return 512;
+      }
+
+      @Override
+      public boolean isBlockDevice() {
+        return true;
+      }
+
+      @Override
+      public int read(ByteBuffer dst, long position) throws IOException {
+        return device.read(dst, position);
+      }
+
+      @Override
+      public List<Extent> dataExtents() {
+        return List.of(new Extent(0, size));
+      }
+
+      @Override
+      public String description() {
+        return name;
+      }
+
+      @Override
+      public void close() {}
+    };
+  }
+
+  /**
+   * A target that failed after its tables were written (its verify failed, or it was cancelled
+   * while verifying) must not look valid either: its first and last MiB are wiped again.
+   */
+  public void invalidate() throws IOException {
+    if (tablesWritten) {
+      wipeEnds(0, device.size());
+      device.flush();
+    }
+  }
+
+  /** Whether the held chunks (partition tables, superblocks) are on the target. */
+  public boolean tablesWritten() {
+    return tablesWritten;
   }
 
   /** Writes one chunk on this target's threads; completes normally even when it fails. */
@@ -197,6 +288,7 @@ public final class TargetWriter implements AutoCloseable {
         device.write(ByteBuffer.wrap(w.bytes()), w.offset());
       }
       device.flush();
+      tablesWritten = true;
       rehash(held, writes);
     } catch (IOException e) {
       fail(e);
