@@ -29,8 +29,8 @@ import org.junit.jupiter.api.io.TempDir;
 /**
  * {@code restore --discard} onto a loop device whose backing file is full of random bytes: the
  * image's unallocated ranges must come out as holes in the backing file (a loop device discards by
- * punching them), and without --discard they must keep their old bytes. Looks at the file's
- * blocks, not at the exit code.
+ * punching them), and without --discard they must keep their old bytes. Looks at the file's blocks,
+ * not at the exit code.
  */
 class DiscardTest {
   private static final long MIB = EfiRootDisk.MIB;
@@ -58,7 +58,8 @@ class DiscardTest {
     Files.write(rootfs.resolve("random.bin"), TestData.random(3 * MIB, 1));
     raw = EfiRootDisk.build(shared, rootfs, "discard", 40 * MIB, DISK_SIZE);
     image = shared.resolve("disk.imprint");
-    CliRun.Result r = CliRun.run("create", "--source", raw.toString(), "--output", image.toString());
+    CliRun.Result r =
+        CliRun.run("create", "--source", raw.toString(), "--output", image.toString());
     assertEquals(0, r.code(), r::toString);
 
     unallocated = new ArrayList<>();

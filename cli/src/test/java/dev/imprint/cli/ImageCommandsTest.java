@@ -814,7 +814,10 @@ class ImageCommandsTest {
     Path src = Files.copy(synthetic, dir.resolve("secret.raw"));
     Files.setPosixFilePermissions(src, PosixFilePermissions.fromString("---------"));
     Path out = dir.resolve("out.imprint");
-    assertOneLine(asNobody("create", "--source", src.toString(), "--output", out.toString()), 2, "permission denied");
+    assertOneLine(
+        asNobody("create", "--source", src.toString(), "--output", out.toString()),
+        2,
+        "permission denied");
     assertNoOutput(out);
     Path img = syntheticImage("img.imprint");
     Files.setPosixFilePermissions(img, PosixFilePermissions.fromString("---------"));

@@ -24,6 +24,7 @@ public final class Unprivileged {
   public static final int NOBODY = 65534;
 
   private static String classpath;
+  private static Path home;
 
   private Unprivileged() {}
 
@@ -33,16 +34,14 @@ public final class Unprivileged {
     if (Root.isRoot()) {
       Root.assumeCommands("setpriv");
       argv.addAll(
-          List.of(
-              "setpriv",
-              "--reuid=" + NOBODY,
-              "--regid=" + NOBODY,
-              "--clear-groups",
-              "--reset-env",
-              "--"));
+          List.of("setpriv", "--reuid=" + NOBODY, "--regid=" + NOBODY, "--clear-groups", "--"));
     }
+    // A clean environment with a home nobody can write (its own, /nonexistent, is not there).
+    argv.addAll(
+        List.of("env", "-i", "HOME=" + home(), "PATH=" + System.getenv().getOrDefault("PATH", "")));
     argv.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
     argv.add("-Djava.io.tmpdir=/tmp");
+    argv.add("-Duser.home=" + home()); // Java takes it from passwd, not $HOME
     argv.add("-cp");
     argv.add(readableClasspath());
     argv.add(main.getName());
@@ -64,6 +63,11 @@ public final class Unprivileged {
       Files.setPosixFilePermissions(p, PosixFilePermissions.fromString("rwxrwxrwx"));
     }
     return dir;
+  }
+
+  private static synchronized Path home() {
+    readableClasspath();
+    return home;
   }
 
   /**
@@ -93,6 +97,8 @@ public final class Unprivileged {
                 PosixFilePermissions.fromString(Files.isDirectory(p) ? "rwxr-xr-x" : "rw-r--r--"));
           }
         }
+        home = Files.createDirectory(dir.resolve("home"));
+        Files.setPosixFilePermissions(home, PosixFilePermissions.fromString("rwxrwxrwx"));
         classpath = String.join(File.pathSeparator, entries);
       } catch (IOException e) {
         throw new UncheckedIOException(e);
