@@ -5,7 +5,6 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
-import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import dev.imprint.engine.testing.Cmd;
 import dev.imprint.engine.testing.LoopDevice;
@@ -64,7 +63,7 @@ class HttpRestoreTest {
 
   @BeforeAll
   static void buildDiskAndServe() throws Exception {
-    assumeTrue(NginxServer.available(), "needs nginx (Debian: nginx-light)");
+    Root.assume(NginxServer.available(), "needs nginx (Debian: nginx-light)");
     Root.assumeCommands("sgdisk", "mke2fs", "mkfs.vfat", "mmd", "mcopy", "zstd", "stat");
 
     Path rootfs = Files.createDirectories(shared.resolve("rootfs"));
@@ -188,11 +187,11 @@ class HttpRestoreTest {
         "the target holds the raw disk byte for byte");
     assertTrue(
         allocatedBytes(target) < DISK_SIZE - 16 * MIB, "unused space stays sparse in a new file");
-    if (loopDevicesUsable()) {
-      try (LoopDevice root = LoopDevice.attach(target, ROOT_OFFSET, ROOT_SIZE)) {
-        Cmd.Result fsck = Cmd.result("e2fsck", "-fn", root.path().toString());
-        assertEquals(0, fsck.exitCode(), () -> "e2fsck: " + fsck.stdout() + fsck.stderr());
-      }
+    Root.assumeRoot();
+    Root.assumeCommands("e2fsck");
+    try (LoopDevice root = LoopDevice.attach(target, ROOT_OFFSET, ROOT_SIZE)) {
+      Cmd.Result fsck = Cmd.result("e2fsck", "-fn", root.path().toString());
+      assertEquals(0, fsck.exitCode(), () -> "e2fsck: " + fsck.stdout() + fsck.stderr());
     }
   }
 
@@ -620,14 +619,5 @@ class HttpRestoreTest {
             .matcher(json);
     assertTrue(m.find(), () -> "no " + name + " in " + json);
     return m.group(2) != null ? m.group(2) : m.group(3);
-  }
-
-  private static boolean loopDevicesUsable() {
-    Path control = Path.of("/dev/loop-control");
-    return Root.isRoot()
-        && Files.isReadable(control)
-        && Files.isWritable(control)
-        && Cmd.exists("losetup")
-        && Cmd.exists("e2fsck");
   }
 }

@@ -4,7 +4,6 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
-import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import com.typesafe.config.Config;
 import com.typesafe.config.ConfigFactory;
@@ -19,6 +18,7 @@ import dev.imprint.engine.signing.Keys;
 import dev.imprint.engine.testing.Cmd;
 import dev.imprint.engine.testing.Root;
 import dev.imprint.engine.testing.TestData;
+import dev.imprint.engine.testing.Unprivileged;
 import java.io.ByteArrayInputStream;
 import java.io.IOException;
 import java.io.OutputStream;
@@ -42,7 +42,6 @@ import java.util.stream.Stream;
 import javax.xml.parsers.DocumentBuilderFactory;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.condition.EnabledIfSystemProperty;
 import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.Arguments;
@@ -172,7 +171,7 @@ class ImageCommandsTest {
   }
 
   private static void assumeDisk() {
-    assumeTrue(disk != null, "needs sgdisk, mke2fs, mkfs.vfat and mcopy");
+    Root.assume(disk != null, "needs sgdisk, mke2fs, mkfs.vfat and mcopy");
   }
 
   // ---------------------------------------------------------------- helpers
@@ -809,21 +808,26 @@ class ImageCommandsTest {
     assertFalse(Files.exists(target));
   }
 
+  /** Root reads files whatever their permissions, so imprint runs as nobody here. */
   @Test
   void unreadableSourceIsOneLine() throws Exception {
-    assumeFalseRoot();
+    Unprivileged.openToAll(dir);
     Path src = Files.copy(synthetic, dir.resolve("secret.raw"));
     Files.setPosixFilePermissions(src, PosixFilePermissions.fromString("---------"));
     Path out = dir.resolve("out.imprint");
-    assertOneLine(create(src, out), 2, "permission denied");
+    assertOneLine(
+        asNobody("create", "--source", src.toString(), "--output", out.toString()),
+        2,
+        "permission denied");
     assertNoOutput(out);
     Path img = syntheticImage("img.imprint");
     Files.setPosixFilePermissions(img, PosixFilePermissions.fromString("---------"));
-    assertOneLine(CliRun.run("info", "--source", img.toString()), 2, "permission denied");
+    assertOneLine(asNobody("info", "--source", img.toString()), 2, "permission denied");
   }
 
-  private static void assumeFalseRoot() {
-    assumeTrue(!Root.isRoot(), "root reads files whatever their permissions");
+  private static CliRun.Result asNobody(String... args) {
+    Cmd.Result r = Unprivileged.run(Main.class, args);
+    return new CliRun.Result(r.exitCode(), r.stdout(), r.stderr());
   }
 
   @Test
@@ -853,7 +857,7 @@ class ImageCommandsTest {
   /** Needs root to mount a 2 MiB tmpfs; the 64 MiB of random data cannot fit. */
   @Test
   void diskFullDuringCreate() throws Exception {
-    assumeTrue(Root.isRoot(), "needs root to mount a tmpfs");
+    Root.assume(Root.isRoot(), "needs root to mount a tmpfs");
     Root.assumeCommands("mount", "umount");
     Path src = dir.resolve("random.raw");
     byte[] b = new byte[MIB];
@@ -946,21 +950,6 @@ class ImageCommandsTest {
       }
     }
     return raw;
-  }
-
-  /** Regenerates the checked-in golden image: -Dimprint.golden.write=true. */
-  @Test
-  @EnabledIfSystemProperty(named = "imprint.golden.write", matches = "true")
-  void writeGoldenImage() throws Exception {
-    Path out = Path.of("src/test/resources", GOLDEN).toAbsolutePath();
-    Files.createDirectories(out);
-    Path raw = dir.resolve("disk.raw");
-    Files.write(raw, goldenRaw());
-    Path img = out.resolve("disk.imprint");
-    Files.deleteIfExists(img);
-    createOk(raw, img, "--chunk-size", "64K", "--compress", "zstd:19");
-    Files.writeString(out.resolve("disk.raw.sha256"), TestData.sha256(raw) + "\n");
-    assertTrue(Files.size(img) < 200_000, "golden image too big: " + Files.size(img));
   }
 
   /** A format-1.0 image written once must restore to the same bytes forever. */

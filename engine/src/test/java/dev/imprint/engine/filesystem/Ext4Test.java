@@ -5,6 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.imprint.engine.testing.Cmd;
+import dev.imprint.engine.testing.Root;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -12,7 +13,6 @@ import java.util.List;
 import java.util.Map;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
-import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
@@ -22,7 +22,7 @@ import org.junit.jupiter.params.provider.CsvSource;
 class Ext4Test {
   @BeforeAll
   static void tools() {
-    Assumptions.assumeTrue(
+    Root.assume(
         Cmd.exists("mke2fs") && Cmd.exists("e2fsck") && Cmd.exists("debugfs"),
         "e2fsprogs not installed");
   }

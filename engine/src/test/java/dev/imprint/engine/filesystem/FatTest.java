@@ -5,10 +5,10 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.imprint.engine.testing.Cmd;
+import dev.imprint.engine.testing.Root;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Map;
-import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
@@ -18,7 +18,7 @@ import org.junit.jupiter.params.provider.CsvSource;
 class FatTest {
   @BeforeAll
   static void tools() {
-    Assumptions.assumeTrue(
+    Root.assume(
         Cmd.exists("mkfs.vfat") && Cmd.exists("fsck.fat") && Cmd.exists("mcopy"),
         "dosfstools or mtools not installed");
   }

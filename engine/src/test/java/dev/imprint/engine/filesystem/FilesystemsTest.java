@@ -7,11 +7,11 @@ import dev.imprint.engine.filesystem.Filesystems.Analysis;
 import dev.imprint.engine.source.Extent;
 import dev.imprint.engine.source.FileDisk;
 import dev.imprint.engine.testing.Cmd;
+import dev.imprint.engine.testing.Root;
 import java.io.RandomAccessFile;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Random;
-import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -253,7 +253,7 @@ class FilesystemsTest {
   }
 
   private static void assumeTool(String tool) {
-    Assumptions.assumeTrue(Cmd.exists(tool), tool + " not installed");
+    Root.assume(Cmd.exists(tool), tool + " not installed");
   }
 
   private static void write(Path image, long at, byte[] bytes) throws Exception {

@@ -5,13 +5,13 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.imprint.engine.testing.Cmd;
+import dev.imprint.engine.testing.Root;
 import java.io.RandomAccessFile;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Map;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
-import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
@@ -24,7 +24,7 @@ import org.junit.jupiter.params.provider.CsvSource;
 class XfsTest {
   @BeforeAll
   static void tools() {
-    Assumptions.assumeTrue(
+    Root.assume(
         Cmd.exists("mkfs.xfs") && Cmd.exists("xfs_repair") && Cmd.exists("xfs_db"),
         "xfsprogs not installed");
   }
@@ -67,7 +67,7 @@ class XfsTest {
     argv[4 + opts.length] = protofile.toString();
     argv[5 + opts.length] = image.toString();
     Cmd.Result mkfs = Cmd.result(argv);
-    Assumptions.assumeTrue(mkfs.exitCode() == 0, "mkfs.xfs " + options + ": " + mkfs.stderr());
+    assertEquals(0, mkfs.exitCode(), "mkfs.xfs " + options + ": " + mkfs.stderr());
 
     AllocationMap map = FsImages.map(image);
     assertTrue(map.how().startsWith("xfs free-space btrees"), map.how());

@@ -4,9 +4,9 @@ import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
-import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import dev.imprint.engine.testing.NginxServer;
+import dev.imprint.engine.testing.Root;
 import java.io.IOException;
 import java.net.URI;
 import java.nio.ByteBuffer;
@@ -36,7 +36,7 @@ class HttpRangeReaderTest {
 
   @BeforeEach
   void start() throws Exception {
-    assumeTrue(NginxServer.available(), "nginx is not installed (apt-get install nginx-light)");
+    Root.assume(NginxServer.available(), "nginx is not installed (apt-get install nginx-light)");
     nginx = new NginxServer(dir, "2m");
     data = TestFiles.write(nginx.www().resolve("disk.bin"), 24 * MIB + 12345, 1);
     nginx.start();

@@ -4,9 +4,9 @@ import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
-import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import dev.imprint.engine.testing.NginxServer;
+import dev.imprint.engine.testing.Root;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.concurrent.CopyOnWriteArrayList;
@@ -28,7 +28,7 @@ class HttpStreamTest {
 
   @BeforeEach
   void start() throws Exception {
-    assumeTrue(NginxServer.available(), "nginx is not installed (apt-get install nginx-light)");
+    Root.assume(NginxServer.available(), "nginx is not installed (apt-get install nginx-light)");
     nginx = new NginxServer(dir, "2m");
     data = TestFiles.write(nginx.www().resolve("disk.img"), 8 * MIB + 999, 7);
     nginx.start();

@@ -4,9 +4,9 @@ import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
-import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import dev.imprint.engine.testing.NginxServer;
+import dev.imprint.engine.testing.Root;
 import java.io.IOException;
 import java.io.InputStream;
 import java.net.URI;
@@ -32,8 +32,8 @@ class HttpsTest {
 
   @BeforeEach
   void start() throws Exception {
-    assumeTrue(NginxServer.available(), "nginx is not installed (apt-get install nginx-light)");
-    assumeTrue(
+    Root.assume(NginxServer.available(), "nginx is not installed (apt-get install nginx-light)");
+    Root.assume(
         Files.isExecutable(Path.of("/usr/bin/openssl")),
         "openssl is not installed (apt-get install openssl)");
     Path pki = Files.createDirectories(dir.resolve("pki"));

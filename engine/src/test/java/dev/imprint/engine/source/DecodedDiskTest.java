@@ -4,9 +4,9 @@ import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
-import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import dev.imprint.engine.source.Magic.Format;
+import dev.imprint.engine.testing.Root;
 import java.io.ByteArrayInputStream;
 import java.io.ByteArrayOutputStream;
 import java.io.File;
@@ -54,7 +54,7 @@ class DecodedDiskTest {
 
     /** Runs the CLI over {@code input}; skips the test when the CLI is missing. */
     byte[] compress(byte[] input) throws IOException, InterruptedException {
-      assumeTrue(installed(), command[0] + " is not installed");
+      Root.assume(installed(), command[0] + " is not installed");
       Process process =
           new ProcessBuilder(command).redirectError(ProcessBuilder.Redirect.INHERIT).start();
       Thread feeder =
