@@ -225,16 +225,20 @@ final class CreateCommand implements Callable<Integer> {
   }
 
   /**
-   * The output must not be the source under any name (the finished image would be renamed over
-   * it) and must not replace an existing file unless asked to. Runs before anything is written.
+   * The output must not be the source under any name (the finished image would be renamed over it)
+   * and must not replace an existing file unless asked to. Runs before anything is written.
    */
   private void checkOutput() throws java.io.IOException {
     if (Files.isDirectory(output)) {
       throw new UserError(
-          "output " + output + " is a directory: name the image file, e.g. " + output.resolve(
-              "disk.imprint"));
+          "output "
+              + output
+              + " is a directory: name the image file, e.g. "
+              + output.resolve("disk.imprint"));
     }
-    if (!source.equals("-") && Files.exists(output) && Files.exists(Path.of(source))
+    if (!source.equals("-")
+        && Files.exists(output)
+        && Files.exists(Path.of(source))
         && Files.isSameFile(output, Path.of(source))) {
       throw new UserError(
           "output "
@@ -255,7 +259,9 @@ final class CreateCommand implements Callable<Integer> {
     }
     if (!Terminal.interactive() || source.equals("-")) {
       throw new UserError(
-          "output " + output + " already exists: add --overwrite to replace it, or choose another name");
+          "output "
+              + output
+              + " already exists: add --overwrite to replace it, or choose another name");
     }
     if (!Terminal.confirm("Replace the existing " + output + "?")) {
       throw new UserError("output " + output + " kept: nothing was written");

@@ -19,8 +19,8 @@ import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
 
 /**
- * create refuses, before writing anything, to write its image over its source (under any name),
- * to replace an existing file without --overwrite, and out-of-range option values.
+ * create refuses, before writing anything, to write its image over its source (under any name), to
+ * replace an existing file without --overwrite, and out-of-range option values.
  */
 class CreateSafetyTest {
   @TempDir Path dir;
@@ -52,7 +52,8 @@ class CreateSafetyTest {
     assertEquals(1, err.lines().count(), () -> "want one line on stderr\n" + r);
     assertFalse(r.err().contains("Exception") || r.err().contains("\tat "), r::toString);
     for (String f : fragments) {
-      assertTrue(err.toLowerCase(Locale.ROOT).contains(f), () -> "stderr should say " + f + "\n" + r);
+      assertTrue(
+          err.toLowerCase(Locale.ROOT).contains(f), () -> "stderr should say " + f + "\n" + r);
     }
   }
 
