@@ -11,6 +11,8 @@
 #      onto a loop device with --direct-io=on  vs  the device's own floor in the same rounds:
 #      dd oflag=direct of the image's data bytes plus dd iflag=direct reading them back.
 #      Goal: imprint <= 1.15 x floor.
+#   IMPRINT_BEFORE  another launcher (e.g. a copy of an older build: the launcher, cli/target/imprint.jar,
+#                   conf/sample.imprint) whose sample restore joins (a)'s rounds, for before/after.
 # Needs root (loop devices, tmpfs, drop_caches). Reports go to bench/out/startup-<what>-<date>.txt.
 set -euo pipefail
 : "${BENCH_RUNS:=5}"
@@ -47,6 +49,11 @@ if want sample; then
     T=$(q "$S_T")
     alt_add "S imprint restore sample --noverify" sample_setup \
         "$IMP restore --source $(q "$SAMPLE") --target $T --erase --noprompt --noverify >/dev/null && sync $T"
+    if [[ -n ${IMPRINT_BEFORE:-} ]]; then
+        "$IMPRINT_BEFORE" --version >/dev/null 2>&1 || die "IMPRINT_BEFORE=$IMPRINT_BEFORE does not run"
+        alt_add "S imprint BEFORE restore sample --noverify" sample_setup \
+            "$(q "$IMPRINT_BEFORE") restore --source $(q "$SAMPLE") --target $T --erase --noprompt --noverify >/dev/null && sync $T"
+    fi
     alt_add "S bmaptool copy --bmap" sample_setup \
         "bmaptool -q copy --bmap $(q "$S_BMAP") $(q "$S_ZST") $T && sync $T"
     alt_add "S zstd -dc | dd oflag=direct" sample_setup \
@@ -113,6 +120,10 @@ if want sample; then
     info "sample restore, imprint seconds" "$S" s
     goal "sample: imprint / bmaptool copy" "$(ratio "$S" "${T_SEC[S bmaptool copy --bmap]}")" "<=" 5 x
     info "sample: imprint / zstd -dc | dd" "$(ratio "$S" "${T_SEC[S zstd -dc | dd oflag=direct]}")" x
+    if [[ -n ${IMPRINT_BEFORE:-} ]]; then
+        info "sample: imprint BEFORE / bmaptool copy" "$(ratio "${T_SEC[S imprint BEFORE restore sample --noverify]}" "${T_SEC[S bmaptool copy --bmap]}")" x
+        info "sample: imprint / imprint BEFORE, paired" "$(paired_median / "S imprint restore sample --noverify" "S imprint BEFORE restore sample --noverify")" x
+    fi
     info "sample: imprint / bmaptool copy, paired" "$(paired_median / "S imprint restore sample --noverify" "S bmaptool copy --bmap")" x
 fi
 if want http; then
