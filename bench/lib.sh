@@ -258,3 +258,113 @@ ensure_imprint_image() {
         "$IMPRINT" create --source "$RAW" --output "$IMG_IMPRINT" --compress zstd:3 >/dev/null
     fi
 }
+
+# ---------------------------------------------------------------- alternated runs
+# For comparisons that must see the same machine: alt_add NAME SETUP_FN CMD for each
+# command, then alt_run runs BENCH_RUNS rounds, each running every command once
+# (the order rotated by one each round, so no command always goes first). Results
+# land in T_SEC/T_RSS/T_ALL like measure's; T_ALL keeps the round order, so
+# paired_median can compare the commands round by round.
+ALT_NAMES=() ALT_SETUPS=() ALT_CMDS=()
+alt_add() { ALT_NAMES+=("$1"); ALT_SETUPS+=("$2"); ALT_CMDS+=("$3"); }
+alt_run() {
+    local n=${#ALT_NAMES[@]} r k j name cmd rc e m tf
+    local -A secs=() rsss=() failed=()
+    tf=$(mktemp "$BENCH_WORK/.time.XXXXXX")
+    for ((k = 0; k < n; k++)); do log "${ALT_NAMES[k]}: ${ALT_CMDS[k]}"; done
+    for ((r = 0; r < BENCH_RUNS; r++)); do
+        for ((k = 0; k < n; k++)); do
+            j=$(((k + r) % n))
+            name=${ALT_NAMES[j]} cmd=${ALT_CMDS[j]}
+            [[ -n ${failed[$name]:-} ]] && continue
+            if [[ $cmd == *"$IMPRINT"* ]]; then _IMPRINT_WARM=0; imprint_warmup || true; fi
+            "${ALT_SETUPS[j]}"
+            rc=0
+            "$GNU_TIME" -f '%e %M' -o "$tf" bash -c "set -o pipefail; $cmd" >"$BENCH_WORK/.last.out" 2>"$BENCH_WORK/.last.err" || rc=$?
+            if ((rc != 0)); then
+                log "$name: round $((r + 1)) failed (exit $rc); stderr tail:"
+                tail -n 5 "$BENCH_WORK/.last.err" >&2 || true
+                failed[$name]=1
+                continue
+            fi
+            read -r e m < <(tail -n1 "$tf")
+            secs[$name]+="$e " rsss[$name]+="$m "
+            log "$name: round $((r + 1)): ${e}s, $((m / 1024)) MiB RSS"
+        done
+    done
+    rm -f "$tf"
+    for ((k = 0; k < n; k++)); do
+        name=${ALT_NAMES[k]}
+        ROWS+=("$name")
+        if [[ -n ${failed[$name]:-} ]]; then
+            T_SEC[$name]=FAIL T_RSS[$name]=FAIL T_SIZE[$name]=- T_ALL[$name]=FAIL
+            continue
+        fi
+        # shellcheck disable=SC2086
+        T_SEC[$name]=$(median ${secs[$name]}) T_RSS[$name]=$(maxof ${rsss[$name]})
+        T_SIZE[$name]=- T_ALL[$name]=${secs[$name]% }
+    done
+    ALT_NAMES=() ALT_SETUPS=() ALT_CMDS=()
+}
+
+# paired_median OP A B: the median over rounds of A OP B (OP: - or /), from two
+# rows measured by the same alt_run; n/a if either failed.
+paired_median() {
+    local op=$1 a=${T_ALL[$2]:-} b=${T_ALL[$3]:-}
+    [[ $a =~ ^[0-9] && $b =~ ^[0-9] ]] || { echo n/a; return; }
+    # shellcheck disable=SC2046
+    median $(paste <(tr ' ' '\n' <<<"$a") <(tr ' ' '\n' <<<"$b") |
+        awk -v op="$op" '$1 != "" && $2 != "" {printf "%.3f\n", op == "-" ? $1 - $2 : ($2 == 0 ? 0 : $1 / $2)}')
+}
+
+# ---------------------------------------------------------------- nginx on loopback
+# nginx_start ROOT: serves ROOT read-only on 127.0.0.1 (sendfile, no limits) until
+# exit; sets NGX_BASE to its http://127.0.0.1:PORT.
+nginx_start() {
+    local root=$1 nginx=${NGINX:-$(command -v nginx || echo /usr/sbin/nginx)} dir port pid i user_line=""
+    [[ -x $nginx ]] || die "missing nginx (apt-get install -y nginx-light)"
+    port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])' 2>/dev/null || echo $((20000 + RANDOM % 20000)))
+    dir=$(mktemp -d "$BENCH_WORK/.nginx.XXXXXX")
+    on_exit "rm -rf '$dir'"
+    mkdir -p "$dir/tmp"
+    [[ $(id -u) -eq 0 ]] && user_line="user root;"
+    cat >"$dir/nginx.conf" <<CONF
+daemon off;
+worker_processes 2;
+$user_line
+pid $dir/nginx.pid;
+error_log $dir/error.log warn;
+events { worker_connections 1024; }
+http {
+  access_log off;
+  default_type application/octet-stream;
+  client_body_temp_path $dir/tmp/body;
+  proxy_temp_path $dir/tmp/proxy;
+  fastcgi_temp_path $dir/tmp/fastcgi;
+  uwsgi_temp_path $dir/tmp/uwsgi;
+  scgi_temp_path $dir/tmp/scgi;
+  sendfile on;
+  tcp_nopush on;
+  keepalive_requests 100000;
+  server { listen 127.0.0.1:$port; root $root; }
+}
+CONF
+    "$nginx" -e "$dir/error.log" -c "$dir/nginx.conf" -p "$dir" &
+    pid=$!
+    on_exit "kill $pid 2>/dev/null; wait $pid 2>/dev/null"
+    NGX_BASE=http://127.0.0.1:$port
+    for ((i = 0; i < 200; i++)); do
+        curl -s -o /dev/null "$NGX_BASE/" && break
+        kill -0 "$pid" 2>/dev/null || die "nginx exited: $(cat "$dir/error.log" 2>/dev/null)"
+        sleep 0.05
+    done
+    curl -s -o /dev/null "$NGX_BASE/" || die "nginx does not answer on $NGX_BASE"
+    # Loopback must not go through a proxy the environment may name.
+    export no_proxy="127.0.0.1,localhost${no_proxy:+,$no_proxy}" NO_PROXY="127.0.0.1,localhost${NO_PROXY:+,$NO_PROXY}"
+    log "nginx (pid $pid) serves $root at $NGX_BASE"
+}
+
+# imprint_info IMAGE FIELD: one number from `imprint info --json` (e.g. dataBytes, logicalSize).
+imprint_info() {
+    "$IMPRINT" info --source "$1" --json 2>/dev/null | grep -o "\"$2\": *[0-9]*" | head -n1 | grep -o '[0-9]*$'
+}

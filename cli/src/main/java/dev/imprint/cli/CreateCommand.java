@@ -100,10 +100,18 @@ final class CreateCommand implements Callable<Integer> {
   boolean force;
 
   @Option(
+      names = "--overwrite",
+      description = "Replace an existing image at --output (without it, a terminal is asked).")
+  boolean overwrite;
+
+  @Option(
       names = "--threads",
       paramLabel = "N",
-      description = "Compression threads (default: all cores).")
+      description = "Compression threads, 1 to " + MAX_THREADS + " (default: all cores).")
   Integer threads;
+
+  /** More threads than this only multiply buffers: nothing has that many cores to run them. */
+  static final int MAX_THREADS = 1024;
 
   @Mixin OutputOptions outputOptions;
 
@@ -126,6 +134,14 @@ final class CreateCommand implements Callable<Integer> {
       cs = (int) size;
     } catch (IllegalArgumentException e) {
       throw new UserError(e.getMessage());
+    }
+    if (threads != null && (threads < 1 || threads > MAX_THREADS)) {
+      throw new UserError(
+          "--threads "
+              + threads
+              + " is out of range: use 1 to "
+              + MAX_THREADS
+              + ", or leave it out to use every core");
     }
     int par = threads != null ? threads : Runtime.getRuntime().availableProcessors();
     if (!volume && source.startsWith("/dev/")) {
@@ -154,6 +170,7 @@ final class CreateCommand implements Callable<Integer> {
       key = Keys.loadPrivate(signKey);
       pub = Keys.publicOf(signKey);
     }
+    checkOutput();
     Display display = outputOptions.display();
     try (DiskSource disk =
         source.equals("-")
@@ -205,6 +222,50 @@ final class CreateCommand implements Callable<Integer> {
       report(display, md, secs);
     }
     return ExitCode.OK;
+  }
+
+  /**
+   * The output must not be the source under any name (the finished image would be renamed over it)
+   * and must not replace an existing file unless asked to. Runs before anything is written.
+   */
+  private void checkOutput() throws java.io.IOException {
+    if (Files.isDirectory(output)) {
+      throw new UserError(
+          "output "
+              + output
+              + " is a directory: name the image file, e.g. "
+              + output.resolve("disk.imprint"));
+    }
+    if (!source.equals("-")
+        && Files.exists(output)
+        && Files.exists(Path.of(source))
+        && Files.isSameFile(output, Path.of(source))) {
+      throw new UserError(
+          "output "
+              + output
+              + " is the source "
+              + source
+              + ": the image would replace the disk it is made of; write it somewhere else");
+    }
+    if (!Files.exists(output, java.nio.file.LinkOption.NOFOLLOW_LINKS)) {
+      return;
+    }
+    if (!Files.isRegularFile(output)) {
+      throw new UserError(
+          "output " + output + " exists and is not a regular file: name a new image file");
+    }
+    if (overwrite) {
+      return;
+    }
+    if (!Terminal.interactive() || source.equals("-")) {
+      throw new UserError(
+          "output "
+              + output
+              + " already exists: add --overwrite to replace it, or choose another name");
+    }
+    if (!Terminal.confirm("Replace the existing " + output + "?")) {
+      throw new UserError("output " + output + " kept: nothing was written");
+    }
   }
 
   private void refuseMountedSource(DiskSource disk) throws java.io.IOException {

@@ -2,6 +2,7 @@ package dev.imprint.engine.pipeline;
 
 import dev.imprint.engine.codec.Codec;
 import dev.imprint.engine.codec.CodecException;
+import dev.imprint.engine.codec.Probe;
 import dev.imprint.engine.hash.Sha256;
 import dev.imprint.engine.image.ImageWriter;
 import dev.imprint.engine.image.RangeKind;
@@ -42,7 +43,10 @@ public final class CreatePipeline {
     this.stored = new BufferPool(options.compression().codec().maxCompressedLength(cs) + 64);
   }
 
-  /** One chunk ready to append; a null payload is a zero range. */
+  /**
+   * One chunk ready to append; a null payload is a zero range. A payload from {@code stored} goes
+   * back to it; a raw payload is the chunk's own buffer, released with the chunk.
+   */
   private record Packed(
       RangeKind kind,
       long offset,
@@ -50,6 +54,7 @@ public final class CreatePipeline {
       Codec codec,
       byte[] sha256,
       ByteBuffer payload,
+      boolean pooled,
       Chunk chunk) {}
 
   /**
@@ -115,7 +120,9 @@ public final class CreatePipeline {
         writer.data(pk.offset(), pk.length(), pk.codec(), pk.sha256(), pk.payload());
       }
     } finally {
-      stored.release(pk.payload() == null ? null : pk.payload().clear());
+      if (pk.pooled()) {
+        stored.release(pk.payload().clear());
+      }
       if (pk.chunk() != null) {
         pk.chunk().release();
       }
@@ -124,19 +131,25 @@ public final class CreatePipeline {
 
   private Packed pack(Chunk c) {
     if (c.kind() != RangeKind.DATA) {
-      return new Packed(c.kind(), c.offset(), (int) c.length(), Codec.NONE, null, null, null);
+      return new Packed(
+          c.kind(), c.offset(), (int) c.length(), Codec.NONE, null, null, false, null);
     }
     ByteBuffer data = c.writableView();
     byte[] sha = Sha256.of(data);
     Codec codec = options.compression().codec();
+    if (codec == Codec.NONE || Probe.incompressible(data)) {
+      // Stored as read: no copy, and no compressor time spent on bytes that would not shrink.
+      return new Packed(
+          RangeKind.DATA, c.offset(), (int) c.length(), Codec.NONE, sha, data, false, c);
+    }
     ByteBuffer out = stored.acquire();
     try {
       int n = codec.compress(data, out, options.compression().level());
       if (n >= data.remaining()) {
-        // Incompressible: store it as is, which also makes it free to decode.
-        out.clear();
-        out.put(data.duplicate());
-        codec = Codec.NONE;
+        // Incompressible after all: store it as is, which also makes it free to decode.
+        stored.release(out.clear());
+        return new Packed(
+            RangeKind.DATA, c.offset(), (int) c.length(), Codec.NONE, sha, data, false, c);
       }
     } catch (CodecException ex) {
       stored.release(out);
@@ -144,7 +157,7 @@ public final class CreatePipeline {
       throw new UncheckedIOException(ex);
     }
     out.flip();
-    return new Packed(RangeKind.DATA, c.offset(), (int) c.length(), codec, sha, out, c);
+    return new Packed(RangeKind.DATA, c.offset(), (int) c.length(), codec, sha, out, true, c);
   }
 
   static java.util.concurrent.ThreadFactory daemon(String name) {
