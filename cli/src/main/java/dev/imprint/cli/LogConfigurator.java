@@ -23,10 +23,22 @@ public final class LogConfigurator extends ContextAwareBase implements Configura
     if (System.getProperty("logback.configurationFile") != null) {
       return ExecutionStatus.INVOKE_NEXT_IF_ANY;
     }
+    // Logging trouble must never reach the display (a user without a home, a full disk).
+    context.getStatusManager().add(new ch.qos.logback.core.status.NopStatusListener());
     String file = System.getenv("IMPRINT_LOG");
     if (file == null || file.isEmpty()) {
-      file =
-          Path.of(System.getProperty("user.home"), ".cache", "imprint", "imprint.log").toString();
+      file = writableOrNull(Path.of(System.getProperty("user.home"), ".cache", "imprint"));
+      if (file == null) {
+        file =
+            writableOrNull(
+                Path.of(
+                    System.getProperty("java.io.tmpdir"),
+                    "imprint-" + System.getProperty("user.name")));
+      }
+      if (file == null) {
+        context.getLogger(org.slf4j.Logger.ROOT_LOGGER_NAME).setLevel(Level.OFF);
+        return ExecutionStatus.DO_NOT_INVOKE_NEXT_IF_ANY;
+      }
     }
     PatternLayoutEncoder encoder = new PatternLayoutEncoder();
     encoder.setContext(context);
@@ -44,5 +56,15 @@ public final class LogConfigurator extends ContextAwareBase implements Configura
     root.addAppender(appender);
     context.getLogger("org.apache.pekko").setLevel(Level.WARN);
     return ExecutionStatus.DO_NOT_INVOKE_NEXT_IF_ANY;
+  }
+
+  /** {@code dir/imprint.log} when dir exists or can be made and is writable, else null. */
+  private static String writableOrNull(Path dir) {
+    try {
+      java.nio.file.Files.createDirectories(dir);
+      return java.nio.file.Files.isWritable(dir) ? dir.resolve("imprint.log").toString() : null;
+    } catch (java.io.IOException | RuntimeException e) {
+      return null;
+    }
   }
 }

@@ -43,7 +43,20 @@ public final class DeviceException extends IOException {
    * a message that says what to do.
    */
   public static DeviceException of(Path target, String action, int errno, Throwable cause) {
-    return new DeviceException(describe(target, action, errno), errno, cause);
+    String why = describe(target, action, errno);
+    if (errno <= 0 && cause != null) {
+      why += ": " + reason(cause);
+    }
+    return new DeviceException(why, errno, cause);
+  }
+
+  /** What Java said, when no errno could be recovered from it. */
+  private static String reason(Throwable t) {
+    if (t instanceof java.nio.channels.ClosedChannelException) {
+      return "it was closed (its restore was stopped or the device went away)";
+    }
+    String m = t.getMessage();
+    return m == null || m.isBlank() ? t.getClass().getSimpleName() : m;
   }
 
   static DeviceException of(Path target, String action, LastErrorException e) {
@@ -97,7 +110,12 @@ public final class DeviceException extends IOException {
               + target
               + " has no medium or was removed: reconnect it (or insert the card) and retry";
       default ->
-          action + " failed on " + target + ": " + (errno > 0 ? strerror(errno) : "unknown error");
+          "could not "
+              + action
+              // "open /dev/sdb", "set the length of /dev/sdb", "write at offset 0 on /dev/sdb"
+              + (action.endsWith(" of") || !action.contains(" ") ? " " : " on ")
+              + target
+              + (errno > 0 ? ": " + strerror(errno) : "");
     };
   }
 

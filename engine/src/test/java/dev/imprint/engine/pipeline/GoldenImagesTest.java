@@ -168,7 +168,7 @@ class GoldenImagesTest {
             new TargetWriter(
                 target.toString(), TargetDevice.open(target, OpenMode.SHARED), false)) {
       w.erase(g.size());
-      new RestorePipeline(mat, new RestoreOptions(2, false, RestoreOptions.DEFAULT_HELD_REGION))
+      new RestorePipeline(mat, new RestoreOptions(2, RestoreOptions.DEFAULT_HELD_REGION))
           .write(supply, List.of(w))
           .toCompletableFuture()
           .get(120, TimeUnit.SECONDS);
