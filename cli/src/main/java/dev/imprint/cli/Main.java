@@ -162,6 +162,12 @@ public final class Main implements Runnable {
             err.println("imprint: " + u.getMessage());
             return u.exitCode();
           }
+          if (t instanceof dev.imprint.engine.job.Refusal r) {
+            err.println("imprint: " + r.getMessage());
+            return r.problem() == dev.imprint.engine.job.Refusal.Problem.DAMAGED
+                ? ExitCode.DAMAGED
+                : ExitCode.BAD_INPUT;
+          }
           if (t instanceof IOException) {
             log().info("refused: {}", t.getMessage(), t);
             err.println("imprint: " + t.getMessage());

@@ -3,7 +3,10 @@ package dev.imprint.cli;
 import dev.imprint.cli.output.Display;
 import dev.imprint.engine.device.OpenMode;
 import dev.imprint.engine.device.TargetDevice;
+import dev.imprint.engine.http.HttpUrls;
 import dev.imprint.engine.image.Image;
+import dev.imprint.engine.job.SourceOpener;
+import dev.imprint.engine.job.SourceSpec;
 import dev.imprint.engine.layout.TargetFit;
 import dev.imprint.engine.pipeline.Verifier;
 import dev.imprint.engine.pipeline.VerifyPlan;
@@ -26,7 +29,12 @@ import picocli.CommandLine.Option;
       "cache and compare every data chunk's SHA-256 and every zero range. Exits 3 on a",
       "difference, naming the first bad offset."
     },
-    footer = {"", "Example:", "  imprint verify --source golden.imprint --target /dev/sdb"})
+    footer = {
+      "",
+      "Examples:",
+      "  imprint verify --source golden.imprint --target /dev/sdb",
+      "  imprint verify --source https://host/golden.imprint --target /dev/sdb"
+    })
 final class VerifyCommand implements Callable<Integer> {
   @Option(
       names = {"--source", "-source"},
@@ -44,6 +52,8 @@ final class VerifyCommand implements Callable<Integer> {
 
   @Mixin OutputOptions outputOptions;
 
+  @Mixin RemoteOptions remote;
+
   @Override
   public Integer call() throws Exception {
     Display display = outputOptions.display();
@@ -53,7 +63,16 @@ final class VerifyCommand implements Callable<Integer> {
       }
     }
     int bad = 0;
-    try (Image image = ImageOpener.open(source, ExitCode.BAD_INPUT)) {
+    SourceSpec spec =
+        new SourceSpec(
+            source,
+            HttpUrls.isHttpUrl(source) ? remote.http() : null,
+            null,
+            null,
+            false,
+            null,
+            null);
+    try (Image image = SourceOpener.openImage(spec)) {
       long needed = TargetFit.minimumSize(image.metadata());
       try (Pekko pekko = Pekko.startInBackground()) {
         ActorSystem<Void> system = pekko.get();
