@@ -47,6 +47,11 @@ public final class ImageStream {
     return header;
   }
 
+  /** The header's bytes as the stream began with them. */
+  byte[] headerBytes() {
+    return headerBytes.clone();
+  }
+
   /** The metadata, once {@link #next} has returned null. */
   public ImageMetadata metadata() {
     return metadata;
@@ -204,12 +209,15 @@ public final class ImageStream {
           throw mismatch(covered);
         }
         IndexEntry s = seen.get(i++);
+        // An entry's record offset is that of its record, or of the first record of its run.
         boolean same =
             s.kind() == e.kind()
                 && s.logicalOffset() == covered
+                && (covered != e.logicalOffset() || s.recordOffset() == e.recordOffset())
                 && (e.kind() != RangeKind.DATA
                     || (s.logicalLength() == e.logicalLength()
-                        && s.recordOffset() == e.recordOffset()
+                        && s.codec() == e.codec()
+                        && s.storedLength() == e.storedLength()
                         && MessageDigest.isEqual(s.sha256(), e.sha256())));
         if (!same || s.logicalEnd() > end) {
           throw mismatch(covered);
