@@ -46,7 +46,7 @@ public final class Image implements Closeable {
       // A trailer at the end makes a wrong header magic damage, not "some other file".
       byte[] last = new byte[Trailer.LENGTH];
       reader.readFully(ByteBuffer.wrap(last), len - Trailer.LENGTH);
-      if (Trailer.resembles(last)) {
+      if (Trailer.resembles(last, len)) {
         throw ImageDamagedException.field(
             where,
             "the header magic",

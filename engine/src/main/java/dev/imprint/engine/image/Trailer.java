@@ -29,19 +29,33 @@ public record Trailer(
   static final int MAX_SIGNATURE_BLOCK = 8 + MAX_SIGNATURES * Signature.LENGTH;
 
   /**
-   * Whether the last 80 bytes of a file are a trailer, damaged or not: its magic with at most two
-   * bytes changed, or a valid CRC under a changed magic.
+   * Whether the last 80 bytes of a file of {@code fileLength} bytes are a trailer, damaged or not:
+   * its magic with at most two bytes changed, or fields that only a trailer of this file would hold
+   * (version 1, a header length, and metadata, index and signatures inside the file).
    */
-  public static boolean resembles(byte[] last) {
+  public static boolean resembles(byte[] last, long fileLength) {
     if (last.length < LENGTH) {
       return false;
     }
     if (ImageHeader.differences(last, MAGIC) <= 2) {
       return true;
     }
-    CRC32C crc = new CRC32C();
-    crc.update(last, 0, 76);
-    return ByteBuffer.wrap(last).order(ByteOrder.LITTLE_ENDIAN).getInt(76) == (int) crc.getValue();
+    ByteBuffer r = ByteBuffer.wrap(last).order(ByteOrder.LITTLE_ENDIAN);
+    int h = r.getInt(12);
+    long m = r.getLong(16);
+    long index = r.getLong(24);
+    long sig = r.getLong(32);
+    long end = fileLength - LENGTH;
+    return r.getShort(8) == ImageHeader.MAJOR
+        && h >= ImageHeader.FIXED_LENGTH + 10
+        && h <= ImageHeader.MAX_LENGTH
+        && m >= h
+        && m < end
+        && index >= 8
+        && (index - 8) % IndexEntry.LENGTH == 0
+        && index <= end - m
+        && sig >= m + h + index
+        && sig <= end;
   }
 
   /** Whether the file ends with an Imprint trailer's magic (a damaged image still does). */
@@ -80,7 +94,7 @@ public record Trailer(
     b.get(raw);
     ByteBuffer r = ByteBuffer.wrap(raw).order(ByteOrder.LITTLE_ENDIAN);
     if (!Arrays.equals(Arrays.copyOf(raw, 8), MAGIC)) {
-      if (resembles(raw)) {
+      if (resembles(raw, fileLength)) {
         throw ImageDamagedException.field(
             where, "the trailer magic", ImageHeader.hex(Arrays.copyOf(raw, 8)), "is not IMPRTAIL");
       }

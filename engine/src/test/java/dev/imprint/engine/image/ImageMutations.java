@@ -79,6 +79,15 @@ public final class ImageMutations {
     }
   }
 
+  /**
+   * Writes the small test image of {@code ImageFormatTest} (10 chunks of 64 KiB: data, a zero run,
+   * unallocated, a short last chunk), signed by {@code signer} if not null.
+   */
+  public static ImageMetadata smallImage(java.nio.file.Path out, java.security.KeyPair signer)
+      throws java.io.IOException {
+    return ImageFormatTest.write(out, new ArrayList<>(), signer);
+  }
+
   public List<Field> fields() {
     return fields;
   }
