@@ -1,6 +1,7 @@
 package dev.imprint.engine.pipeline;
 
 import dev.imprint.engine.hash.Xxh64;
+import dev.imprint.engine.image.ImageDamagedException;
 import dev.imprint.engine.image.RangeKind;
 import dev.imprint.engine.source.DiskSource;
 import dev.imprint.engine.source.Extent;
@@ -185,7 +186,7 @@ public final class DiskChunks implements ChunkSupply {
                 try {
                   // Fails the source before the chunks that make a disk look valid are written.
                   checkWhole(s, off, tableEnd);
-                } catch (SourceException e) {
+                } catch (IOException e) {
                   if (next != null) {
                     next.release();
                     next = null;
@@ -215,8 +216,7 @@ public final class DiskChunks implements ChunkSupply {
    * A stream that ended with nothing, or before the end its partition table gives (a truncated
    * download or copy), is no disk to restore.
    */
-  private static void checkWhole(SequentialDisk s, long read, long tableEnd)
-      throws SourceException {
+  private static void checkWhole(SequentialDisk s, long read, long tableEnd) throws IOException {
     if (read == 0) {
       throw new SourceException(
           "source "
@@ -224,7 +224,8 @@ public final class DiskChunks implements ChunkSupply {
               + " is empty: there is no disk in it (give an image or a disk)");
     }
     if (read < tableEnd) {
-      throw new SourceException(
+      // Damage as every command counts it (exit 4): the disk it carries is cut short.
+      throw new ImageDamagedException(
           "source "
               + s.description()
               + " ends after "
