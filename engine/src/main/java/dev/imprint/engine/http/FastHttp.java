@@ -277,7 +277,8 @@ final class FastHttp implements AutoCloseable {
             }
             throw new EOFException("EOF reached while reading");
           }
-          watch.progress();
+          // no watch.progress(): the headers must all arrive within the request timeout, so a
+          // server that trickles them cannot hold the request open
         }
         Response r = parse(c, buf, end);
         if (r != null) {
@@ -538,7 +539,7 @@ final class FastHttp implements AutoCloseable {
     }
 
     /**
-     * Reads body bytes into dst until it is full or the body ends; calls watch.progress() after
+     * Reads body bytes into dst until it is full or the body ends; calls watch.progress(k) after
      * every read that gave bytes.
      */
     void readInto(ByteBuffer dst, HttpEndpoint.Watch watch) throws IOException {
@@ -574,7 +575,7 @@ final class FastHttp implements AutoCloseable {
           remaining -= k;
         }
         if (k > 0) {
-          watch.progress();
+          watch.progress(k);
         }
       }
     }
