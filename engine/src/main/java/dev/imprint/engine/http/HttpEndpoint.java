@@ -316,7 +316,7 @@ final class HttpEndpoint implements AutoCloseable {
       return ms % 1000 == 0 ? ms / 1000 + " s" : String.format("%.1f s", ms / 1000.0);
     }
     long s = (ms + 500) / 1000;
-    return s / 60 + " min " + (s % 60 == 0 ? "" : s % 60 + " s").trim();
+    return s / 60 + " min" + (s % 60 == 0 ? "" : " " + s % 60 + " s");
   }
 
   // ---------------------------------------------------------------- notices
@@ -595,20 +595,26 @@ final class HttpEndpoint implements AutoCloseable {
         }
         attempts++;
         troubled = true;
+        deadline = deadline();
+        // A server that asks to be left alone past the deadline is not waited for; otherwise the
+        // last wait is cut short so the last attempt comes at the deadline.
+        if (now >= deadline
+            || retryAfter.isPresent() && now + retryAfter.get().toNanos() > deadline) {
+          throw giveUp(now, description, connect, firstContact, cause);
+        }
         wait = retryAfter.orElse(backoff);
+        if (now + wait.toNanos() > deadline) {
+          wait = Duration.ofNanos(deadline - now);
+        }
         backoff = backoff.multipliedBy(2);
         if (backoff.compareTo(HttpOptions.MAX_BACKOFF) > 0) {
           backoff = HttpOptions.MAX_BACKOFF;
         }
-        deadline = deadline();
-        if (now + wait.toNanos() > deadline) {
-          throw giveUp(now, description, connect, firstContact, cause);
-        }
       }
-      checkPace();
       outageBegins(description, firstContact && connect, deadline - now);
+      checkPace();
       try {
-        Thread.sleep(wait.toMillis());
+        Thread.sleep(wait.toMillis(), (int) (wait.toNanos() % 1_000_000));
       } catch (InterruptedException ie) {
         Thread.currentThread().interrupt();
         throw new InterruptedIOException("interrupted while waiting to retry " + display);

@@ -195,7 +195,19 @@ public final class HttpStream extends InputStream {
     if (closed) {
       throw e;
     }
+    if (!fired && HttpEndpoint.find(e, java.io.EOFException.class) != null) {
+      retry.failed(closedAfter(), Optional.empty(), false, e);
+      return;
+    }
     retry.failed(fired ? stalled() : e, true);
+  }
+
+  private String closedAfter() {
+    long expected = validators.length();
+    return "the connection closed after "
+        + delivered
+        + (expected >= 0 ? " of " + expected : "")
+        + " bytes";
   }
 
   private void detach() {
@@ -266,7 +278,7 @@ public final class HttpStream extends InputStream {
           retry.failed(
               fired
                   ? "no data for " + HttpEndpoint.seconds(endpoint.options.requestTimeout())
-                  : "the connection closed after " + delivered + " of " + expected + " bytes",
+                  : closedAfter(),
               Optional.empty(),
               false,
               null);

@@ -7,6 +7,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import dev.imprint.engine.testing.NginxServer;
+import dev.imprint.engine.testing.RangeServer;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.concurrent.CopyOnWriteArrayList;
@@ -85,6 +86,80 @@ class HttpStreamTest {
       assertArrayEquals(data, got);
     }
     assertEquals(List.of(), warnings);
+    // The kill landed mid-body: the stream resumed with a range that starts inside the file.
+    List<Long> starts = nginx.rangeStarts();
+    assertTrue(
+        starts.stream().anyMatch(s -> s > 0 && s < data.length),
+        "no resumed range in " + nginx.accessLog());
+  }
+
+  @Test
+  void connectionCutAtAKnownByteResumesThereByteExact() throws Exception {
+    byte[] file = TestFiles.random(3 * MIB + 17, 21);
+    long cut = MIB + 5;
+    List<String> notices = new CopyOnWriteArrayList<>();
+    try (RangeServer server = new RangeServer(file)) {
+      server.cutOnceAt(cut, null); // before the GET: the server sends the body at once
+      try (HttpStream in =
+          HttpStream.open(
+              server.uri("/disk.img"),
+              TestFiles.options().withNotices(notices::add),
+              warnings::add)) {
+        assertArrayEquals(file, in.readAllBytes());
+      }
+      assertEquals(List.of("GET -", "GET bytes=" + cut + "-"), server.requests());
+      assertEquals(file.length, server.bodyBytes(), "no byte sent twice");
+      assertEquals(2, server.connections());
+    }
+    assertEquals(List.of(), warnings);
+    assertEquals(2, notices.size(), notices.toString());
+    assertTrue(
+        notices
+            .get(0)
+            .endsWith(
+                "failed (the connection closed after "
+                    + cut
+                    + " of "
+                    + file.length
+                    + " bytes): retrying for up to 30 s"),
+        notices.get(0));
+    assertTrue(notices.get(1).startsWith("reconnected to 127.0.0.1:"), notices.get(1));
+  }
+
+  @Test
+  void withoutRangesTheCutRestartsFromZeroAndSkipsExactly() throws Exception {
+    byte[] file = TestFiles.random(2 * MIB + 3, 22);
+    long cut = MIB - 1;
+    try (RangeServer server = new RangeServer(file)) {
+      server.ignoreRanges();
+      server.cutOnceAt(cut, null);
+      try (HttpStream in =
+          HttpStream.open(server.uri("/disk.img"), TestFiles.options(), warnings::add)) {
+        assertArrayEquals(file, in.readAllBytes());
+      }
+      assertEquals(List.of("GET -", "GET bytes=" + cut + "-"), server.requests());
+      assertEquals(cut + file.length, server.bodyBytes(), "the start sent twice, no more");
+    }
+    assertEquals(1, warnings.size(), warnings.toString());
+    assertTrue(
+        warnings.get(0).contains("skipping the " + cut + " bytes already read"), warnings.get(0));
+  }
+
+  @Test
+  void fileReplacedAtTheCutIsReported() throws Exception {
+    byte[] file = TestFiles.random(2 * MIB, 23);
+    try (RangeServer server = new RangeServer(file)) {
+      server.cutOnceAt(MIB, () -> server.replace(TestFiles.random(2 * MIB, 24)));
+      ImageChangedException e;
+      try (HttpStream in =
+          HttpStream.open(server.uri("/disk.img"), TestFiles.options(), warnings::add)) {
+        e = assertThrows(ImageChangedException.class, in::readAllBytes);
+      }
+      assertEquals(List.of("GET -", "GET bytes=" + MIB + "-"), server.requests());
+      assertTrue(
+          e.getMessage().contains("changed while it was being restored (ETag \"v1-"),
+          e.getMessage());
+    }
   }
 
   @Test

@@ -75,7 +75,9 @@ public final class NginxServer implements AutoCloseable {
         "root".equals(System.getProperty("user.name")) ? "user root;" : "",
         "events { worker_connections 512; }",
         "http {",
-        "  access_log " + d + "/access.log;",
+        // One line per finished request: method, status, Range header, body bytes sent.
+        "  log_format ranges '$request_method $status \"$http_range\" $body_bytes_sent';",
+        "  access_log " + d + "/access.log ranges;",
         "  default_type application/octet-stream;",
         "  client_body_temp_path " + d + "/tmp/body;",
         "  proxy_temp_path " + d + "/tmp/proxy;",
@@ -171,6 +173,27 @@ public final class NginxServer implements AutoCloseable {
   public void restart() throws IOException, InterruptedException {
     stop();
     start();
+  }
+
+  /** The finished requests so far, one {@code METHOD STATUS "RANGE" BYTES} line each. */
+  public java.util.List<String> accessLog() throws IOException {
+    Path p = dir.resolve("access.log");
+    return Files.exists(p) ? Files.readAllLines(p) : java.util.List.of();
+  }
+
+  /**
+   * The first bytes of the ranges asked for by logged GETs ({@code Range: bytes=A-...}), in order.
+   */
+  public java.util.List<Long> rangeStarts() throws IOException {
+    java.util.List<Long> starts = new java.util.ArrayList<>();
+    java.util.regex.Pattern p = java.util.regex.Pattern.compile("^GET \\d+ \"bytes=(\\d+)-");
+    for (String line : accessLog()) {
+      java.util.regex.Matcher m = p.matcher(line);
+      if (m.find()) {
+        starts.add(Long.parseLong(m.group(1)));
+      }
+    }
+    return starts;
   }
 
   /** nginx's own output and error log, for failure messages. */
