@@ -537,6 +537,11 @@ final class HttpEndpoint implements AutoCloseable {
     }
 
     private long deadline() {
+      if (!reached && failingSinceNanos >= 0) {
+        // Never answered: the stated first-contact time counts from the first failure, so setting
+        // up the client does not eat into it.
+        return failingSinceNanos + options.effectiveFirstContactBudget().toNanos();
+      }
       Duration budget = reached ? options.retryBudget() : options.effectiveFirstContactBudget();
       return usefulAtNanos + budget.toNanos();
     }
