@@ -41,6 +41,9 @@ final class ImageOpener {
         throw new UserError(e.getMessage(), damagedExit);
       }
     }
+    if (remote != null) {
+      remote.requireHttp(spec);
+    }
     Path p = Path.of(spec);
     if (!Files.exists(p)) {
       throw new UserError("image " + spec + " does not exist: check the path");
