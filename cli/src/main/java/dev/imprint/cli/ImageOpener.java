@@ -8,13 +8,10 @@ import dev.imprint.engine.image.FileRangeReader;
 import dev.imprint.engine.image.Image;
 import dev.imprint.engine.image.ImageFormatException;
 import dev.imprint.engine.image.RangeReader;
-import dev.imprint.engine.signing.Keys;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
-import java.security.PublicKey;
-import java.util.List;
 
 /** Opens an Imprint image named on the command line, with messages that say what to do. */
 final class ImageOpener {
@@ -43,6 +40,9 @@ final class ImageOpener {
         closeQuietly(r);
         throw new UserError(e.getMessage(), damagedExit);
       }
+    }
+    if (remote != null) {
+      remote.requireHttp(spec);
     }
     Path p = Path.of(spec);
     if (!Files.exists(p)) {
@@ -75,37 +75,5 @@ final class ImageOpener {
         // Already failing with a better message.
       }
     }
-  }
-
-  /** Fails unless one of the image's signatures verifies under one of the trusted keys. */
-  static void requireTrusted(
-      dev.imprint.engine.image.ImageMetadata md, List<Path> trust, String where)
-      throws IOException {
-    if (trust == null || trust.isEmpty()) {
-      return;
-    }
-    if (md.signatures().isEmpty()) {
-      throw new UserError(
-          where + " is not signed, but --trust requires a signature: sign it with imprint sign");
-    }
-    for (Path t : trust) {
-      PublicKey k = Keys.loadPublic(t);
-      byte[] raw = Keys.rawPublic(k);
-      for (var s : md.signatures()) {
-        if (java.util.Arrays.equals(s.publicKey(), raw) && Keys.verify(s, md.digest())) {
-          return;
-        }
-      }
-    }
-    StringBuilder signers = new StringBuilder();
-    for (var s : md.signatures()) {
-      signers.append(signers.length() == 0 ? "" : ", ").append(Keys.fingerprint(s.publicKey()));
-    }
-    throw new UserError(
-        where
-            + " is signed by "
-            + signers
-            + ", which is not a trusted key (or the signature is bad): restore only images you"
-            + " trust, or pass the signer's KEY.pub with --trust");
   }
 }

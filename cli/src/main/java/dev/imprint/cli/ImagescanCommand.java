@@ -14,9 +14,10 @@ import picocli.CommandLine.Option;
     name = "imagescan",
     mixinStandardHelpOptions = true,
     description = {
-      "Verify an image: read every chunk, check its SHA-256, the index and the digest.",
-      "Like 'asr imagescan', but Imprint images carry checksums from birth, so it checks",
-      "rather than rewrites. Names the first damaged chunk; exits 4 on damage."
+      "Verify an image: everything a restore relies on. Reads it front to back as a pipe",
+      "restore does (every record, the index, digest and trailers), checks every chunk's",
+      "SHA-256 and every signature. Like 'asr imagescan', but Imprint images carry checksums",
+      "from birth, so it checks rather than rewrites. Names the first damage; exits 4 on it."
     },
     footer = {"", "Example:", "  imprint imagescan --source golden.imprint"})
 final class ImagescanCommand implements Callable<Integer> {

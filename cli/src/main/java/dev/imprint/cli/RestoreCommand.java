@@ -163,18 +163,22 @@ final class RestoreCommand implements Callable<Integer> {
   }
 
   private RestoreRequest request() {
+    remote.requireHttp(source);
+    java.util.function.Consumer<String> warnings =
+        w -> {
+          LoggerFactory.getLogger(RestoreCommand.class).warn("{}", w);
+          events.add(new RestoreEvent.Warning(w));
+        };
     SourceSpec from =
         new SourceSpec(
             source,
-            isHttp() ? remote.http() : null,
+            // Outages and slow servers become warning events, shown (and in JSON) in order.
+            isHttp() ? remote.http().withNotices(warnings) : null,
             trust,
             sourceVolume,
             allBlocks,
             () -> new BufferedInputStream(Terminal.in(), 1 << 20),
-            w -> {
-              LoggerFactory.getLogger(RestoreCommand.class).warn("{}", w);
-              events.add(new RestoreEvent.Warning(w));
-            });
+            warnings);
     return new RestoreRequest(
         from,
         targets,

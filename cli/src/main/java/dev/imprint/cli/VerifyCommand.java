@@ -63,6 +63,7 @@ final class VerifyCommand implements Callable<Integer> {
       }
     }
     int bad = 0;
+    remote.requireHttp(source);
     SourceSpec spec =
         new SourceSpec(
             source,

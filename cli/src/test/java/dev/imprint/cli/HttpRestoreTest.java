@@ -420,7 +420,7 @@ class HttpRestoreTest {
     assertTrue(i.err().contains("truncated"), i::toString);
     assertEquals(1, errorLines(i).size(), i::toString);
 
-    CliRun.Result r = refusedRestore(url);
+    CliRun.Result r = refusedRestore(ExitCode.DAMAGED, url);
     assertTrue(r.err().contains("truncated"), r::toString);
   }
 
@@ -551,6 +551,10 @@ class HttpRestoreTest {
 
   /** Runs a restore that must be refused: exit 2, one line on stderr, no target file made. */
   private CliRun.Result refusedRestore(String url, String... extra) {
+    return refusedRestore(ExitCode.BAD_INPUT, url, extra);
+  }
+
+  private CliRun.Result refusedRestore(int code, String url, String... extra) {
     Path target = tmp.resolve("refused-" + System.nanoTime() + ".img");
     List<String> args =
         new ArrayList<>(
@@ -564,7 +568,7 @@ class HttpRestoreTest {
                 "--noprompt"));
     args.addAll(List.of(extra));
     CliRun.Result r = CliRun.run(args.toArray(String[]::new));
-    assertEquals(2, r.code(), r::toString);
+    assertEquals(code, r.code(), r::toString);
     assertEquals(1, errorLines(r).size(), () -> "one line on stderr: " + r);
     assertTrue(r.err().startsWith("imprint: "), r::toString);
     assertFalse(Files.exists(target), () -> "no target file may be created: " + r);

@@ -133,7 +133,9 @@ public enum Codec {
     } catch (CodecException e) {
       throw e;
     } catch (RuntimeException e) {
-      throw new CodecException(name().toLowerCase() + " data is corrupt: " + e.getMessage());
+      // lz4-java throws some of its errors without a message.
+      String why = e.getMessage() == null ? e.getClass().getSimpleName() : e.getMessage();
+      throw new CodecException(name().toLowerCase() + " data is corrupt: " + why);
     }
   }
 }

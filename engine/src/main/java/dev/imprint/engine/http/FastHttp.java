@@ -34,14 +34,20 @@ import javax.net.ssl.SSLSocket;
 import javax.net.ssl.SSLSocketFactory;
 
 /**
- * A minimal HTTP/1.1 client for the ranged GETs of {@link HttpRangeReader} on http:// and https://
- * URLs with no proxy: a pool of keep-alive {@link SocketChannel}s, response headers parsed here,
- * and bodies read straight into the caller's buffer. java.net.http spends about ten times the CPU
- * per byte received (its own selector thread, body subscribers, copies through heap buffers); this
- * path costs little more than the kernel's copy.
+ * The small HTTP/1.1 client behind {@link HttpRangeReader}'s ranged GETs, used for http:// and
+ * https:// URLs reached without a proxy and with headers it can send verbatim. It keeps a pool of
+ * keep-alive connections (a blocking {@link SocketChannel} for http://, an {@link SSLSocket} over a
+ * plain socket for https://), parses the response headers itself, and reads bodies straight into
+ * the caller's buffer (https:// into a direct buffer goes through one 64 KiB scratch array).
+ * java.net.http costs several times the CPU per byte received on the restore's hot path (its
+ * selector thread, body subscribers and heap copies; measured in docs/BENCHMARKS.md), and it drops
+ * a connection whose body is closed before its end.
  *
- * <p>Responses it does not handle (redirects, chunked bodies) are reported as {@link
- * Response#unsupported()}, and the caller repeats the request with java.net.http.
+ * <p>The response headers must all arrive within the request timeout; the body is watched by the
+ * caller ({@link HttpEndpoint.Watch}), which also cuts off servers too slow to count as progress.
+ * Responses it does not handle (redirects, chunked bodies) are reported as {@link
+ * Response#unsupported()}, and the caller repeats the request with java.net.http, which also does
+ * everything else: the HEAD that opens a reader, proxies, {@link HttpStream}.
  */
 final class FastHttp implements AutoCloseable {
   private static final int HEADER_BUFFER = 16 << 10;
@@ -277,7 +283,8 @@ final class FastHttp implements AutoCloseable {
             }
             throw new EOFException("EOF reached while reading");
           }
-          watch.progress();
+          // no watch.progress(): the headers must all arrive within the request timeout, so a
+          // server that trickles them cannot hold the request open
         }
         Response r = parse(c, buf, end);
         if (r != null) {
@@ -538,7 +545,7 @@ final class FastHttp implements AutoCloseable {
     }
 
     /**
-     * Reads body bytes into dst until it is full or the body ends; calls watch.progress() after
+     * Reads body bytes into dst until it is full or the body ends; calls watch.progress(k) after
      * every read that gave bytes.
      */
     void readInto(ByteBuffer dst, HttpEndpoint.Watch watch) throws IOException {
@@ -574,7 +581,7 @@ final class FastHttp implements AutoCloseable {
           remaining -= k;
         }
         if (k > 0) {
-          watch.progress();
+          watch.progress(k);
         }
       }
     }

@@ -112,7 +112,9 @@ final class HttpEndpoint implements AutoCloseable {
 
   HttpResponse<InputStream> send(HttpRequest request) throws IOException {
     try {
-      return client.send(request, HttpResponse.BodyHandlers.ofInputStream());
+      HttpResponse<InputStream> r = client.send(request, HttpResponse.BodyHandlers.ofInputStream());
+      answered();
+      return r;
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
       throw new InterruptedIOException("interrupted while reading " + display);
@@ -126,9 +128,12 @@ final class HttpEndpoint implements AutoCloseable {
 
   HttpResponse<Void> head() throws IOException {
     try {
-      return client.send(
-          request().method("HEAD", HttpRequest.BodyPublishers.noBody()).build(),
-          HttpResponse.BodyHandlers.discarding());
+      HttpResponse<Void> r =
+          client.send(
+              request().method("HEAD", HttpRequest.BodyPublishers.noBody()).build(),
+              HttpResponse.BodyHandlers.discarding());
+      answered();
+      return r;
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
       throw new InterruptedIOException("interrupted while reading " + display);
@@ -311,7 +316,117 @@ final class HttpEndpoint implements AutoCloseable {
       return ms % 1000 == 0 ? ms / 1000 + " s" : String.format("%.1f s", ms / 1000.0);
     }
     long s = (ms + 500) / 1000;
-    return s / 60 + " min " + (s % 60 == 0 ? "" : s % 60 + " s").trim();
+    return s / 60 + " min" + (s % 60 == 0 ? "" : " " + s % 60 + " s");
+  }
+
+  // ---------------------------------------------------------------- notices
+
+  private final Object noticeLock = new Object();
+  private volatile boolean reached; // an HTTP answer came back at least once
+  private boolean outage; // announced, not yet over
+  private boolean outageAtFirstContact;
+  private long outageSinceNanos;
+  private boolean slowNoticed;
+
+  /** An HTTP answer arrived: the server exists, from now on the full retry budget applies. */
+  void answered() {
+    reached = true;
+  }
+
+  boolean reached() {
+    return reached;
+  }
+
+  private void notice(String line) {
+    try {
+      options.notices().accept(line);
+    } catch (RuntimeException ignored) {
+      // a listener's failure must not fail the read
+    }
+  }
+
+  /** The first failure of an outage is announced, the others are not. */
+  private void outageBegins(String description, boolean firstContact, long leftNanos) {
+    synchronized (noticeLock) {
+      if (outage) {
+        return;
+      }
+      outage = true;
+      outageAtFirstContact = firstContact;
+      outageSinceNanos = System.nanoTime();
+    }
+    notice(
+        firstContact
+            ? "cannot reach "
+                + hostPort()
+                + " ("
+                + description
+                + "): check the URL and that the server is running; retrying for "
+                + wholeSeconds(leftNanos)
+            : "reading "
+                + display
+                + " failed ("
+                + description
+                + "): retrying for up to "
+                + wholeSeconds(leftNanos));
+  }
+
+  /** A read succeeded or is back at a useful rate: the outage, if one was announced, is over. */
+  private void recovered() {
+    long since;
+    boolean first;
+    synchronized (noticeLock) {
+      slowNoticed = false;
+      if (!outage) {
+        return;
+      }
+      outage = false;
+      first = outageAtFirstContact;
+      since = System.nanoTime() - outageSinceNanos;
+    }
+    notice(
+        (first ? "reached " : "reconnected to ")
+            + hostPort()
+            + " after "
+            + seconds(Duration.ofMillis(Math.max(1, since / 1_000_000))));
+  }
+
+  /** Bytes arrive, but too slowly to count: said once until the rate is useful again. */
+  private void slow(long bytesPerSecond, long leftNanos) {
+    synchronized (noticeLock) {
+      if (slowNoticed) {
+        return;
+      }
+      slowNoticed = true;
+    }
+    notice(
+        "server "
+            + hostPort()
+            + " sends "
+            + rate(bytesPerSecond)
+            + ", below "
+            + rate(options.minRate())
+            + " for "
+            + seconds(options.rateWindow())
+            + ": giving up in "
+            + wholeSeconds(leftNanos));
+  }
+
+  /** "12 B/s", "3.5 KiB/s", "64 KiB/s", "2.0 MiB/s". */
+  static String rate(long bytesPerSecond) {
+    if (bytesPerSecond < 1024) {
+      return bytesPerSecond + " B/s";
+    }
+    if (bytesPerSecond < 1 << 20) {
+      return bytesPerSecond % 1024 == 0
+          ? bytesPerSecond / 1024 + " KiB/s"
+          : String.format(java.util.Locale.ROOT, "%.1f KiB/s", bytesPerSecond / 1024.0);
+    }
+    return String.format(java.util.Locale.ROOT, "%.1f MiB/s", bytesPerSecond / 1048576.0);
+  }
+
+  private static String wholeSeconds(long nanos) {
+    return seconds(Duration.ofSeconds(Math.max(0, (nanos + 500_000_000L) / 1_000_000_000L)));
   }
 
   // ---------------------------------------------------------------- retries
@@ -321,17 +436,147 @@ final class HttpEndpoint implements AutoCloseable {
   }
 
   /**
-   * The retry state of one operation: the budget clock starts at the first failure and is reset by
-   * progress (bytes received), as is the backoff.
+   * The retry state of one operation (one range read, or one stream). Useful progress is at least
+   * {@link HttpOptions#minRate()} over {@link HttpOptions#rateWindow()}; the budget ({@link
+   * HttpOptions#retryBudget()}, or the first contact's before the server ever answered) counts from
+   * the last moment of useful progress, or the operation's start, so failures, stalls and trickles
+   * alike end when it runs out. Any byte resets the backoff. Thread-safe: the watchdog asks it.
    */
   final class Retry {
+    private static final int BUCKETS = 10;
+    private final long windowNanos = options.rateWindow().toNanos();
+    private final long bucketNanos = Math.max(1, windowNanos / BUCKETS);
+    private final long need = (long) (options.minRate() * (windowNanos / 1e9));
+    private final long[] ring = new long[BUCKETS];
+    private final long originNanos = System.nanoTime();
+    private long ringAt; // the bucket (counted from origin) ring's newest slot holds
+    private long inWindow; // bytes in the ring
+    private long usefulAtNanos = originNanos;
+    private long sinceUseful; // bytes since usefulAtNanos
     private long failingSinceNanos = -1;
     private Duration backoff = HttpOptions.FIRST_BACKOFF;
     private int attempts;
+    private boolean troubled; // a failure or slowness seen: its end is announced
+    private boolean waiting = true; // the caller waits on the server (not off consuming bytes)
+    private long leftAtNanos;
 
-    void progress() {
-      failingSinceNanos = -1;
-      backoff = HttpOptions.FIRST_BACKOFF;
+    private void roll(long now) {
+      long b = (now - originNanos) / bucketNanos;
+      if (b - ringAt >= BUCKETS) {
+        java.util.Arrays.fill(ring, 0);
+        inWindow = 0;
+      } else {
+        for (long i = ringAt + 1; i <= b; i++) {
+          int k = (int) (i % BUCKETS);
+          inWindow -= ring[k];
+          ring[k] = 0;
+        }
+      }
+      ringAt = Math.max(ringAt, b);
+    }
+
+    /** Body bytes arrived. */
+    void received(long n) {
+      boolean recovered = false;
+      synchronized (this) {
+        long now = System.nanoTime();
+        roll(now);
+        ring[(int) (ringAt % BUCKETS)] += n;
+        inWindow += n;
+        sinceUseful += n;
+        backoff = HttpOptions.FIRST_BACKOFF;
+        if (inWindow >= need) {
+          usefulAtNanos = now;
+          sinceUseful = 0;
+          failingSinceNanos = -1;
+          attempts = 0;
+          recovered = troubled;
+          troubled = false;
+        }
+      }
+      if (recovered) {
+        recovered();
+      }
+    }
+
+    /** The operation got what it asked for (or the server answered at last). */
+    void done() {
+      boolean recovered;
+      synchronized (this) {
+        recovered = troubled;
+        troubled = false;
+      }
+      if (recovered) {
+        recovered();
+      }
+    }
+
+    /**
+     * The caller stops waiting (an {@link HttpStream}'s reader went off with its bytes); the time
+     * until {@link #enter} is not the server's and does not count.
+     */
+    synchronized void leave() {
+      waiting = false;
+      leftAtNanos = System.nanoTime();
+    }
+
+    synchronized void enter() {
+      if (waiting) {
+        return;
+      }
+      long now = System.nanoTime();
+      waiting = true;
+      usefulAtNanos = Math.min(now, usefulAtNanos + (now - leftAtNanos));
+      if (failingSinceNanos >= 0) {
+        failingSinceNanos = Math.min(now, failingSinceNanos + (now - leftAtNanos));
+      }
+    }
+
+    synchronized boolean waiting() {
+      return waiting;
+    }
+
+    private long deadline() {
+      if (!reached && failingSinceNanos >= 0) {
+        // Never answered: the stated first-contact time counts from the first failure, so setting
+        // up the client does not eat into it.
+        return failingSinceNanos + options.effectiveFirstContactBudget().toNanos();
+      }
+      Duration budget = reached ? options.retryBudget() : options.effectiveFirstContactBudget();
+      return usefulAtNanos + budget.toNanos();
+    }
+
+    /**
+     * For the watchdog: announces a trickle once, and says whether the budget ran out (the body
+     * should then be cut, and the caller's next {@link #failed} gives up).
+     */
+    boolean checkPace() {
+      long rate;
+      long left;
+      synchronized (this) {
+        if (!waiting) {
+          return false;
+        }
+        long now = System.nanoTime();
+        left = deadline() - now;
+        if (left <= 0) {
+          return true;
+        }
+        long slowFor = now - usefulAtNanos;
+        if (slowFor < windowNanos || sinceUseful == 0) {
+          return false;
+        }
+        rate = (long) (sinceUseful * 1e9 / slowFor);
+        troubled = true;
+      }
+      slow(rate, left);
+      return false;
+    }
+
+    /** How soon the watchdog should look again. */
+    synchronized long checkIntervalNanos() {
+      long toDeadline = deadline() - System.nanoTime();
+      return Math.max(1_000_000, Math.min(bucketNanos, toDeadline));
     }
 
     void failed(IOException e, boolean hostKnownGood) throws IOException {
@@ -346,69 +591,138 @@ final class HttpEndpoint implements AutoCloseable {
     void failed(String description, Optional<Duration> retryAfter, boolean connect, Throwable cause)
         throws IOException {
       long now = System.nanoTime();
-      if (failingSinceNanos < 0) {
-        failingSinceNanos = now;
+      Duration wait;
+      long deadline;
+      boolean firstContact = !reached;
+      synchronized (this) {
+        if (failingSinceNanos < 0) {
+          failingSinceNanos = now;
+        }
+        attempts++;
+        troubled = true;
+        deadline = deadline();
+        // A server that asks to be left alone past the deadline is not waited for; otherwise the
+        // last wait is cut short so the last attempt comes at the deadline.
+        if (now >= deadline
+            || retryAfter.isPresent() && now + retryAfter.get().toNanos() > deadline) {
+          throw giveUp(now, description, connect, firstContact, cause);
+        }
+        wait = retryAfter.orElse(backoff);
+        if (now + wait.toNanos() > deadline) {
+          wait = Duration.ofNanos(deadline - now);
+        }
+        backoff = backoff.multipliedBy(2);
+        if (backoff.compareTo(HttpOptions.MAX_BACKOFF) > 0) {
+          backoff = HttpOptions.MAX_BACKOFF;
+        }
       }
-      attempts++;
-      Duration wait = retryAfter.orElse(backoff);
-      backoff = backoff.multipliedBy(2);
-      if (backoff.compareTo(HttpOptions.MAX_BACKOFF) > 0) {
-        backoff = HttpOptions.MAX_BACKOFF;
-      }
-      long deadline = failingSinceNanos + options.retryBudget().toNanos();
-      if (now + wait.toNanos() > deadline) {
-        Duration tried = Duration.ofNanos(now - failingSinceNanos);
-        String msg =
-            connect
-                ? "cannot connect to "
-                    + hostPort()
-                    + " for "
-                    + display
-                    + ": "
-                    + description
-                    + " (tried "
-                    + attempts
-                    + " times over "
-                    + seconds(tried)
-                    + ")"
-                : "gave up reading "
-                    + display
-                    + " after "
-                    + attempts
-                    + " attempts over "
-                    + seconds(tried)
-                    + ": last error: "
-                    + description;
-        throw new HttpSourceException(connect ? Kind.CANNOT_CONNECT : Kind.GAVE_UP, msg, cause);
-      }
+      outageBegins(description, firstContact && connect, deadline - now);
+      checkPace();
       try {
-        Thread.sleep(wait.toMillis());
+        Thread.sleep(wait.toMillis(), (int) (wait.toNanos() % 1_000_000));
       } catch (InterruptedException ie) {
         Thread.currentThread().interrupt();
         throw new InterruptedIOException("interrupted while waiting to retry " + display);
       }
     }
+
+    private HttpSourceException giveUp(
+        long now, String description, boolean connect, boolean firstContact, Throwable cause) {
+      Duration tried = Duration.ofNanos(now - failingSinceNanos);
+      long slowFor = now - usefulAtNanos;
+      if (sinceUseful > 0 && slowFor >= windowNanos) {
+        return new HttpSourceException(
+            Kind.GAVE_UP,
+            "gave up reading "
+                + display
+                + ": server "
+                + hostPort()
+                + " sent "
+                + rate((long) (sinceUseful * 1e9 / slowFor))
+                + " for "
+                + wholeSeconds(slowFor)
+                + ", below the "
+                + rate(options.minRate())
+                + " that counts as progress (last error: "
+                + description
+                + ")",
+            cause);
+      }
+      if (connect && firstContact) {
+        return new HttpSourceException(
+            Kind.CANNOT_CONNECT,
+            "cannot reach "
+                + hostPort()
+                + " ("
+                + description
+                + ") for "
+                + display
+                + ": check the URL and that the server is running (tried "
+                + attempts
+                + " times over "
+                + seconds(tried)
+                + ")",
+            cause);
+      }
+      if (connect) {
+        return new HttpSourceException(
+            Kind.CANNOT_CONNECT,
+            "cannot connect to "
+                + hostPort()
+                + " for "
+                + display
+                + ": "
+                + description
+                + " (tried "
+                + attempts
+                + " times over "
+                + seconds(tried)
+                + ")",
+            cause);
+      }
+      return new HttpSourceException(
+          Kind.GAVE_UP,
+          "gave up reading "
+              + display
+              + " after "
+              + attempts
+              + " attempts over "
+              + seconds(tried)
+              + ": last error: "
+              + description,
+          cause);
+    }
   }
 
   // ---------------------------------------------------------------- stalls
 
-  /** Closes {@code body} when no byte has arrived for the request timeout. */
-  Watch watch(java.io.Closeable body) {
-    return new Watch(body, options.requestTimeout().toNanos());
+  /**
+   * Watches a body: closes it when no byte has arrived for the request timeout, or when {@code
+   * retry}'s budget ran out while bytes trickle in; feeds {@code retry} the bytes.
+   */
+  Watch watch(java.io.Closeable body, Retry retry) {
+    return new Watch(body, options.requestTimeout().toNanos(), retry);
   }
 
   static final class Watch implements AutoCloseable {
     private final java.io.Closeable body;
     private final long timeoutNanos;
+    private final Retry retry; // null: only the time without a byte is watched
     private volatile long lastNanos = System.nanoTime();
     private volatile boolean fired;
     private volatile boolean closed;
     private ScheduledFuture<?> next;
 
+    /** Closes {@code body} after {@code timeoutNanos}, unless closed first or told of progress. */
     Watch(java.io.Closeable body, long timeoutNanos) {
+      this(body, timeoutNanos, null);
+    }
+
+    Watch(java.io.Closeable body, long timeoutNanos, Retry retry) {
       this.body = body;
       this.timeoutNanos = timeoutNanos;
-      schedule(timeoutNanos);
+      this.retry = retry;
+      schedule(retry == null ? timeoutNanos : Math.min(timeoutNanos, retry.checkIntervalNanos()));
     }
 
     private synchronized void schedule(long delayNanos) {
@@ -418,24 +732,33 @@ final class HttpEndpoint implements AutoCloseable {
     }
 
     private void check() {
-      long idle = System.nanoTime() - lastNanos;
       if (closed) {
         return;
       }
-      if (idle >= timeoutNanos) {
+      if (retry != null && !retry.waiting()) {
+        schedule(timeoutNanos); // the reader is away: the silence is not the server's
+        return;
+      }
+      long idle = System.nanoTime() - lastNanos;
+      if (idle >= timeoutNanos || retry != null && retry.checkPace()) {
         fired = true;
         try {
           body.close();
         } catch (IOException | RuntimeException ignored) {
-          // the reader sees the stream end or fail, and retries
+          // the reader sees the stream end or fail, and retries or gives up
         }
-      } else {
-        schedule(timeoutNanos - idle);
+        return;
       }
+      long wait = timeoutNanos - idle;
+      schedule(retry == null ? wait : Math.min(wait, retry.checkIntervalNanos()));
     }
 
-    void progress() {
+    /** {@code n} bytes arrived (0: the caller is back and waits again). */
+    void progress(long n) {
       lastNanos = System.nanoTime();
+      if (n > 0 && retry != null) {
+        retry.received(n);
+      }
     }
 
     boolean fired() {

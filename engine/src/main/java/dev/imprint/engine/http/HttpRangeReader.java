@@ -25,7 +25,9 @@ import java.util.concurrent.Semaphore;
  * validators, so a file replaced on the server is noticed ({@link ImageChangedException}) instead
  * of mixing two images. Retryable failures (connection refused or reset, timeouts, stalls, short
  * bodies, 5xx, 429 with Retry-After) are retried with backoff for up to {@link
- * HttpOptions#retryBudget()} without progress.
+ * HttpOptions#retryBudget()} without useful progress (a server that trickles bytes too slowly to
+ * count is cut off within the same budget); a server never reached is given {@link
+ * HttpOptions#firstContactBudget()}. Each outage is told to {@link HttpOptions#notices()} once.
  *
  * <p>Thread-safe: parallel {@code readFully} calls run as parallel requests, at most {@link
  * HttpOptions#connections()} at a time.
@@ -59,11 +61,13 @@ public final class HttpRangeReader implements RangeReader {
    */
   public static HttpRangeReader open(URI uri, HttpOptions options) throws IOException {
     HttpEndpoint endpoint = new HttpEndpoint(uri, options);
-    return new HttpRangeReader(endpoint, probe(endpoint));
+    Retry retry = endpoint.retry();
+    Validators v = probe(endpoint, retry);
+    retry.done();
+    return new HttpRangeReader(endpoint, v);
   }
 
-  private static Validators probe(HttpEndpoint ep) throws IOException {
-    Retry retry = ep.retry();
+  private static Validators probe(HttpEndpoint ep, Retry retry) throws IOException {
     boolean useHead = true;
     while (true) {
       if (useHead) {
@@ -281,6 +285,7 @@ public final class HttpRangeReader implements RangeReader {
     FastHttp f = fast;
     if (f != null && !fastRefused) {
       FastHttp.Response r = f.get(range, vName, vValue);
+      endpoint.answered();
       if (!r.unsupported()) {
         return new FastExchange(r);
       }
@@ -353,19 +358,12 @@ public final class HttpRangeReader implements RangeReader {
           retry.failed(again);
           continue;
         }
-        int before = dst.position();
-        try (Watch watch = endpoint.watch(x.body())) {
+        try (Watch watch = endpoint.watch(x.body(), retry)) {
           try {
             x.copy(dst, watch);
           } catch (IOException e) {
-            if (dst.position() > before) {
-              retry.progress();
-            }
             retry.failed(watch.fired() ? stalled() : e, true);
             continue;
-          }
-          if (dst.position() > before) {
-            retry.progress();
           }
           if (dst.hasRemaining()) {
             long got = dst.position() - start;
@@ -384,6 +382,7 @@ public final class HttpRangeReader implements RangeReader {
         }
       }
     }
+    retry.done();
   }
 
   private IOException stalled() {
@@ -410,7 +409,7 @@ public final class HttpRangeReader implements RangeReader {
       if (k < 0) {
         return;
       }
-      watch.progress();
+      watch.progress(k);
     }
     // Reading to the end of the body lets the client keep the connection for the next range;
     // closing a body it hasn't seen end makes it close the connection.

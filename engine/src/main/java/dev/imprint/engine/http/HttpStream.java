@@ -19,7 +19,9 @@ import java.util.function.Consumer;
  * bytes=N-} with {@code If-Range}), so the caller never sees the break. A server that answers 200
  * instead (no range support) is read again from the start and the bytes already delivered are
  * skipped, with a warning; a file that changed meanwhile ends the stream with {@link
- * ImageChangedException}. Retries follow {@link HttpOptions#retryBudget()}.
+ * ImageChangedException}. Retries follow {@link HttpOptions#retryBudget()}, counted only while the
+ * caller waits in {@code read} (time it spends with the bytes elsewhere is not the server's);
+ * outages are told to {@link HttpOptions#notices()}.
  *
  * <p>Not thread-safe (an InputStream): one reader.
  */
@@ -40,11 +42,16 @@ public final class HttpStream extends InputStream {
     this.warnings = warnings;
   }
 
+  /** {@link #open(URI, HttpOptions, Consumer)} with warnings told to the options' notices. */
+  public static HttpStream open(URI uri, HttpOptions options) throws IOException {
+    return open(uri, options, options.notices());
+  }
+
   /**
    * Starts the GET and returns once the response headers arrived.
    *
    * @param warnings receives one line for each event the user should know about (a restart from
-   *     zero)
+   *     zero); outages and slowness go to {@link HttpOptions#notices()}
    * @throws HttpSourceException not found, access denied, unknown host, cannot connect, TLS
    */
   public static HttpStream open(URI uri, HttpOptions options, Consumer<String> warnings)
@@ -52,6 +59,7 @@ public final class HttpStream extends InputStream {
     HttpStream s = new HttpStream(new HttpEndpoint(uri, options), warnings);
     s.retry = s.endpoint.retry();
     s.connect();
+    s.retry.leave(); // until the first read, the time is the caller's
     return s;
   }
 
@@ -95,6 +103,7 @@ public final class HttpStream extends InputStream {
         if (validators == null) {
           validators = now;
           attach(r.body());
+          retry.done(); // reached: an outage at first contact is over
           return;
         }
         if (validators.differs(now)) {
@@ -152,7 +161,7 @@ public final class HttpStream extends InputStream {
 
   private void attach(InputStream in) {
     body = in;
-    watch = endpoint.watch(in);
+    watch = endpoint.watch(in, retry);
   }
 
   /** Reads and drops {@code delivered} bytes of a body that starts at 0; false if it broke. */
@@ -167,8 +176,7 @@ public final class HttpStream extends InputStream {
           throw new IOException("the connection closed while skipping to byte " + delivered);
         }
         left -= k;
-        watch.progress();
-        retry.progress();
+        watch.progress(k);
       }
       return true;
     } catch (IOException e) {
@@ -187,7 +195,19 @@ public final class HttpStream extends InputStream {
     if (closed) {
       throw e;
     }
+    if (!fired && HttpEndpoint.find(e, java.io.EOFException.class) != null) {
+      retry.failed(closedAfter(), Optional.empty(), false, e);
+      return;
+    }
     retry.failed(fired ? stalled() : e, true);
+  }
+
+  private String closedAfter() {
+    long expected = validators.length();
+    return "the connection closed after "
+        + delivered
+        + (expected >= 0 ? " of " + expected : "")
+        + " bytes";
   }
 
   private void detach() {
@@ -221,6 +241,18 @@ public final class HttpStream extends InputStream {
     if (len == 0) {
       return 0;
     }
+    retry.enter();
+    if (watch != null) {
+      watch.progress(0); // the time away was the caller's, not a stall
+    }
+    try {
+      return readBody(b, off, len);
+    } finally {
+      retry.leave();
+    }
+  }
+
+  private int readBody(byte[] b, int off, int len) throws IOException {
     while (true) {
       if (body == null) {
         connect();
@@ -234,8 +266,7 @@ public final class HttpStream extends InputStream {
         continue;
       }
       if (k > 0) {
-        watch.progress();
-        retry.progress();
+        watch.progress(k);
         delivered += k;
         return k;
       }
@@ -247,13 +278,14 @@ public final class HttpStream extends InputStream {
           retry.failed(
               fired
                   ? "no data for " + HttpEndpoint.seconds(endpoint.options.requestTimeout())
-                  : "the connection closed after " + delivered + " of " + expected + " bytes",
+                  : closedAfter(),
               Optional.empty(),
               false,
               null);
           continue;
         }
         detach();
+        retry.done();
         return -1;
       }
     }

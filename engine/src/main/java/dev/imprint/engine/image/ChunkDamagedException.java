@@ -1,7 +1,7 @@
 package dev.imprint.engine.image;
 
 /** A stored chunk whose bytes don't decode to what its hash promises. */
-public class ChunkDamagedException extends ImageFormatException {
+public class ChunkDamagedException extends ImageDamagedException {
   private final long logicalOffset;
 
   public ChunkDamagedException(String where, long chunk, long logicalOffset, String why) {

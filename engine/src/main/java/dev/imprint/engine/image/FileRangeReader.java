@@ -29,7 +29,7 @@ public final class FileRangeReader implements RangeReader {
     while (dst.hasRemaining()) {
       int n = channel.read(dst, p);
       if (n < 0) {
-        throw new ImageFormatException(
+        throw new ImageDamagedException(
             description
                 + " ends at byte "
                 + p

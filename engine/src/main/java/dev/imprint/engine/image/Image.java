@@ -31,12 +31,34 @@ public final class Image implements Closeable {
     }
     ByteBuffer prefix = ByteBuffer.allocate(16);
     reader.readFully(prefix, 0);
-    ImageHeader.lengthFromPrefix(prefix.flip(), where);
-    if (len < Trailer.LENGTH + 16) {
-      throw new ImageFormatException(where + " is truncated: it has no metadata at its end");
-    }
+    prefix.flip();
     int guess = (int) Math.min(len, TAIL_GUESS);
     ByteBuffer tail = ByteBuffer.allocate(guess);
+    try {
+      ImageHeader.lengthFromPrefix(prefix, where);
+    } catch (ImageFormatException e) {
+      byte[] magic = java.util.Arrays.copyOf(prefix.array(), 8);
+      if (e instanceof ImageDamagedException
+          || java.util.Arrays.equals(magic, ImageHeader.MAGIC)
+          || len < Trailer.LENGTH) {
+        throw e;
+      }
+      // A trailer at the end makes a wrong header magic damage, not "some other file".
+      byte[] last = new byte[Trailer.LENGTH];
+      reader.readFully(ByteBuffer.wrap(last), len - Trailer.LENGTH);
+      if (Trailer.resembles(last, len)) {
+        throw ImageDamagedException.field(
+            where,
+            "the header magic",
+            ImageHeader.hex(magic),
+            "is not IMPRINT\\0 though the file ends with an Imprint trailer");
+      }
+      throw e;
+    }
+    if (len < Trailer.LENGTH + 16) {
+      throw new ImageDamagedException(
+          where + " is truncated: it has no metadata at its end (copy it again)");
+    }
     reader.readFully(tail, len - guess);
     tail.flip();
     Trailer t = Trailer.decode(tail.duplicate().position(guess - Trailer.LENGTH), len, where);
@@ -48,7 +70,8 @@ public final class Image implements Closeable {
     } else {
       long size = metaEnd - metaStart;
       if (size > Integer.MAX_VALUE - 16) {
-        throw new ImageFormatException(where + ": metadata too large (the image is damaged)");
+        throw ImageDamagedException.field(
+            where, "the metadata", size + " bytes long", "is more than a reader can hold");
       }
       meta = ByteBuffer.allocate((int) size);
       reader.readFully(meta, metaStart);
@@ -62,6 +85,12 @@ public final class Image implements Closeable {
     m.position(
         m.position() + (int) (t.signaturesOffset() - (metaStart + header.length + index.length)));
     m.get(sigs);
+    if (!ByteBuffer.wrap(header, 0, 16).equals(prefix.rewind())) {
+      throw new ImageDamagedException(
+          where
+              + ": the header at byte 0 differs from its copy in the metadata: the image is"
+              + " damaged (copy it again)");
+    }
     // The body ends where the END record starts.
     long bodyEnd = metaStart - RecordHeader.LENGTH;
     ImageMetadata md = ImageMetadata.decode(header, index, sigs, t.digest(), bodyEnd, where);
@@ -100,6 +129,7 @@ public final class Image implements Closeable {
     b.flip();
     RecordHeader r = RecordHeader.decode(b, e.recordOffset());
     if (r.type() != e.kind().id
+        || r.codec() != e.codec()
         || r.logicalOffset() != e.logicalOffset()
         || r.logicalLength() != e.logicalLength()
         || r.storedLength() != e.storedLength()

@@ -93,57 +93,45 @@ public record ImageMetadata(
     ImageHeader header = ImageHeader.decode(headerBytes, where);
     byte[] digest = digestOf(headerBytes, indexBytes);
     if (expectedDigest != null && !MessageDigest.isEqual(digest, expectedDigest)) {
-      throw new ImageFormatException(
-          where + ": the index or header is damaged (image digest mismatch)");
+      throw new ImageDamagedException(
+          where
+              + ": the image digest of header and index differs from the trailer's: the index or"
+              + " header is damaged (copy the image again)");
     }
-    List<IndexEntry> index = decodeIndex(indexBytes, header, bodyEnd, where);
+    List<IndexEntry> index =
+        decodeIndex(
+            indexBytes, header, new IndexCheck(header, headerBytes.length, bodyEnd, where), where);
     List<Signature> sigs = decodeSignatures(sigBytes, where);
     return new ImageMetadata(header, headerBytes, index, indexBytes, sigs, digest);
   }
 
-  static List<IndexEntry> decodeIndex(byte[] bytes, ImageHeader header, long bodyEnd, String where)
+  static List<IndexEntry> decodeIndex(
+      byte[] bytes, ImageHeader header, IndexCheck check, String where)
       throws ImageFormatException {
     ByteBuffer b = ByteBuffer.wrap(bytes).order(ByteOrder.LITTLE_ENDIAN);
     byte[] magic = new byte[4];
     b.get(magic);
     if (!Arrays.equals(magic, INDEX_MAGIC)) {
-      throw new ImageFormatException(where + ": index is damaged (bad magic)");
+      throw ImageDamagedException.field(
+          where, "the index magic", ImageHeader.hex(magic), "is not IMIX");
     }
     int count = b.getInt();
-    if (count < 0 || (long) count * IndexEntry.LENGTH != bytes.length - 8L) {
-      throw new ImageFormatException(where + ": index is damaged (wrong length)");
+    if (count < 0
+        || (long) count * IndexEntry.LENGTH != bytes.length - 8L
+        || count > check.maxEntries()) {
+      throw ImageDamagedException.field(
+          where,
+          "the index's entry count",
+          Integer.toUnsignedString(count),
+          "does not fit the index's length or the body's records");
     }
     List<IndexEntry> out = new ArrayList<>(count);
-    long expect = 0;
     for (int i = 0; i < count; i++) {
-      IndexEntry e = IndexEntry.decode(b);
-      if (e.logicalOffset() != expect || e.logicalLength() <= 0) {
-        throw new ImageFormatException(
-            where + ": index entry " + i + " does not follow the previous one (index is damaged)");
-      }
-      if (e.kind() == RangeKind.DATA) {
-        if (e.logicalLength() > header.chunkSize()
-            || e.recordOffset() < 0
-            || e.payloadOffset() + e.storedLength() > bodyEnd
-            || e.storedLength() < 0) {
-          throw new ImageFormatException(
-              where + ": index entry " + i + " points outside the image body (index is damaged)");
-        }
-      } else if (e.storedLength() != 0) {
-        throw new ImageFormatException(where + ": index entry " + i + " is damaged");
-      }
-      expect = e.logicalEnd();
+      IndexEntry e = IndexEntry.decode(b, where + ": index entry " + i);
+      check.next(i, e);
       out.add(e);
     }
-    if (expect != header.logicalSize()) {
-      throw new ImageFormatException(
-          where
-              + ": index covers "
-              + expect
-              + " bytes but the disk has "
-              + header.logicalSize()
-              + " (index is damaged)");
-    }
+    check.finish(count);
     return out;
   }
 
@@ -155,10 +143,18 @@ public record ImageMetadata(
     byte[] magic = new byte[4];
     b.get(magic);
     int count = b.getInt();
-    if (!Arrays.equals(magic, SIG_MAGIC)
-        || count < 0
+    if (!Arrays.equals(magic, SIG_MAGIC)) {
+      throw ImageDamagedException.field(
+          where, "the signature block magic", ImageHeader.hex(magic), "is not IMSG");
+    }
+    if (count < 0
+        || count > Trailer.MAX_SIGNATURES
         || (long) count * Signature.LENGTH != bytes.length - 8L) {
-      throw new ImageFormatException(where + ": signature block is damaged");
+      throw ImageDamagedException.field(
+          where,
+          "the signature count",
+          Integer.toUnsignedString(count),
+          "does not fit the signature block's " + bytes.length + " bytes");
     }
     List<Signature> out = new ArrayList<>();
     for (int i = 0; i < count; i++) {

@@ -1,10 +1,16 @@
 package dev.imprint.engine.image;
 
+import dev.imprint.engine.codec.Codec;
 import dev.imprint.engine.pipeline.ProgressListener;
+import dev.imprint.engine.signing.Keys;
 import java.io.IOException;
+import java.io.InputStream;
 import java.nio.ByteBuffer;
+import java.security.MessageDigest;
 import java.util.List;
 import java.util.Optional;
+import java.util.concurrent.ArrayBlockingQueue;
+import java.util.concurrent.BlockingQueue;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Semaphore;
@@ -12,66 +18,115 @@ import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.atomic.AtomicReference;
 
 /**
- * Reads every stored chunk of an image, decodes it and checks its SHA-256: the {@code imagescan}
- * check. Chunks are checked side by side; the damage reported is the first in disk order.
+ * The {@code imagescan} check: everything either kind of restore relies on. The image is read front
+ * to back as a pipe restore reads it (the header at 0, every record header, the END record, the
+ * header copy, the index, each signature block and trailer, the records against the index), every
+ * stored chunk is decoded and its SHA-256 checked side by side, and every signature must verify.
+ * The damage reported is the first found in disk order.
  */
 public final class ImageScanner {
+  /** Bytes per sequential read: few requests for an image over HTTP. */
+  static final int READ_LENGTH = 4 << 20;
+
   private ImageScanner() {}
 
   public static Optional<ImageFormatException> scan(
       Image image, int parallelism, ProgressListener progress) throws IOException {
-    List<IndexEntry> index = image.metadata().index();
-    long total = image.metadata().storedBytes();
-    AtomicLong done = new AtomicLong();
+    ImageMetadata md = image.metadata();
+    String where = image.description();
+    long total = image.reader().length();
     AtomicReference<ImageFormatException> first = new AtomicReference<>();
-    ExecutorService pool = Executors.newFixedThreadPool(Math.max(1, parallelism));
-    Semaphore inFlight = new Semaphore(parallelism * 2);
-    ThreadLocal<ByteBuffer[]> buffers = new ThreadLocal<>();
+    int threads = Math.max(1, parallelism);
     int cs = image.header().chunkSize();
-    try {
-      for (int i = 0; i < index.size(); i++) {
-        IndexEntry e = index.get(i);
-        if (e.kind() != RangeKind.DATA) {
+    int storedMax = 0;
+    for (Codec c : Codec.values()) {
+      storedMax = Math.max(storedMax, c.maxCompressedLength(cs));
+    }
+    BlockingQueue<ByteBuffer> payloads = new ArrayBlockingQueue<>(threads * 2);
+    for (int i = 0; i < threads * 2; i++) {
+      payloads.add(ByteBuffer.allocateDirect(storedMax));
+    }
+    ExecutorService pool = Executors.newFixedThreadPool(threads);
+    Semaphore inFlight = new Semaphore(threads * 2);
+    ThreadLocal<ByteBuffer> decoded = ThreadLocal.withInitial(() -> ByteBuffer.allocateDirect(cs));
+    AtomicLong position = new AtomicLong();
+    boolean drained = false;
+    try (InputStream in = new RangeInputStream(image.reader(), position)) {
+      ImageStream stream = new ImageStream(in, where);
+      if (!MessageDigest.isEqual(stream.headerBytes(), md.headerBytes())) {
+        throw new ImageDamagedException(
+            where
+                + ": the header at byte 0 differs from its copy in the metadata: the image is"
+                + " damaged (copy it again)");
+      }
+      while (first.get() == null) {
+        ImageStream.StoredRecord r = stream.next(n -> take(payloads));
+        if (r == null) {
+          break;
+        }
+        progress.progress(position.get(), total);
+        if (r.payload() == null) {
           continue;
         }
         inFlight.acquireUninterruptibly();
-        int n = i;
         pool.submit(
             () -> {
+              IndexEntry e = r.entry();
               try {
-                ByteBuffer[] b = buffers.get();
-                if (b == null) {
-                  b = new ByteBuffer[] {null, ByteBuffer.allocateDirect(cs)};
-                  buffers.set(b);
-                }
-                ByteBuffer stored = image.readStored(n, b[0]);
-                b[0] = stored;
-                b[1].clear().limit((int) e.logicalLength());
-                Image.decode(e, e.logicalOffset() / cs, stored, b[1], image.description());
+                ByteBuffer out = decoded.get();
+                out.clear().limit((int) e.logicalLength());
+                Image.decode(e, r.chunkNumber(), r.payload(), out, where);
               } catch (ImageFormatException ex) {
                 first.accumulateAndGet(ex, ImageScanner::earlier);
-              } catch (IOException ex) {
-                first.accumulateAndGet(
-                    new ChunkDamagedException(
-                        image.description(),
-                        e.logicalOffset() / cs,
-                        e.logicalOffset(),
-                        ex.getMessage()),
-                    ImageScanner::earlier);
               } finally {
-                progress.progress(done.addAndGet(e.storedLength()), total);
+                payloads.add(r.payload());
                 inFlight.release();
               }
             });
       }
       // Every permit back means every check has finished.
-      inFlight.acquireUninterruptibly(parallelism * 2);
+      inFlight.acquireUninterruptibly(threads * 2);
+      drained = true;
+      if (first.get() == null && !MessageDigest.isEqual(stream.metadata().digest(), md.digest())) {
+        throw new ImageDamagedException(
+            where
+                + ": the metadata read front to back differs from the metadata at the end: the"
+                + " image is damaged (copy it again)");
+      }
+      progress.progress(total, total);
+    } catch (ImageFormatException e) {
+      if (!drained) {
+        inFlight.acquireUninterruptibly(threads * 2);
+      }
+      first.accumulateAndGet(e, ImageScanner::earlier);
     } finally {
       pool.shutdownNow();
+    }
+    if (first.get() == null) {
+      List<Signature> bad = Signature.failing(md);
+      if (!bad.isEmpty()) {
+        return Optional.of(
+            new ImageDamagedException(
+                where
+                    + ": the signature by "
+                    + Keys.fingerprint(bad.get(0).publicKey())
+                    + " does not verify: the image or its signature is damaged (copy it again,"
+                    + " or have it signed again)"));
+      }
     }
     return Optional.ofNullable(first.get());
   }
 
+  private static ByteBuffer take(BlockingQueue<ByteBuffer> payloads) {
+    try {
+      return payloads.take();
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new IllegalStateException("interrupted", e);
+    }
+  }
+
+  /** A chunk's damage is ordered by its disk offset; damage to the structure comes first. */
   private static ImageFormatException earlier(ImageFormatException a, ImageFormatException b) {
     if (a == null) {
       return b;
@@ -79,5 +134,43 @@ public final class ImageScanner {
     long oa = a instanceof ChunkDamagedException c ? c.logicalOffset() : -1;
     long ob = b instanceof ChunkDamagedException c ? c.logicalOffset() : -1;
     return ob < oa ? b : a;
+  }
+
+  /** A range reader read front to back in large pieces, counting the bytes read. */
+  private static final class RangeInputStream extends InputStream {
+    private final RangeReader reader;
+    private final AtomicLong position;
+    private final ByteBuffer buffer = ByteBuffer.allocate(READ_LENGTH).limit(0);
+
+    RangeInputStream(RangeReader reader, AtomicLong position) {
+      this.reader = reader;
+      this.position = position;
+    }
+
+    @Override
+    public int read() throws IOException {
+      byte[] one = new byte[1];
+      return read(one, 0, 1) < 0 ? -1 : one[0] & 0xff;
+    }
+
+    @Override
+    public int read(byte[] b, int off, int len) throws IOException {
+      if (len == 0) {
+        return 0;
+      }
+      if (!buffer.hasRemaining()) {
+        long left = reader.length() - position.get();
+        if (left <= 0) {
+          return -1;
+        }
+        buffer.clear().limit((int) Math.min(READ_LENGTH, left));
+        reader.readFully(buffer, position.get());
+        buffer.flip();
+        position.addAndGet(buffer.remaining());
+      }
+      int n = Math.min(len, buffer.remaining());
+      buffer.get(b, off, n);
+      return n;
+    }
   }
 }

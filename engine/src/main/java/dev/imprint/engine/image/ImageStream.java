@@ -26,6 +26,7 @@ public final class ImageStream {
   private final byte[] copy = new byte[1 << 16];
 
   private long position;
+  private long covered;
   private ImageMetadata metadata;
 
   /** A record of the body: data carries its stored payload. */
@@ -46,6 +47,11 @@ public final class ImageStream {
     return header;
   }
 
+  /** The header's bytes as the stream began with them. */
+  byte[] headerBytes() {
+    return headerBytes.clone();
+  }
+
   /** The metadata, once {@link #next} has returned null. */
   public ImageMetadata metadata() {
     return metadata;
@@ -60,24 +66,28 @@ public final class ImageStream {
     byte[] raw = readN(RecordHeader.LENGTH, "a record header");
     RecordHeader r = RecordHeader.decode(ByteBuffer.wrap(raw), at);
     if (r.type() == RecordHeader.END) {
-      finishMetadata();
+      if (covered != header.logicalSize()) {
+        throw ImageDamagedException.field(
+            where,
+            "the END record at byte " + at,
+            "after " + covered + " bytes of disk",
+            "comes before the records cover the disk's " + header.logicalSize());
+      }
+      finishMetadata(at, r.logicalLength());
       return null;
     }
-    RangeKind kind = RangeKind.of(r.type());
-    IndexEntry e =
-        new IndexEntry(
-            kind,
-            r.codec(),
-            r.logicalOffset(),
-            r.logicalLength(),
-            at,
-            r.storedLength(),
-            r.sha256());
+    IndexEntry e = r.asEntry(at);
+    // Checked before anything is allocated or handed on: sizes and place come from the file.
+    e.check(header, where + ": the record at byte " + at);
+    if (e.logicalOffset() != covered) {
+      throw ImageDamagedException.field(
+          where + ": the record at byte " + at,
+          "its disk offset",
+          e.logicalOffset(),
+          "is not where the record before it ends (" + covered + ")");
+    }
     ByteBuffer payload = null;
-    if (kind == RangeKind.DATA) {
-      if (r.storedLength() < 0 || r.logicalLength() > header.chunkSize()) {
-        throw new ImageFormatException(where + ": record at byte " + at + " is damaged");
-      }
+    if (e.kind() == RangeKind.DATA) {
       payload = allocate.apply(r.storedLength());
       payload.clear().limit(r.storedLength());
       while (payload.hasRemaining()) {
@@ -90,29 +100,47 @@ public final class ImageStream {
       }
       payload.flip();
     }
+    covered = e.logicalEnd();
     seen.add(e);
     return new StoredRecord(e, r.logicalOffset() / header.chunkSize(), payload);
   }
 
-  private void finishMetadata() throws IOException {
+  /**
+   * Reads and checks what follows the END record at {@code endAt}, whose count of index entries is
+   * {@code entries}.
+   */
+  private void finishMetadata(long endAt, long entries) throws IOException {
+    long metadataOffset = position;
     byte[] copy = readN(headerBytes.length, "the metadata");
     if (!Arrays.equals(copy, headerBytes)) {
-      throw new ImageFormatException(
-          where + ": the header copy in the metadata differs from the header (image is damaged)");
+      throw new ImageDamagedException(
+          where
+              + ": the header copy in the metadata differs from the header: the image is damaged"
+              + " (copy it again)");
     }
     byte[] ixHead = readN(8, "the index");
     int count = ByteBuffer.wrap(ixHead, 4, 4).order(ByteOrder.LITTLE_ENDIAN).getInt();
-    if (count < 0 || count > (1 << 26)) {
-      throw new ImageFormatException(where + ": index is damaged");
+    // Every entry has at least one record: the records seen bound what may be read.
+    if (count < 0
+        || count != entries
+        || count > seen.size()
+        || count > (Integer.MAX_VALUE - 8) / IndexEntry.LENGTH) {
+      throw ImageDamagedException.field(
+          where,
+          "the index's entry count",
+          Integer.toUnsignedString(count),
+          "differs from the END record's " + entries + " or the " + seen.size() + " records");
     }
     byte[] ixBody = readN(count * IndexEntry.LENGTH, "the index");
     byte[] index = new byte[8 + ixBody.length];
     System.arraycopy(ixHead, 0, index, 0, 8);
     System.arraycopy(ixBody, 0, index, 8, ixBody.length);
     byte[] sigs = new byte[0];
+    long sigsAt = position;
     Trailer trailer = null;
     // Signature blocks and trailers follow; `imprint sign` appends a pair, the last one counts.
     while (true) {
+      long at = position;
       byte[] magic = new byte[4];
       int n = in.readNBytes(magic, 0, 4);
       if (n == 0) {
@@ -125,11 +153,16 @@ public final class ImageStream {
       if (Arrays.equals(magic, ImageMetadata.SIG_MAGIC)) {
         byte[] cnt = readN(4, "a signature block");
         int c = ByteBuffer.wrap(cnt).order(ByteOrder.LITTLE_ENDIAN).getInt();
-        if (c < 0 || c > 1024) {
-          throw new ImageFormatException(where + ": signature block is damaged");
+        if (c < 0 || c > Trailer.MAX_SIGNATURES) {
+          throw ImageDamagedException.field(
+              where,
+              "the signature count at byte " + at,
+              Integer.toUnsignedString(c),
+              "is outside 0.." + Trailer.MAX_SIGNATURES);
         }
         byte[] body = readN(c * Signature.LENGTH, "a signature block");
         sigs = new byte[8 + body.length];
+        sigsAt = at;
         System.arraycopy(magic, 0, sigs, 0, 4);
         System.arraycopy(cnt, 0, sigs, 4, 4);
         System.arraycopy(body, 0, sigs, 8, body.length);
@@ -137,16 +170,31 @@ public final class ImageStream {
         byte[] t = new byte[Trailer.LENGTH];
         System.arraycopy(magic, 0, t, 0, 4);
         System.arraycopy(readN(Trailer.LENGTH - 4, "the trailer"), 0, t, 4, Trailer.LENGTH - 4);
-        trailer = Trailer.decode(ByteBuffer.wrap(t), Long.MAX_VALUE / 4, where);
+        trailer = Trailer.decode(ByteBuffer.wrap(t), position, where);
+        // A pipe has no seeking: the trailer must point at exactly what came before it.
+        if (trailer.metadataOffset() != metadataOffset
+            || trailer.headerLength() != headerBytes.length
+            || trailer.indexLength() != index.length
+            || trailer.signaturesLength() != sigs.length
+            || (sigs.length > 0 && trailer.signaturesOffset() != sigsAt)) {
+          throw ImageDamagedException.field(
+              where,
+              "the trailer at byte " + at,
+              "pointing at metadata " + trailer.metadataOffset(),
+              "does not describe the metadata the stream holds");
+        }
       } else {
-        throw new ImageFormatException(where + ": unexpected bytes after the index (damaged)");
+        throw ImageDamagedException.field(
+            where,
+            "the bytes at " + at,
+            ImageHeader.hex(magic),
+            "are neither a signature block nor a trailer");
       }
     }
     if (trailer == null) {
       throw truncated("the trailer");
     }
-    metadata =
-        ImageMetadata.decode(headerBytes, index, sigs, trailer.digest(), Long.MAX_VALUE, where);
+    metadata = ImageMetadata.decode(headerBytes, index, sigs, trailer.digest(), endAt, where);
     matchRecords(metadata.index());
   }
 
@@ -161,12 +209,15 @@ public final class ImageStream {
           throw mismatch(covered);
         }
         IndexEntry s = seen.get(i++);
+        // An entry's record offset is that of its record, or of the first record of its run.
         boolean same =
             s.kind() == e.kind()
                 && s.logicalOffset() == covered
+                && (covered != e.logicalOffset() || s.recordOffset() == e.recordOffset())
                 && (e.kind() != RangeKind.DATA
                     || (s.logicalLength() == e.logicalLength()
-                        && s.recordOffset() == e.recordOffset()
+                        && s.codec() == e.codec()
+                        && s.storedLength() == e.storedLength()
                         && MessageDigest.isEqual(s.sha256(), e.sha256())));
         if (!same || s.logicalEnd() > end) {
           throw mismatch(covered);
@@ -180,8 +231,11 @@ public final class ImageStream {
   }
 
   private ImageFormatException mismatch(long offset) {
-    return new ImageFormatException(
-        where + ": the records disagree with the index at disk offset " + offset + " (damaged)");
+    return new ImageDamagedException(
+        where
+            + ": the records disagree with the index at disk offset "
+            + offset
+            + ": the image is damaged (copy it again)");
   }
 
   private byte[] readN(int n, String what) throws IOException {
@@ -195,8 +249,8 @@ public final class ImageStream {
     return b;
   }
 
-  private ImageFormatException truncated(String what) {
-    return new ImageFormatException(
+  private ImageDamagedException truncated(String what) {
+    return new ImageDamagedException(
         where + " ended in " + what + " at byte " + position + ": the image is truncated");
   }
 }

@@ -40,15 +40,22 @@ public record IndexEntry(
         .put(sha256);
   }
 
-  static IndexEntry decode(ByteBuffer b) throws ImageFormatException {
-    RangeKind kind = RangeKind.of(b.get());
+  static IndexEntry decode(ByteBuffer b, String where) throws ImageFormatException {
+    int kindId = Byte.toUnsignedInt(b.get());
+    int codecId = Byte.toUnsignedInt(b.get());
+    RangeKind kind;
     Codec codec;
     try {
-      codec = Codec.of(b.get());
-    } catch (CodecException e) {
-      throw new ImageFormatException(e.getMessage());
+      kind = RangeKind.of(kindId);
+    } catch (ImageFormatException e) {
+      throw ImageDamagedException.field(where, "its kind", kindId, ImageHeader.UNDEFINED);
     }
-    b.getShort();
+    try {
+      codec = Codec.of(codecId);
+    } catch (CodecException e) {
+      throw ImageDamagedException.field(where, "its codec", codecId, ImageHeader.UNDEFINED);
+    }
+    b.getShort(); // reserved: ignored
     int stored = b.getInt();
     long off = b.getLong();
     long len = b.getLong();
@@ -56,5 +63,62 @@ public record IndexEntry(
     byte[] sha = new byte[32];
     b.get(sha);
     return new IndexEntry(kind, codec, off, len, rec, stored, sha);
+  }
+
+  /**
+   * Checks what an entry or a record says on its own against the header: a DATA range is exactly
+   * one chunk, its stored length one its codec can produce; other ranges store nothing and lie
+   * inside the disk. {@code where} names the entry or record for the message.
+   */
+  void check(ImageHeader h, String where) throws ImageDamagedException {
+    long size = h.logicalSize();
+    int cs = h.chunkSize();
+    if (logicalOffset < 0 || logicalOffset >= size) {
+      throw ImageDamagedException.field(
+          where, "its disk offset", logicalOffset, "lies outside the " + size + "-byte disk");
+    }
+    if (kind == RangeKind.DATA) {
+      long chunk = Math.min(cs, size - logicalOffset);
+      if (logicalOffset % cs != 0) {
+        throw ImageDamagedException.field(
+            where, "its disk offset", logicalOffset, "is not a multiple of the chunk size " + cs);
+      }
+      if (logicalLength != chunk) {
+        throw ImageDamagedException.field(
+            where, "its length", logicalLength, "is not the chunk's length " + chunk);
+      }
+      int max = codec.maxCompressedLength((int) chunk);
+      if (storedLength <= 0 || storedLength > max) {
+        throw ImageDamagedException.field(
+            where,
+            "its stored length",
+            Integer.toUnsignedString(storedLength),
+            "is outside 1.." + max + " for a " + chunk + "-byte chunk in " + codec);
+      }
+      return;
+    }
+    if (logicalLength <= 0 || logicalLength > size - logicalOffset) {
+      throw ImageDamagedException.field(
+          where,
+          "its length",
+          logicalLength,
+          "is not a range inside the " + size + "-byte disk from " + logicalOffset);
+    }
+    if (codec != Codec.NONE || storedLength != 0 || !isZero(sha256)) {
+      throw ImageDamagedException.field(
+          where,
+          "its codec, stored length or hash",
+          codec + ", " + Integer.toUnsignedString(storedLength),
+          "should be none, 0 and zeros for a " + kind + " range");
+    }
+  }
+
+  static boolean isZero(byte[] b) {
+    for (byte x : b) {
+      if (x != 0) {
+        return false;
+      }
+    }
+    return true;
   }
 }

@@ -54,26 +54,49 @@ public record RecordHeader(
     CRC32C crc = new CRC32C();
     crc.update(raw, 0, 60);
     if (raw[0] != 'I' || raw[1] != 'M' || raw[2] != 'R' || raw[3] != 'C') {
-      throw new ImageFormatException("no record header at byte " + at + " (the image is damaged)");
+      throw new ImageDamagedException(
+          "no record header at byte " + at + ": the image is damaged (copy it again)");
     }
     if (r.getInt(60) != (int) crc.getValue()) {
-      throw new ImageFormatException(
-          "record header at byte " + at + " fails its checksum (the image is damaged)");
+      throw new ImageDamagedException(
+          "record header at byte "
+              + at
+              + " fails its checksum: the image is damaged (copy it again)");
     }
+    String where = "the record at byte " + at;
     r.position(4);
     int type = Byte.toUnsignedInt(r.get());
+    if (type != END
+        && type != RangeKind.DATA.id
+        && type != RangeKind.ZERO.id
+        && type != RangeKind.UNALLOCATED.id) {
+      throw ImageDamagedException.field(where, "its type", type, ImageHeader.UNDEFINED);
+    }
+    int codecId = Byte.toUnsignedInt(r.get());
     Codec codec;
     try {
-      codec = Codec.of(r.get());
+      codec = Codec.of(codecId);
     } catch (CodecException e) {
-      throw new ImageFormatException("record at byte " + at + ": " + e.getMessage());
+      throw ImageDamagedException.field(where, "its codec", codecId, ImageHeader.UNDEFINED);
     }
-    r.getShort();
+    r.getShort(); // reserved: ignored
     long off = r.getLong();
     long len = r.getLong();
     int stored = r.getInt();
     byte[] sha = new byte[32];
     r.get(sha);
-    return new RecordHeader(type, codec, off, len, stored, sha);
+    RecordHeader h = new RecordHeader(type, codec, off, len, stored, sha);
+    if (type == END
+        && (codec != Codec.NONE || off != 0 || len < 0 || stored != 0 || !IndexEntry.isZero(sha))) {
+      throw new ImageDamagedException(
+          where + ": the END record's fields are not those of an END record: the image is damaged");
+    }
+    return h;
+  }
+
+  /** This record as an index entry would describe it, at file offset {@code at}. */
+  IndexEntry asEntry(long at) throws ImageFormatException {
+    return new IndexEntry(
+        RangeKind.of(type), codec, logicalOffset, logicalLength, at, storedLength, sha256);
   }
 }

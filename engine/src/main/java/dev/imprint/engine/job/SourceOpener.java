@@ -11,6 +11,7 @@ import dev.imprint.engine.image.ImageFormatException;
 import dev.imprint.engine.image.MetadataCheck;
 import dev.imprint.engine.image.Partition;
 import dev.imprint.engine.image.RangeReader;
+import dev.imprint.engine.image.Signature;
 import dev.imprint.engine.layout.DiskLayout;
 import dev.imprint.engine.pipeline.ChunkSupply;
 import dev.imprint.engine.pipeline.CreateOptions;
@@ -22,6 +23,7 @@ import dev.imprint.engine.source.DecodedDisk;
 import dev.imprint.engine.source.DiskSource;
 import dev.imprint.engine.source.Magic;
 import dev.imprint.engine.source.RandomAccessDisk;
+import dev.imprint.engine.source.SourceException;
 import dev.imprint.engine.source.Sources;
 import java.io.BufferedInputStream;
 import java.io.Closeable;
@@ -161,7 +163,7 @@ public final class SourceOpener {
 
   private static void warnFailingSignatures(
       SourceSpec s, dev.imprint.engine.image.ImageMetadata md) {
-    int bad = Trust.failing(md).size();
+    int bad = Signature.failing(md).size();
     if (bad > 0) {
       s.warnings()
           .accept(
@@ -185,23 +187,29 @@ public final class SourceOpener {
     }
     Magic.Format f = Magic.sniff(head, head.length);
     if (f == Magic.Format.IMPRINT) {
-      if (!s.trust().isEmpty()) {
-        // A stream brings the signature last, after every chunk: nothing may be written before
-        // it is proven, and a stream cannot be read twice.
-        throw new Refusal(
-            "source "
-                + where
-                + " is a stream, whose signature arrives only after all its data, and --trust"
-                + " allows nothing unproven to be written: give the image as a file or an"
-                + " http(s) URL on a server with range requests");
-      }
       if (s.sourceVolume() != null) {
         throw new Refusal(
             "--source-volume needs random access to the image; "
                 + where
                 + " is a stream: give the image as a file or an http(s) URL");
       }
-      return new StreamedImageChunks(in, where, MetadataCheck.NONE);
+      // A stream brings its signatures last: with --trust the supply refuses before reading
+      // (nothing unproven may be written); without, a failing signature is a warning at the end.
+      MetadataCheck check =
+          s.trust().isEmpty()
+              ? md -> warnFailingSignatures(s, md)
+              : MetadataCheck.trust(
+                  md -> {
+                    String refused = Trust.refusal(md, s.trust(), where);
+                    if (refused != null) {
+                      throw new Refusal(refused);
+                    }
+                  });
+      try {
+        return new StreamedImageChunks(in, where, check);
+      } catch (SourceException e) {
+        throw new Refusal(e.getMessage());
+      }
     }
     requireRaw(s);
     return new DiskChunks(

@@ -1,11 +1,13 @@
 package dev.imprint.engine.pipeline;
 
 import dev.imprint.engine.hash.Xxh64;
+import dev.imprint.engine.image.ImageDamagedException;
 import dev.imprint.engine.image.RangeKind;
 import dev.imprint.engine.source.DiskSource;
 import dev.imprint.engine.source.Extent;
 import dev.imprint.engine.source.RandomAccessDisk;
 import dev.imprint.engine.source.SequentialDisk;
+import dev.imprint.engine.source.SourceException;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.ByteBuffer;
@@ -154,6 +156,7 @@ public final class DiskChunks implements ChunkSupply {
     Iterator<Chunk> seq =
         new Iterator<>() {
           long off;
+          long tableEnd;
           Chunk next;
           boolean eof;
 
@@ -168,6 +171,9 @@ public final class DiskChunks implements ChunkSupply {
                   eof = true;
                 } else {
                   b.flip();
+                  if (off == 0) {
+                    tableEnd = TableEnd.of(b);
+                  }
                   next = classify(off, b);
                   off += got;
                   eof = got < pool.bufferSize();
@@ -175,6 +181,18 @@ public final class DiskChunks implements ChunkSupply {
               } catch (IOException e) {
                 pool.release(b);
                 throw new UncheckedIOException(e);
+              }
+              if (eof) {
+                try {
+                  // Fails the source before the chunks that make a disk look valid are written.
+                  checkWhole(s, off, tableEnd);
+                } catch (IOException e) {
+                  if (next != null) {
+                    next.release();
+                    next = null;
+                  }
+                  throw new UncheckedIOException(e);
+                }
               }
             }
             return next != null;
@@ -192,6 +210,30 @@ public final class DiskChunks implements ChunkSupply {
         };
     return Source.fromIterator(() -> seq)
         .withAttributes(ActorAttributes.dispatcher("pekko.actor.default-blocking-io-dispatcher"));
+  }
+
+  /**
+   * A stream that ended with nothing, or before the end its partition table gives (a truncated
+   * download or copy), is no disk to restore.
+   */
+  private static void checkWhole(SequentialDisk s, long read, long tableEnd) throws IOException {
+    if (read == 0) {
+      throw new SourceException(
+          "source "
+              + s.description()
+              + " is empty: there is no disk in it (give an image or a disk)");
+    }
+    if (read < tableEnd) {
+      // Damage as every command counts it (exit 4): the disk it carries is cut short.
+      throw new ImageDamagedException(
+          "source "
+              + s.description()
+              + " ends after "
+              + read
+              + " bytes, but its partition table says the disk is "
+              + tableEnd
+              + " bytes: it is truncated (download or copy it again)");
+    }
   }
 
   /** A chunk to read: DATA may hold data, ZERO is a hole, UNALLOCATED is skipped. */

@@ -7,6 +7,7 @@ import dev.imprint.engine.image.ImageHeader;
 import dev.imprint.engine.image.ImageStream;
 import dev.imprint.engine.image.MetadataCheck;
 import dev.imprint.engine.image.RangeKind;
+import dev.imprint.engine.source.SourceException;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.UncheckedIOException;
@@ -32,7 +33,20 @@ public final class StreamedImageChunks implements ChunkSupply {
   private final BufferPool pool;
   private final BufferPool storedPool;
 
+  /**
+   * @param check run on the metadata at the stream's end; a check that {@link
+   *     MetadataCheck#establishesTrust establishes trust} is refused here, before anything is read:
+   *     a pipe's signature comes after its body, and nothing untrusted may be written
+   * @throws SourceException the check must establish trust (--trust with a sequential source)
+   */
   public StreamedImageChunks(InputStream in, String where, MetadataCheck check) throws IOException {
+    if (check.establishesTrust()) {
+      throw new SourceException(
+          "--trust needs the image's signature checked before anything is written, but "
+              + where
+              + " is read front to back and its signature comes at its end: give the image as a"
+              + " file, or at an http(s) URL whose server supports range requests");
+    }
     this.in = in;
     this.stream = new ImageStream(in, where);
     this.where = where;

@@ -5,24 +5,12 @@ import dev.imprint.engine.image.Signature;
 import java.io.IOException;
 import java.nio.file.Path;
 import java.security.PublicKey;
-import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 
-/** Which signatures of an image hold, and whether one of them is by a trusted key. */
+/** Whether an image is signed by a trusted key ({@code --trust}). */
 public final class Trust {
   private Trust() {}
-
-  /** Signatures on the image that do not verify against its digest (damage or tampering). */
-  public static List<Signature> failing(ImageMetadata md) {
-    List<Signature> bad = new ArrayList<>();
-    for (Signature s : md.signatures()) {
-      if (!Keys.verify(s, md.digest())) {
-        bad.add(s);
-      }
-    }
-    return bad;
-  }
 
   /**
    * Null when one of the image's signatures verifies under one of {@code trusted} (or nothing is

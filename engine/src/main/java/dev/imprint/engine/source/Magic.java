@@ -1,5 +1,8 @@
 package dev.imprint.engine.source;
 
+import dev.imprint.engine.image.ImageHeader;
+import dev.imprint.engine.image.Trailer;
+
 /**
  * Content sniffing by magic bytes. File names lie ({@code disk.img} may well be xz); the first
  * bytes don't.
@@ -43,11 +46,29 @@ public final class Magic {
   private Magic() {}
 
   /**
+   * Whether a file is an Imprint image, damaged or not, judged only at the places the format fixes:
+   * its first bytes (the header magic, at most two bytes changed) and its last 80 (a trailer). A
+   * raw disk may hold .imprint files anywhere else.
+   *
+   * @param head the file's first bytes
+   * @param tail the file's last {@link #TAIL_LENGTH} bytes, or fewer if it is shorter
+   * @param size the file's size
+   */
+  public static boolean isImprint(byte[] head, int headLength, byte[] tail, long size) {
+    return sniff(head, headLength) == Format.IMPRINT || Trailer.resembles(tail, size);
+  }
+
+  /** Bytes at a file's end that {@link #isImprint} looks at: an image trailer. */
+  public static final int TAIL_LENGTH = Trailer.LENGTH;
+
+  /**
    * Names the format of a stream from its first {@code len} bytes. Anything unrecognised is {@link
    * Format#RAW}: a disk can start with any bytes at all.
    */
   public static Format sniff(byte[] head, int len) {
-    if (startsWith(head, len, IMPRINT)) {
+    // A damaged Imprint image is still one: it must reach the image reader, never be a raw disk.
+    if (startsWith(head, len, IMPRINT)
+        || (len >= IMPRINT.length && ImageHeader.resemblesMagic(head))) {
       return Format.IMPRINT;
     }
     if (startsWith(head, len, XZ)) {

@@ -71,7 +71,7 @@ public final class Sources {
       case PIPE -> sniffPeeked(peekedPipe(spec).in());
       case REGULAR_FILE -> {
         try (FileChannel channel = openFile(path)) {
-          yield sniff(channel);
+          yield sniff(channel, spec);
         }
       }
     };
@@ -125,7 +125,7 @@ public final class Sources {
   private static DiskSource openFile(String spec, Path path) throws IOException {
     FileChannel channel = openFile(path);
     try {
-      Format format = sniff(channel);
+      Format format = sniff(channel, spec);
       switch (format) {
         case IMPRINT -> throw notADisk(spec);
         case RAW -> {
@@ -227,10 +227,25 @@ public final class Sources {
     return n == head.length ? head : Arrays.copyOf(head, n);
   }
 
-  private static Format sniff(FileChannel channel) throws IOException {
+  /**
+   * The format of a file; an Imprint image is recognised by its header or its trailer, so a damaged
+   * one is never taken for a raw disk. An empty file is refused: there is nothing to restore.
+   */
+  private static Format sniff(FileChannel channel, String spec) throws IOException {
+    long size = channel.size();
+    if (size == 0) {
+      throw new SourceException(
+          "source " + spec + " is empty: there is no disk in it (give an image or a disk)");
+    }
     ByteBuffer head = ByteBuffer.allocate(Magic.HEAD_LENGTH);
     int n = FileDisk.readAt(channel, head, 0);
-    return Magic.sniff(head.array(), n);
+    Format format = Magic.sniff(head.array(), n);
+    if (format != Format.RAW || size < Magic.TAIL_LENGTH) {
+      return format;
+    }
+    ByteBuffer tail = ByteBuffer.allocate(Magic.TAIL_LENGTH);
+    FileDisk.readAt(channel, tail, size - Magic.TAIL_LENGTH);
+    return Magic.isImprint(head.array(), n, tail.array(), size) ? Format.IMPRINT : Format.RAW;
   }
 
   /** Standard input redirected from a raw file has a known size; a pipe doesn't. */

@@ -6,6 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.imprint.engine.testing.NginxServer;
+import dev.imprint.engine.testing.RangeServer;
 import dev.imprint.engine.testing.Root;
 import java.io.IOException;
 import java.net.URI;
@@ -171,7 +172,9 @@ class HttpRangeReaderTest {
     long ms = (System.nanoTime() - t0) / 1_000_000;
     assertEquals(HttpSourceException.Kind.CANNOT_CONNECT, e.kind());
     assertTrue(
-        e.getMessage().startsWith("cannot connect to 127.0.0.1:" + nginx.port()), e.getMessage());
+        e.getMessage()
+            .startsWith("cannot reach 127.0.0.1:" + nginx.port() + " (connection refused) for "),
+        e.getMessage());
     assertTrue(ms >= 1000 && ms < 10_000, "retried for " + ms + " ms");
   }
 
@@ -198,6 +201,69 @@ class HttpRangeReaderTest {
       restarter.join();
       assertEquals(null, restartFailure.get());
       assertArrayEquals(Arrays.copyOfRange(data, (int) pos, (int) pos + 16 * MIB), got);
+      // The kill landed mid-body: the read resumed with a range that starts inside it.
+      List<Long> starts = nginx.rangeStarts();
+      assertTrue(
+          starts.stream().anyMatch(s -> s > pos && s < pos + 16 * MIB),
+          "no resumed range in " + nginx.accessLog());
+    }
+  }
+
+  @Test
+  void connectionCutAtAKnownByteResumesThereByteExact() throws Exception {
+    byte[] file = TestFiles.random(4 * MIB + 123, 11);
+    List<String> notices = new java.util.concurrent.CopyOnWriteArrayList<>();
+    long pos = 12345;
+    int n = 3 * MIB;
+    long cut = pos + MIB + 77;
+    try (RangeServer server = new RangeServer(file);
+        HttpRangeReader r =
+            HttpRangeReader.open(
+                server.uri("/disk.bin"), TestFiles.options().withNotices(notices::add))) {
+      server.cutOnceAt(cut, null);
+      for (boolean direct : new boolean[] {true, false}) {
+        byte[] got = read(r, pos, n, direct);
+        assertArrayEquals(Arrays.copyOfRange(file, (int) pos, (int) pos + n), got);
+      }
+      long last = pos + n - 1;
+      assertEquals("HEAD -", server.requests().get(0));
+      // Broken exactly at the cut, resumed exactly there, then the second read in one piece.
+      assertEquals(
+          List.of(
+              "bytes=" + pos + "-" + last,
+              "bytes=" + cut + "-" + last,
+              "bytes=" + pos + "-" + last),
+          server.getRanges());
+      assertEquals(2L * n, server.bodyBytes(), "no byte sent twice");
+      assertEquals(3, server.connections(), "HEAD, the cut GET, the resumed one (then kept alive)");
+      assertEquals(2, notices.size(), notices.toString());
+      assertEquals(
+          "reading "
+              + server.uri("/disk.bin")
+              + " failed (the connection closed after "
+              + (cut - pos)
+              + " of "
+              + n
+              + " bytes): retrying for up to 30 s",
+          notices.get(0));
+      assertTrue(
+          notices.get(1).startsWith("reconnected to 127.0.0.1:" + server.port() + " after "),
+          notices.get(1));
+    }
+  }
+
+  @Test
+  void fileReplacedAtTheCutIsReportedOnResume() throws Exception {
+    byte[] file = TestFiles.random(2 * MIB, 12);
+    try (RangeServer server = new RangeServer(file);
+        HttpRangeReader r = HttpRangeReader.open(server.uri("/disk.bin"), TestFiles.options())) {
+      server.cutOnceAt(MIB, () -> server.replace(TestFiles.random(2 * MIB, 13)));
+      ImageChangedException e =
+          assertThrows(ImageChangedException.class, () -> read(r, 0, 2 * MIB, false));
+      assertEquals(
+          List.of("bytes=0-" + (2 * MIB - 1), "bytes=" + MIB + "-" + (2 * MIB - 1)),
+          server.getRanges());
+      assertTrue(e.getMessage().contains("changed while it was being restored"), e.getMessage());
     }
   }
 

@@ -6,6 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.imprint.engine.testing.NginxServer;
+import dev.imprint.engine.testing.RangeServer;
 import dev.imprint.engine.testing.Root;
 import java.nio.file.Path;
 import java.util.List;
@@ -85,6 +86,97 @@ class HttpStreamTest {
       assertArrayEquals(data, got);
     }
     assertEquals(List.of(), warnings);
+    // The kill landed mid-body: the stream resumed with a range that starts inside the file.
+    List<Long> starts = nginx.rangeStarts();
+    assertTrue(
+        starts.stream().anyMatch(s -> s > 0 && s < data.length),
+        "no resumed range in " + nginx.accessLog());
+  }
+
+  /**
+   * Where the second GET of {@code server} resumed, checked against the byte the server cut at: at
+   * it, or a little before (java.net.http drops what it still buffered when the connection breaks,
+   * and those bytes are asked for again), never after.
+   */
+  private static long resumedAt(RangeServer server, long cut) {
+    List<String> r = server.requests();
+    assertEquals(2, r.size(), r.toString());
+    assertEquals("GET -", r.get(0));
+    assertTrue(r.get(1).matches("GET bytes=\\d+-"), r.toString());
+    long at = Long.parseLong(r.get(1).substring("GET bytes=".length(), r.get(1).length() - 1));
+    assertTrue(at <= cut && at > cut - (64 << 10), "cut at " + cut + ", resumed at " + at);
+    return at;
+  }
+
+  @Test
+  void connectionCutAtAKnownByteResumesThereByteExact() throws Exception {
+    byte[] file = TestFiles.random(3 * MIB + 17, 21);
+    long cut = MIB + 5;
+    List<String> notices = new CopyOnWriteArrayList<>();
+    long at;
+    try (RangeServer server = new RangeServer(file)) {
+      server.cutOnceAt(cut, null); // before the GET: the server sends the body at once
+      try (HttpStream in =
+          HttpStream.open(
+              server.uri("/disk.img"),
+              TestFiles.options().withNotices(notices::add),
+              warnings::add)) {
+        assertArrayEquals(file, in.readAllBytes());
+      }
+      at = resumedAt(server, cut);
+      assertEquals(cut + (file.length - at), server.bodyBytes(), "bytes sent: cut, then the rest");
+      assertEquals(2, server.connections());
+    }
+    assertEquals(List.of(), warnings);
+    assertEquals(2, notices.size(), notices.toString());
+    assertTrue(
+        notices
+            .get(0)
+            .endsWith(
+                "failed (the connection closed after "
+                    + at
+                    + " of "
+                    + file.length
+                    + " bytes): retrying for up to 30 s"),
+        notices.get(0));
+    assertTrue(notices.get(1).startsWith("reconnected to 127.0.0.1:"), notices.get(1));
+  }
+
+  @Test
+  void withoutRangesTheCutRestartsFromZeroAndSkipsExactly() throws Exception {
+    byte[] file = TestFiles.random(2 * MIB + 3, 22);
+    long cut = MIB - 1;
+    long at;
+    try (RangeServer server = new RangeServer(file)) {
+      server.ignoreRanges();
+      server.cutOnceAt(cut, null);
+      try (HttpStream in =
+          HttpStream.open(server.uri("/disk.img"), TestFiles.options(), warnings::add)) {
+        assertArrayEquals(file, in.readAllBytes());
+      }
+      at = resumedAt(server, cut);
+      assertEquals(cut + file.length, server.bodyBytes(), "the cut part, then all again");
+    }
+    assertEquals(1, warnings.size(), warnings.toString());
+    assertTrue(
+        warnings.get(0).contains("skipping the " + at + " bytes already read"), warnings.get(0));
+  }
+
+  @Test
+  void fileReplacedAtTheCutIsReported() throws Exception {
+    byte[] file = TestFiles.random(2 * MIB, 23);
+    try (RangeServer server = new RangeServer(file)) {
+      server.cutOnceAt(MIB, () -> server.replace(TestFiles.random(2 * MIB, 24)));
+      ImageChangedException e;
+      try (HttpStream in =
+          HttpStream.open(server.uri("/disk.img"), TestFiles.options(), warnings::add)) {
+        e = assertThrows(ImageChangedException.class, in::readAllBytes);
+      }
+      resumedAt(server, MIB);
+      assertTrue(
+          e.getMessage().contains("changed while it was being restored (ETag \"v1-"),
+          e.getMessage());
+    }
   }
 
   @Test

@@ -48,8 +48,8 @@ class ImageFormatTest {
             List.of(
                 new Partition(
                     1,
-                    1 << 20,
-                    8 << 20,
+                    CS,
+                    6L * CS,
                     "C12A7328-F81F-11D2-BA4B-00A0C93EC93B",
                     "EFI",
                     "vfat",
@@ -151,30 +151,33 @@ class ImageFormatTest {
 
   @Test
   void largeMetadataNeedsOneMoreRead() throws IOException {
-    // Push the metadata out of the first tail read by making the index large: 20000 data chunks.
+    // Push the metadata out of the first tail read by making the index large: 20000 data chunks,
+    // all the same chunk compressed once.
     Path p = dir.resolve("big.imprint");
     int n = 20000;
     ImageHeader h =
         new ImageHeader(
             1,
             0,
-            (long) n * 4096,
+            (long) n * CS,
             512,
-            4096,
+            CS,
             ImageKind.VOLUME,
-            Codec.NONE,
+            Codec.ZSTD,
             PartitionScheme.NONE,
             Instant.now(),
             "t",
             "t",
             List.of());
+    ByteBuffer chunk = ByteBuffer.allocateDirect(CS);
+    chunk.put(0, (byte) 1);
+    byte[] sha = Sha256.of(chunk);
+    ByteBuffer stored = ByteBuffer.allocateDirect(Codec.ZSTD.maxCompressedLength(CS));
+    Codec.ZSTD.compress(chunk, stored, 3);
+    stored.flip();
     try (ImageWriter w = ImageWriter.create(p, h)) {
-      byte[] b = new byte[4096];
       for (int i = 0; i < n; i++) {
-        b[0] = (byte) i;
-        b[1] = (byte) (i >> 8);
-        ByteBuffer src = ByteBuffer.wrap(b);
-        w.data((long) i * 4096, 4096, Codec.NONE, Sha256.of(src), ByteBuffer.wrap(b.clone()));
+        w.data((long) i * CS, CS, Codec.ZSTD, sha, stored.duplicate());
       }
       w.finish(List.of(), null);
     }
@@ -254,7 +257,7 @@ class ImageFormatTest {
             0,
             4096,
             512,
-            4096,
+            CS,
             ImageKind.VOLUME,
             Codec.NONE,
             PartitionScheme.NONE,

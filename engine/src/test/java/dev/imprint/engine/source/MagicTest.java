@@ -27,6 +27,17 @@ class MagicTest {
   }
 
   @Test
+  void aDamagedImprintMagicIsStillImprint() {
+    // One or two bytes changed is a damaged image; three is something else.
+    byte[] one = {'I', 'M', 'P', 'R', 'I', 'N', 'T', 1};
+    byte[] two = {'I', 'X', 'P', 'R', 'I', 'N', 'T', 1};
+    byte[] three = {'I', 'X', 'P', 'R', 'Y', 'N', 'T', 1};
+    assertEquals(Format.IMPRINT, Magic.sniff(one, one.length));
+    assertEquals(Format.IMPRINT, Magic.sniff(two, two.length));
+    assertEquals(Format.RAW, Magic.sniff(three, three.length));
+  }
+
+  @Test
   void zstdSkippableFrameCountsAsZstd() {
     byte[] head = {0x5e, 0x2a, 0x4d, 0x18, 4, 0, 0, 0};
     assertEquals(Format.ZSTD, Magic.sniff(head, head.length));

@@ -165,6 +165,68 @@ class SourcesTest {
         e.getMessage());
   }
 
+  /** A real (tiny) Imprint image's bytes. */
+  private byte[] imprintImage() throws IOException {
+    Path p = dir.resolve("real.imprint");
+    dev.imprint.engine.image.ImageMutations.smallImage(p, null);
+    return Files.readAllBytes(p);
+  }
+
+  @Test
+  void aDamagedImprintImageIsStillAnImageNeverARawDisk() throws IOException {
+    byte[] good = imprintImage();
+    // One flipped byte in the magic: the head still resembles it.
+    byte[] flipped = good.clone();
+    flipped[3] ^= 0x20;
+    // The whole magic gone: the trailer at the end still says what it is.
+    byte[] noMagic = good.clone();
+    java.util.Arrays.fill(noMagic, 0, 8, (byte) 0);
+    // The trailer's magic flipped and the head gone: its CRC still holds.
+    byte[] badTail = noMagic.clone();
+    badTail[badTail.length - 80] ^= 0x7f;
+    badTail[badTail.length - 79] ^= 0x7f;
+    badTail[badTail.length - 78] ^= 0x7f;
+    for (byte[] b : java.util.List.of(flipped, noMagic, badTail)) {
+      Path image = Files.write(dir.resolve("damaged.img"), b);
+      assertEquals(Format.IMPRINT, Sources.detect(image.toString()));
+      SourceException e = assertThrows(SourceException.class, () -> Sources.open(image.toString()));
+      assertTrue(e.getMessage().contains("is an Imprint image"), e.getMessage());
+      // A pipe sees only the head: a resembling magic is enough there.
+      if (b == flipped) {
+        SourceException p =
+            assertThrows(
+                SourceException.class,
+                () -> Sources.openStream("standard input", new ByteArrayInputStream(b)));
+        assertTrue(p.getMessage().contains("is an Imprint image"), p.getMessage());
+      }
+    }
+  }
+
+  @Test
+  void aRawDiskHoldingAnImageElsewhereIsRaw() throws IOException {
+    byte[] image = imprintImage();
+    byte[] disk = DecodedDiskTest.diskContent(SIZE, 23);
+    System.arraycopy(image, 0, disk, 4096, image.length);
+    Path file = Files.write(dir.resolve("disk.img"), disk);
+    assertEquals(Format.RAW, Sources.detect(file.toString()));
+    try (DiskSource source = Sources.open(file.toString())) {
+      assertInstanceOf(FileDisk.class, source);
+    }
+  }
+
+  @Test
+  void anEmptyFileIsRefused() throws IOException {
+    Path empty = Files.createFile(dir.resolve("empty.img"));
+    for (var call :
+        java.util.List.<org.junit.jupiter.api.function.Executable>of(
+            () -> Sources.detect(empty.toString()), () -> Sources.open(empty.toString()))) {
+      SourceException e = assertThrows(SourceException.class, call);
+      assertEquals(
+          "source " + empty + " is empty: there is no disk in it (give an image or a disk)",
+          e.getMessage());
+    }
+  }
+
   @Test
   void aMissingPathSaysSo() {
     String missing = dir.resolve("nope/disk.img").toString();

@@ -14,7 +14,9 @@ import java.util.concurrent.TimeUnit;
  * A real nginx for tests, serving {@code www/} under {@code dir} on a free loopback port. It runs
  * as one foreground process ({@code master_process off}), so killing it drops every connection at
  * once, and {@link #start()} brings it back on the same port. Requests are logged to {@code
- * access.log}.
+ * access.log} (nginx's combined format) and to {@code ranges.log} as {@code METHOD STATUS "RANGE"
+ * BYTES} ({@link #accessLog()}): a request cut by {@link #stop()} is not logged, the one that
+ * resumed it is.
  *
  * <p>Locations: {@code /forbidden} answers 403; {@code /unavailable} 503; {@code /slow/F} serves
  * www/F at {@code slowRate} per connection (nginx {@code limit_rate}); {@code /medium/F} at 8 MB/s;
@@ -76,6 +78,9 @@ public final class NginxServer implements AutoCloseable {
         "events { worker_connections 512; }",
         "http {",
         "  access_log " + d + "/access.log;",
+        // One line per finished request: method, status, Range header, body bytes sent.
+        "  log_format ranges '$request_method $status \"$http_range\" $body_bytes_sent';",
+        "  access_log " + d + "/ranges.log ranges;",
         "  default_type application/octet-stream;",
         "  client_body_temp_path " + d + "/tmp/body;",
         "  proxy_temp_path " + d + "/tmp/proxy;",
@@ -171,6 +176,27 @@ public final class NginxServer implements AutoCloseable {
   public void restart() throws IOException, InterruptedException {
     stop();
     start();
+  }
+
+  /** The finished requests so far from ranges.log, one {@code METHOD STATUS "RANGE" BYTES} each. */
+  public java.util.List<String> accessLog() throws IOException {
+    Path p = dir.resolve("ranges.log");
+    return Files.exists(p) ? Files.readAllLines(p) : java.util.List.of();
+  }
+
+  /**
+   * The first bytes of the ranges asked for by logged GETs ({@code Range: bytes=A-...}), in order.
+   */
+  public java.util.List<Long> rangeStarts() throws IOException {
+    java.util.List<Long> starts = new java.util.ArrayList<>();
+    java.util.regex.Pattern p = java.util.regex.Pattern.compile("^GET \\d+ \"bytes=(\\d+)-");
+    for (String line : accessLog()) {
+      java.util.regex.Matcher m = p.matcher(line);
+      if (m.find()) {
+        starts.add(Long.parseLong(m.group(1)));
+      }
+    }
+    return starts;
   }
 
   /** nginx's own output and error log, for failure messages. */
