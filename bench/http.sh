@@ -15,8 +15,6 @@ set -euo pipefail
 # shellcheck source=bench/lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
-NGINX=${NGINX:-$(command -v nginx || echo /usr/sbin/nginx)}
-[[ -x $NGINX ]] || die "missing nginx (apt-get install -y nginx-light)"
 [[ $BENCH_CACHE == cold ]] && require_root
 need curl zstd dd bmaptool "$GNU_TIME"
 ensure_zst
@@ -26,56 +24,8 @@ ensure_imprint_image || { IMPRINT_OK=0; log "no imprint image (launcher $IMPRINT
 [[ -f $IMG_IMPRINT ]] || IMG_IMPRINT=/dev/null
 
 # ---------------------------------------------------------------- nginx on loopback
-free_port() {
-    if command -v python3 >/dev/null 2>&1; then
-        python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
-    else
-        echo $((20000 + RANDOM % 20000))
-    fi
-}
-PORT=$(free_port)
-NGX_DIR=$(mktemp -d "$BENCH_WORK/.nginx.XXXXXX")
-on_exit "rm -rf '$NGX_DIR'"
-mkdir -p "$NGX_DIR/tmp"
-USER_LINE=""
-[[ $(id -u) -eq 0 ]] && USER_LINE="user root;" # workers must read bench/work
-cat >"$NGX_DIR/nginx.conf" <<CONF
-daemon off;
-worker_processes 4;
-$USER_LINE
-pid $NGX_DIR/nginx.pid;
-error_log $NGX_DIR/error.log warn;
-events { worker_connections 1024; }
-http {
-  access_log off;
-  default_type application/octet-stream;
-  client_body_temp_path $NGX_DIR/tmp/body;
-  proxy_temp_path $NGX_DIR/tmp/proxy;
-  fastcgi_temp_path $NGX_DIR/tmp/fastcgi;
-  uwsgi_temp_path $NGX_DIR/tmp/uwsgi;
-  scgi_temp_path $NGX_DIR/tmp/scgi;
-  sendfile on;
-  tcp_nopush on;
-  keepalive_requests 100000;
-  server {
-    listen 127.0.0.1:$PORT;
-    root $BENCH_WORK;
-  }
-}
-CONF
-"$NGINX" -e "$NGX_DIR/error.log" -c "$NGX_DIR/nginx.conf" -p "$NGX_DIR" &
-NGX_PID=$!
-on_exit "kill $NGX_PID 2>/dev/null; wait $NGX_PID 2>/dev/null"
-BASE=http://127.0.0.1:$PORT
-for ((i = 0; i < 200; i++)); do
-    curl -sf -o /dev/null -r 0-0 "$BASE/$(basename "$IMG_ZST")" && break
-    kill -0 "$NGX_PID" 2>/dev/null || die "nginx exited: $(cat "$NGX_DIR/error.log" 2>/dev/null)"
-    sleep 0.05
-done
-curl -sf -o /dev/null -r 0-0 "$BASE/$(basename "$IMG_ZST")" || die "nginx does not answer on $BASE"
-log "nginx (pid $NGX_PID) serves $BENCH_WORK at $BASE"
-# Loopback must not go through a proxy the environment may name.
-export no_proxy="127.0.0.1,localhost${no_proxy:+,$no_proxy}" NO_PROXY="127.0.0.1,localhost${NO_PROXY:+,$NO_PROXY}"
+nginx_start "$BENCH_WORK"
+BASE=$NGX_BASE
 
 q() { printf '%q' "$1"; }
 RAW_BYTES=$(stat -c %s "$RAW")

@@ -330,7 +330,7 @@ nginx_start() {
     [[ $(id -u) -eq 0 ]] && user_line="user root;"
     cat >"$dir/nginx.conf" <<CONF
 daemon off;
-worker_processes 2;
+worker_processes 4;
 $user_line
 pid $dir/nginx.pid;
 error_log $dir/error.log warn;

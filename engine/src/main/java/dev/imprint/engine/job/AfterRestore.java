@@ -1,8 +1,6 @@
 package dev.imprint.engine.job;
 
-import dev.imprint.engine.device.Mount;
 import dev.imprint.engine.device.OpenMode;
-import dev.imprint.engine.device.SystemDisks;
 import dev.imprint.engine.device.TargetDevice;
 import dev.imprint.engine.filesystem.Grow;
 import dev.imprint.engine.image.ImageHeader;
@@ -10,7 +8,7 @@ import dev.imprint.engine.image.Partition;
 import java.io.IOException;
 import java.nio.file.Path;
 
-/** What a job does after every target was restored: grow filesystems, mount volumes back. */
+/** What a job does after every target was restored: grow filesystems. */
 public final class AfterRestore {
   private AfterRestore() {}
 
@@ -46,10 +44,5 @@ public final class AfterRestore {
       long length = growLast ? size - 33L * Math.max(512, h.sectorSize()) - offset : size;
       return Grow.grow(target, offset, length, part.filesystem());
     }
-  }
-
-  /** Mounts a filesystem back where it was, with the options it had. */
-  public static void remount(SystemDisks disks, Mount m) throws IOException {
-    disks.mount(m);
   }
 }
