@@ -131,8 +131,20 @@ class RestoreCommandTest {
             "--noprompt");
 
     assertEquals(0, r.code(), r::toString);
-    assertTrue(r.out().contains("Validating target...done"), r::toString);
-    assertTrue(r.out().contains("Restoring"), r::toString);
+    // asr's lines, in asr's order.
+    List<String> asr =
+        List.of(
+            "Validating target...done",
+            "Validating source...done",
+            "Validating sizes...done",
+            "Erasing target device " + target.path() + "...done",
+            "Restoring ");
+    int at = 0;
+    for (String line : asr) {
+      int next = r.out().indexOf(line, at);
+      assertTrue(next >= at, () -> "missing or out of order: " + line + "\n" + r);
+      at = next;
+    }
     assertTrue(r.out().contains("Verifying"), r::toString);
     assertTrue(r.out().contains("Restore completed successfully."), r::toString);
     assertHoldsImage(backing);

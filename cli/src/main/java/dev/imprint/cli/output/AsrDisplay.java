@@ -16,6 +16,7 @@ public final class AsrDisplay implements Display {
   private final int targets;
   private final Map<String, long[]> progress = new HashMap<>();
   private TargetState phase;
+  private String erasing;
 
   public AsrDisplay(PrintStream out, int targets) {
     this.out = out;
@@ -57,6 +58,20 @@ public final class AsrDisplay implements Display {
   @Override
   public void restoreEvent(RestoreEvent event) {
     if (event instanceof RestoreEvent.StateChanged s) {
+      if (targets == 1 && s.state() == TargetState.ERASING) {
+        // asr's line for the same moment.
+        erasing = s.target();
+        stepStarted("Erasing target device " + s.target());
+        return;
+      }
+      if (erasing != null) {
+        erasing = null;
+        if (s.state() == TargetState.FAILED) {
+          stepFailed("");
+        } else {
+          stepDone("");
+        }
+      }
       if (s.state() == TargetState.FAILED) {
         dots.end();
         out.println("Target " + s.target() + " failed: " + s.detail());
