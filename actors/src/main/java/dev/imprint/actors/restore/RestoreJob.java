@@ -99,6 +99,8 @@ public final class RestoreJob {
   private String cancelled;
   private boolean stuck;
 
+  private boolean awaitingConsent;
+
   /** A blocking step is running; its reply moves the job on. */
   private boolean busy;
 
@@ -198,6 +200,8 @@ public final class RestoreJob {
               p.spec(), p.path().toString(), p.model(), p.size(), mounts));
     }
     listener.tell(new RestoreEvent.Planned(list, !request.consented()));
+    // A person may take their time to answer: that is no stall.
+    awaitingConsent = !request.consented();
     return request.consented() ? open() : Behaviors.same();
   }
 
@@ -205,6 +209,7 @@ public final class RestoreJob {
     if (supply == null || session != null || !writers.isEmpty() || ended) {
       return Behaviors.same();
     }
+    awaitingConsent = false;
     if (!c.agreed()) {
       return end(
           new Result(
@@ -245,7 +250,24 @@ public final class RestoreJob {
                 return new Opened(w, gone, null);
               } catch (IOException | RuntimeException e) {
                 stepFailedLast();
-                return new Opened(List.of(), gone, e);
+                // Refused after unmounting: nothing was written, so what was mounted goes back.
+                for (List<Mount> ms : gone.values()) {
+                  for (Mount m : ms) {
+                    try {
+                      planner.disks().mount(m);
+                    } catch (IOException again) {
+                      listener.tell(
+                          new RestoreEvent.Warning(
+                              "could not mount "
+                                  + m.device()
+                                  + " back on "
+                                  + m.mountPoint()
+                                  + ": "
+                                  + again.getMessage()));
+                    }
+                  }
+                }
+                return new Opened(List.of(), Map.of(), e);
               }
             },
             blocking),
@@ -446,6 +468,10 @@ public final class RestoreJob {
   }
 
   private Behavior<Command> onTick() {
+    if (awaitingConsent) {
+      lastActivity = System.nanoTime();
+      return Behaviors.same();
+    }
     long idle = System.nanoTime() - lastActivity;
     if (!stuck && idle > request.stallLimit().toNanos() + retryAllowance()) {
       stuck = true;

@@ -147,6 +147,22 @@ class RestoreJobTest {
   }
 
   @Test
+  void aPersonTakingLongerThanTheStallLimitToAnswerIsNoStall() throws Exception {
+    Path src = raw(4);
+    Path target = dir.resolve("slow-answer.img");
+    Run run =
+        start(
+            RestoreRequest.of(SourceSpec.of(src.toString()), List.of(target.toString()))
+                .withConsented(false)
+                .withStallLimit(Duration.ofSeconds(1)));
+    run.planned();
+    run.events().expectNoMessage(Duration.ofSeconds(3));
+    run.job().tell(new RestoreJob.Consent(true, null));
+    RestoreJob.Result r = result(run.untilEnded(Duration.ofSeconds(60)));
+    assertEquals(RestoreJob.Status.SUCCEEDED, r.status(), r.message());
+  }
+
+  @Test
   void cancelWhileWaitingForConsentTouchesNothing() throws Exception {
     Path src = raw(4);
     Path target = dir.resolve("never.img");
