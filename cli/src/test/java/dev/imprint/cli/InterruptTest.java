@@ -27,6 +27,7 @@ class InterruptTest {
 
   @Test
   void sigintCancelsARunningRestoreCleanly() throws Exception {
+    dev.imprint.engine.testing.Root.assumeCommands("kill");
     Path target = dir.resolve("target.img");
     Process p =
         new ProcessBuilder(
