@@ -41,13 +41,23 @@ public final class RestorePipeline {
    * fails if the source failed (then no target got its held chunks and each is marked failed).
    */
   public CompletionStage<Written> write(ChunkSupply supply, List<TargetWriter> targets) {
-    int par = Math.max(1, options.parallelism());
+    // Buffer counts from the memory budget: 64 MiB chunks to many targets keep fewer in flight.
+    MemoryBudget.RestorePlan plan =
+        MemoryBudget.ofJvm()
+            .restore(
+                supply.chunkSize(),
+                targets.size(),
+                options.parallelism(),
+                TargetWriter.WRITES_IN_FLIGHT,
+                MemoryBudget.heldChunks(options.heldRegion(), supply.chunkSize()));
+    supply.limitBuffers(plan.buffers());
+    int par = plan.decode();
     ExecutorService cpu =
         Executors.newFixedThreadPool(par, CreatePipeline.daemon("imprint-decode"));
     long size = supply.logicalSize();
     long hold = options.heldRegion();
     List<Chunk> held = Collections.synchronizedList(new ArrayList<>());
-    List<Chunk.Range> ranges = Collections.synchronizedList(new ArrayList<>());
+    RangeList ranges = new RangeList();
     int n = targets.size();
     long[] seenEnd = {0};
 
@@ -78,7 +88,7 @@ public final class RestorePipeline {
     for (TargetWriter t : targets) {
       sinks.add(
           Flow.<Chunk>create()
-              .mapAsyncUnordered(TargetWriter.WRITES_IN_FLIGHT, t::write)
+              .mapAsyncUnordered(plan.writesPerTarget(), t::write)
               .toMat(Sink.ignore(), Keep.right())
               .withAttributes(Attributes.inputBuffer(2, 2)));
     }
@@ -136,9 +146,8 @@ public final class RestorePipeline {
                   .whenComplete(
                       (v, e) -> {
                         releaseAll(held);
-                        List<Chunk.Range> sorted = new ArrayList<>(ranges);
-                        sorted.sort((a, b) -> Long.compare(a.offset(), b.offset()));
-                        result.complete(new Written(sorted, size >= 0 ? size : seenEnd[0]));
+                        ranges.sort();
+                        result.complete(new Written(ranges, size >= 0 ? size : seenEnd[0]));
                       });
             });
     return result;
