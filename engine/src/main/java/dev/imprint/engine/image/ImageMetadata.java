@@ -7,25 +7,50 @@ import java.security.NoSuchAlgorithmException;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
+import java.util.function.Consumer;
 
 /**
  * Everything about an image but its chunk payloads: header, index, signatures and the digest that
- * identifies it. Decoding checks that the index tiles the logical disk exactly.
+ * identifies it. Decoding checks that the index tiles the logical disk exactly. The index is kept
+ * encoded ({@link IndexTable}): memory does not grow with its entries.
  */
 public record ImageMetadata(
     ImageHeader header,
     byte[] headerBytes,
-    List<IndexEntry> index,
-    byte[] indexBytes,
+    IndexTable index,
     List<Signature> signatures,
     byte[] digest) {
 
   static final byte[] INDEX_MAGIC = {'I', 'M', 'I', 'X'};
   static final byte[] SIG_MAGIC = {'I', 'M', 'S', 'G'};
 
+  /** The index's first 8 bytes: magic and entry count. */
+  static final int INDEX_PREFIX = 8;
+
   public ImageMetadata {
-    index = List.copyOf(index);
     signatures = List.copyOf(signatures);
+  }
+
+  /** The index's first 8 bytes for {@code count} entries. */
+  static byte[] indexPrefix(int count) {
+    return ByteBuffer.allocate(INDEX_PREFIX)
+        .order(ByteOrder.LITTLE_ENDIAN)
+        .put(INDEX_MAGIC)
+        .putInt(count)
+        .array();
+  }
+
+  /** SHA-256 over the header bytes followed by the index bytes (prefix, then entries). */
+  static byte[] digestOf(byte[] headerBytes, byte[] indexPrefix, IndexTable entries) {
+    try {
+      MessageDigest md = MessageDigest.getInstance("SHA-256");
+      md.update(headerBytes);
+      md.update(indexPrefix);
+      entries.forEachEncoded(md::update);
+      return md.digest();
+    } catch (NoSuchAlgorithmException e) {
+      throw new IllegalStateException(e);
+    }
   }
 
   /** SHA-256 over the header bytes followed by the index bytes. */
@@ -90,33 +115,68 @@ public record ImageMetadata(
       long bodyEnd,
       String where)
       throws ImageFormatException {
+    if (indexBytes.length < INDEX_PREFIX
+        || (indexBytes.length - INDEX_PREFIX) % IndexEntry.LENGTH != 0) {
+      throw new ImageFormatException(where + ": index is damaged (wrong length)");
+    }
+    return decode(
+        headerBytes,
+        Arrays.copyOf(indexBytes, INDEX_PREFIX),
+        IndexTable.of(ByteBuffer.wrap(indexBytes).position(INDEX_PREFIX)),
+        sigBytes,
+        expectedDigest,
+        bodyEnd,
+        where);
+  }
+
+  /** As above, with the index as its 8-byte prefix and its entries, however they are stored. */
+  public static ImageMetadata decode(
+      byte[] headerBytes,
+      byte[] indexPrefix,
+      IndexTable entries,
+      byte[] sigBytes,
+      byte[] expectedDigest,
+      long bodyEnd,
+      String where)
+      throws ImageFormatException {
     ImageHeader header = ImageHeader.decode(headerBytes, where);
-    byte[] digest = digestOf(headerBytes, indexBytes);
+    byte[] digest = digestOf(headerBytes, indexPrefix, entries);
     if (expectedDigest != null && !MessageDigest.isEqual(digest, expectedDigest)) {
       throw new ImageFormatException(
           where + ": the index or header is damaged (image digest mismatch)");
     }
-    List<IndexEntry> index = decodeIndex(indexBytes, header, bodyEnd, where);
+    decodeIndex(indexPrefix, entries, header, bodyEnd, where);
     List<Signature> sigs = decodeSignatures(sigBytes, where);
-    return new ImageMetadata(header, headerBytes, index, indexBytes, sigs, digest);
+    return new ImageMetadata(header, headerBytes, entries, sigs, digest);
   }
 
-  static List<IndexEntry> decodeIndex(byte[] bytes, ImageHeader header, long bodyEnd, String where)
+  /** The index's bytes as stored in an image: prefix, then entries. */
+  public void writeIndex(Consumer<ByteBuffer> out) {
+    out.accept(ByteBuffer.wrap(indexPrefix(index.size())));
+    index.forEachEncoded(out);
+  }
+
+  /** Length of the index as stored. */
+  public long indexLength() {
+    return INDEX_PREFIX + (long) index.size() * IndexEntry.LENGTH;
+  }
+
+  static void decodeIndex(
+      byte[] prefix, IndexTable entries, ImageHeader header, long bodyEnd, String where)
       throws ImageFormatException {
-    ByteBuffer b = ByteBuffer.wrap(bytes).order(ByteOrder.LITTLE_ENDIAN);
+    ByteBuffer b = ByteBuffer.wrap(prefix).order(ByteOrder.LITTLE_ENDIAN);
     byte[] magic = new byte[4];
     b.get(magic);
     if (!Arrays.equals(magic, INDEX_MAGIC)) {
       throw new ImageFormatException(where + ": index is damaged (bad magic)");
     }
     int count = b.getInt();
-    if (count < 0 || (long) count * IndexEntry.LENGTH != bytes.length - 8L) {
+    if (count < 0 || count != entries.size()) {
       throw new ImageFormatException(where + ": index is damaged (wrong length)");
     }
-    List<IndexEntry> out = new ArrayList<>(count);
     long expect = 0;
     for (int i = 0; i < count; i++) {
-      IndexEntry e = IndexEntry.decode(b);
+      IndexEntry e = entries.entry(i);
       if (e.logicalOffset() != expect || e.logicalLength() <= 0) {
         throw new ImageFormatException(
             where + ": index entry " + i + " does not follow the previous one (index is damaged)");
@@ -133,7 +193,6 @@ public record ImageMetadata(
         throw new ImageFormatException(where + ": index entry " + i + " is damaged");
       }
       expect = e.logicalEnd();
-      out.add(e);
     }
     if (expect != header.logicalSize()) {
       throw new ImageFormatException(
@@ -144,7 +203,6 @@ public record ImageMetadata(
               + header.logicalSize()
               + " (index is damaged)");
     }
-    return out;
   }
 
   static List<Signature> decodeSignatures(byte[] bytes, String where) throws ImageFormatException {

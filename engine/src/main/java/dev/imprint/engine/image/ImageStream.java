@@ -7,7 +7,6 @@ import java.io.InputStream;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.security.MessageDigest;
-import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 
@@ -20,7 +19,12 @@ public final class ImageStream {
   private final String where;
   private final ImageHeader header;
   private final byte[] headerBytes;
-  private final List<IndexEntry> seen = new ArrayList<>();
+
+  /** What the records said, kept encoded (not an object per record) until the index comes. */
+  private final IndexTable.Builder seen = new IndexTable.Builder();
+
+  /** The index is read in pieces of this many bytes (whole entries). */
+  private static final int INDEX_PIECE = 1 << 20;
 
   /** Carries payload bytes from the stream into (direct) payload buffers. */
   private final byte[] copy = new byte[1 << 16];
@@ -105,10 +109,13 @@ public final class ImageStream {
     if (count < 0 || count > (1 << 26)) {
       throw new ImageFormatException(where + ": index is damaged");
     }
-    byte[] ixBody = readN(count * IndexEntry.LENGTH, "the index");
-    byte[] index = new byte[8 + ixBody.length];
-    System.arraycopy(ixHead, 0, index, 0, 8);
-    System.arraycopy(ixBody, 0, index, 8, ixBody.length);
+    // Read in pieces into a table that spools a large index to disk: never all of it on the heap.
+    IndexTable.Builder entries = new IndexTable.Builder();
+    for (long left = (long) count * IndexEntry.LENGTH; left > 0; ) {
+      int n = (int) Math.min(left, INDEX_PIECE);
+      entries.appendEncoded(ByteBuffer.wrap(readN(n, "the index")));
+      left -= n;
+    }
     byte[] sigs = new byte[0];
     Trailer trailer = null;
     // Signature blocks and trailers follow; `imprint sign` appends a pair, the last one counts.
@@ -146,12 +153,14 @@ public final class ImageStream {
       throw truncated("the trailer");
     }
     metadata =
-        ImageMetadata.decode(headerBytes, index, sigs, trailer.digest(), Long.MAX_VALUE, where);
-    matchRecords(metadata.index());
+        ImageMetadata.decode(
+            headerBytes, ixHead, entries.build(), sigs, trailer.digest(), Long.MAX_VALUE, where);
+    matchRecords(metadata.index(), seen.build());
   }
 
   /** The records streamed must be exactly what the (digest-checked) index describes. */
-  private void matchRecords(List<IndexEntry> index) throws ImageFormatException {
+  private void matchRecords(List<IndexEntry> index, List<IndexEntry> seen)
+      throws ImageFormatException {
     int i = 0;
     long covered = 0;
     for (IndexEntry e : index) {
