@@ -19,6 +19,12 @@ public record MemoryBudget(long bytes) {
   /** Verification never needs more read-backs than this in flight, across all targets. */
   static final int MAX_VERIFY_BUFFERS = 64;
 
+  /**
+   * Bytes in flight per target that keep a disk busy (4 writes of 4 MiB chunks, and more than
+   * enough with larger ones): more chunks in flight only cost memory.
+   */
+  static final long PER_TARGET = 32 << 20;
+
   /** Counts for one restore. */
   public record RestorePlan(int decode, int writesPerTarget, int buffers) {}
 
@@ -67,7 +73,7 @@ public record MemoryBudget(long bytes) {
     long fit = buffersOf(chunkSize);
     int n = Math.max(1, targets);
     int p = Math.max(1, wantedDecode);
-    int w = Math.max(1, wantedWrites);
+    int w = perTarget(chunkSize, wantedWrites);
     while (cost(p, w, n, heldChunks) > fit && (p > 1 || w > 1)) {
       if (w > 1 && (long) n * w >= p) {
         w--;
@@ -82,6 +88,11 @@ public record MemoryBudget(long bytes) {
 
   private static long cost(int p, int w, int targets, int held) {
     return 2L * p + 1 + (long) targets * w + held;
+  }
+
+  /** In flight per target: {@code wanted}, or fewer when chunks are large (at least one). */
+  public static int perTarget(int chunkSize, int wanted) {
+    return (int) Math.max(1, Math.min(wanted, PER_TARGET / Math.max(1, chunkSize)));
   }
 
   /** Read-back buffers of {@code pieceSize} bytes in flight across all targets (at least one). */

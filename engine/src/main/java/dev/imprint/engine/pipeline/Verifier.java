@@ -36,6 +36,7 @@ public final class Verifier {
 
   private final Materializer mat;
   private final int pieceSize;
+  private final int reads;
   private final BufferPool pool;
   private final ByteBuffer zeros;
 
@@ -43,10 +44,14 @@ public final class Verifier {
     this(mat, pieceSize, MemoryBudget.ofJvm());
   }
 
-  /** Read-back buffers are shared by every target verified at once, as many as the budget holds. */
+  /**
+   * Read-backs per target follow the piece size; their buffers are shared by every target verified
+   * at once, as many as the budget holds.
+   */
   public Verifier(Materializer mat, int pieceSize, MemoryBudget budget) {
     this.mat = mat;
     this.pieceSize = pieceSize;
+    this.reads = MemoryBudget.perTarget(pieceSize, READS_IN_FLIGHT);
     this.pool = new BufferPool(pieceSize, budget.verifyBuffers(pieceSize));
     this.zeros = ByteBuffer.allocateDirect(Math.min(pieceSize, ZEROS));
   }
@@ -75,7 +80,7 @@ public final class Verifier {
     long total = bytesToRead(ranges);
     AtomicLong done = new AtomicLong();
     ExecutorService io =
-        Executors.newFixedThreadPool(READS_IN_FLIGHT, CreatePipeline.daemon("imprint-verify"));
+        Executors.newFixedThreadPool(reads, CreatePipeline.daemon("imprint-verify"));
     try {
       device.dropCache();
     } catch (IOException e) {
@@ -84,7 +89,7 @@ public final class Verifier {
     }
     return Source.fromIterator(() -> pieces(ranges))
         .mapAsync(
-            READS_IN_FLIGHT,
+            reads,
             r ->
                 CompletableFuture.supplyAsync(
                     () -> {
