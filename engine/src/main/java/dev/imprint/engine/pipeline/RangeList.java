@@ -1,6 +1,12 @@
 package dev.imprint.engine.pipeline;
 
 import dev.imprint.engine.image.RangeKind;
+import java.io.IOException;
+import java.nio.LongBuffer;
+import java.nio.channels.FileChannel;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
 import java.util.AbstractList;
 import java.util.ArrayList;
 import java.util.List;
@@ -8,17 +14,23 @@ import java.util.RandomAccess;
 
 /**
  * What a restore wrote, for verification: one range per chunk, kept as three longs (offset, length
- * with the kind, xxHash64) in fixed blocks rather than one object each, so a disk of millions of
- * chunks costs 24 bytes a chunk. Adding is thread-safe; ranges come in any order until {@link
- * #sort}.
+ * with the kind, xxHash64) in fixed blocks rather than one object each. The first blocks are on the
+ * heap; beyond them blocks are mapped from an unlinked temporary file, so the heap does not grow
+ * with the number of chunks (the page cache holds them, and can drop them). Adding is thread-safe;
+ * ranges come in any order until {@link #sort}.
  */
 public final class RangeList extends AbstractList<Chunk.Range> implements RandomAccess {
-  private static final int BLOCK = 1 << 13;
+  private static final int BLOCK = 1 << 16;
+
+  /** Blocks kept on the heap (1.5 MiB each) before they go to a temporary file. */
+  static final int HEAP_BLOCKS = 2;
+
   private static final int KIND_SHIFT = 62;
   private static final long LENGTH_MASK = (1L << KIND_SHIFT) - 1;
   private static final RangeKind[] KINDS = RangeKind.values();
 
-  private final List<long[]> blocks = new ArrayList<>();
+  private final List<LongBuffer> blocks = new ArrayList<>();
+  private FileChannel spool;
   private int size;
 
   /** Adds a range without a SHA-256 (the pipeline's ranges carry xxHash64). */
@@ -28,7 +40,7 @@ public final class RangeList extends AbstractList<Chunk.Range> implements Random
       throw new IllegalArgumentException("a range list keeps xxHash64 ranges only: " + r);
     }
     if (size % BLOCK == 0) {
-      blocks.add(new long[3 * BLOCK]);
+      blocks.add(newBlock());
     }
     set(size++, r.offset(), r.length() | ((long) r.kind().ordinal() << KIND_SHIFT), r.xxh64());
     return true;
@@ -39,11 +51,11 @@ public final class RangeList extends AbstractList<Chunk.Range> implements Random
     if (i < 0 || i >= size) {
       throw new IndexOutOfBoundsException(i);
     }
-    long[] b = blocks.get(i / BLOCK);
+    LongBuffer b = blocks.get(i / BLOCK);
     int at = 3 * (i % BLOCK);
-    long lk = b[at + 1];
+    long lk = b.get(at + 1);
     return new Chunk.Range(
-        b[at], lk & LENGTH_MASK, KINDS[(int) (lk >>> KIND_SHIFT)], b[at + 2], null);
+        b.get(at), lk & LENGTH_MASK, KINDS[(int) (lk >>> KIND_SHIFT)], b.get(at + 2), null);
   }
 
   @Override
@@ -87,26 +99,48 @@ public final class RangeList extends AbstractList<Chunk.Range> implements Random
   }
 
   private long offset(int i) {
-    return blocks.get(i / BLOCK)[3 * (i % BLOCK)];
+    return blocks.get(i / BLOCK).get(3 * (i % BLOCK));
   }
 
   private void swap(int i, int j) {
-    long[] a = blocks.get(i / BLOCK);
-    long[] b = blocks.get(j / BLOCK);
+    LongBuffer a = blocks.get(i / BLOCK);
+    LongBuffer b = blocks.get(j / BLOCK);
     int x = 3 * (i % BLOCK);
     int y = 3 * (j % BLOCK);
     for (int k = 0; k < 3; k++) {
-      long t = a[x + k];
-      a[x + k] = b[y + k];
-      b[y + k] = t;
+      long t = a.get(x + k);
+      a.put(x + k, b.get(y + k));
+      b.put(y + k, t);
     }
   }
 
   private void set(int i, long offset, long lengthAndKind, long xxh64) {
-    long[] b = blocks.get(i / BLOCK);
+    LongBuffer b = blocks.get(i / BLOCK);
     int at = 3 * (i % BLOCK);
-    b[at] = offset;
-    b[at + 1] = lengthAndKind;
-    b[at + 2] = xxh64;
+    b.put(at, offset);
+    b.put(at + 1, lengthAndKind);
+    b.put(at + 2, xxh64);
+  }
+
+  private LongBuffer newBlock() {
+    if (blocks.size() >= HEAP_BLOCKS) {
+      try {
+        if (spool == null) {
+          Path p = Files.createTempFile("imprint-ranges", ".tmp");
+          try {
+            spool = FileChannel.open(p, StandardOpenOption.READ, StandardOpenOption.WRITE);
+          } finally {
+            Files.deleteIfExists(p);
+          }
+        }
+        long bytes = 3L * 8 * BLOCK;
+        long at = (blocks.size() - HEAP_BLOCKS) * bytes;
+        // Mapping past the end grows the (unlinked) file; the mapping outlives the channel.
+        return spool.map(FileChannel.MapMode.READ_WRITE, at, bytes).asLongBuffer();
+      } catch (IOException e) {
+        // No usable temporary directory: the heap it is.
+      }
+    }
+    return LongBuffer.allocate(3 * BLOCK);
   }
 }
