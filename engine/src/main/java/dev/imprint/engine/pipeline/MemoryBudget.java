@@ -1,6 +1,7 @@
 package dev.imprint.engine.pipeline;
 
 import com.sun.management.HotSpotDiagnosticMXBean;
+import java.io.IOException;
 import java.lang.management.ManagementFactory;
 
 /**
@@ -45,6 +46,34 @@ public record MemoryBudget(long bytes) {
       // Not HotSpot: the JDK's default applies.
     }
     return Runtime.getRuntime().maxMemory();
+  }
+
+  /**
+   * Direct memory a restore needs at the least, whatever the number of targets: the held chunks,
+   * one chunk decoding and its stored bytes, one on its way to the targets.
+   */
+  public static long minimumFor(int chunkSize, long hold) {
+    return (heldChunks(hold, chunkSize) + 3L) * chunkSize;
+  }
+
+  /** Refuses a chunk size this JVM cannot restore, in one line that says what to do. */
+  public static void checkRestore(int chunkSize, long hold) throws IOException {
+    long need = minimumFor(chunkSize, hold);
+    long have = maxDirectMemory();
+    if (need > have) {
+      throw new IOException(
+          "chunks of "
+              + mib(chunkSize)
+              + " need at least "
+              + mib(need)
+              + " of direct memory but this JVM allows "
+              + mib(have)
+              + ": raise -XX:MaxDirectMemorySize (IMPRINT_JAVA_OPTS)");
+    }
+  }
+
+  private static String mib(long bytes) {
+    return bytes >= 1 << 20 ? (bytes >> 20) + " MiB" : (bytes >> 10) + " KiB";
   }
 
   /** How many chunk buffers of {@code size} bytes fit. */

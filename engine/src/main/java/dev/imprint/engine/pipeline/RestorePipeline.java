@@ -41,6 +41,12 @@ public final class RestorePipeline {
    * fails if the source failed (then no target got its held chunks and each is marked failed).
    */
   public CompletionStage<Written> write(ChunkSupply supply, List<TargetWriter> targets) {
+    try {
+      MemoryBudget.checkRestore(supply.chunkSize(), options.heldRegion());
+    } catch (IOException e) {
+      targets.forEach(t -> t.fail(e));
+      return CompletableFuture.failedFuture(e);
+    }
     // Buffer counts from the memory budget: 64 MiB chunks to many targets keep fewer in flight.
     MemoryBudget.RestorePlan plan =
         MemoryBudget.ofJvm()

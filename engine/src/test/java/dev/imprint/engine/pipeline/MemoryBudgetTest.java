@@ -43,6 +43,21 @@ class MemoryBudgetTest {
   }
 
   @Test
+  void atTheMinimumAPlanStillFitsTheJvmLimit() {
+    for (int cs = 64 << 10; cs <= 64 * MIB; cs <<= 1) {
+      long limit = MemoryBudget.minimumFor(cs, 1 << 20);
+      MemoryBudget budget = new MemoryBudget((long) (limit * MemoryBudget.SHARE));
+      int held = MemoryBudget.heldChunks(1 << 20, cs);
+      for (int targets = 1; targets <= 32; targets *= 2) {
+        MemoryBudget.RestorePlan p = budget.restore(cs, targets, 3, 4, held);
+        assertTrue(peak(p) * cs <= limit, cs + " " + targets + ": " + p);
+        assertTrue(p.buffers() > held + p.decode(), p.toString());
+      }
+    }
+    assertEquals(448L * MIB, MemoryBudget.minimumFor(64 * MIB, 1 << 20));
+  }
+
+  @Test
   void smallChunksKeepFullParallelism() {
     MemoryBudget budget = new MemoryBudget(768L * MIB);
     MemoryBudget.RestorePlan p =
