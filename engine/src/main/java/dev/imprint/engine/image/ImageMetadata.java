@@ -7,7 +7,6 @@ import java.security.NoSuchAlgorithmException;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
-import java.util.function.Consumer;
 
 /**
  * Everything about an image but its chunk payloads: header, index, signatures and the digest that
@@ -46,7 +45,9 @@ public record ImageMetadata(
       MessageDigest md = MessageDigest.getInstance("SHA-256");
       md.update(headerBytes);
       md.update(indexPrefix);
-      entries.forEachEncoded(md::update);
+      for (ByteBuffer b : entries.encoded()) {
+        md.update(b);
+      }
       return md.digest();
     } catch (NoSuchAlgorithmException e) {
       throw new IllegalStateException(e);
@@ -148,17 +149,6 @@ public record ImageMetadata(
     decodeIndex(indexPrefix, entries, header, bodyEnd, where);
     List<Signature> sigs = decodeSignatures(sigBytes, where);
     return new ImageMetadata(header, headerBytes, entries, sigs, digest);
-  }
-
-  /** The index's bytes as stored in an image: prefix, then entries. */
-  public void writeIndex(Consumer<ByteBuffer> out) {
-    out.accept(ByteBuffer.wrap(indexPrefix(index.size())));
-    index.forEachEncoded(out);
-  }
-
-  /** Length of the index as stored. */
-  public long indexLength() {
-    return INDEX_PREFIX + (long) index.size() * IndexEntry.LENGTH;
   }
 
   static void decodeIndex(

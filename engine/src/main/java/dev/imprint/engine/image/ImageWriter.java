@@ -167,19 +167,8 @@ public final class ImageWriter implements Closeable {
     byte[] sigBytes = ImageMetadata.encodeSignatures(sigs);
     write(ByteBuffer.wrap(headerBytes));
     write(ByteBuffer.wrap(indexPrefix));
-    IOException[] failed = {null};
-    entries.forEachEncoded(
-        b -> {
-          try {
-            if (failed[0] == null) {
-              write(b);
-            }
-          } catch (IOException e) {
-            failed[0] = e;
-          }
-        });
-    if (failed[0] != null) {
-      throw failed[0];
+    for (ByteBuffer b : entries.encoded()) {
+      write(b);
     }
     long sigOffset = position;
     write(ByteBuffer.wrap(sigBytes));

@@ -12,7 +12,6 @@ import java.util.AbstractList;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.RandomAccess;
-import java.util.function.Consumer;
 
 /**
  * An image's index entries kept as they are encoded (docs/FORMAT.md, "Index": 64 bytes each) and
@@ -95,12 +94,14 @@ public final class IndexTable extends AbstractList<IndexEntry> implements Random
     return IndexEntry.decode(b);
   }
 
-  /** The encoded entries, in order, as read-only buffers (for digests and writing). */
-  public void forEachEncoded(Consumer<ByteBuffer> out) {
+  /** The encoded entries, in order, as buffers to read (for digests and writing). */
+  public List<ByteBuffer> encoded() {
+    List<ByteBuffer> out = new ArrayList<>(segments.length);
     for (int s = 0; s < segments.length; s++) {
       int entries = Math.min(perSegment, size - s * perSegment);
-      out.accept(segments[s].duplicate().position(0).limit(entries * IndexEntry.LENGTH));
+      out.add(segments[s].duplicate().position(0).limit(entries * IndexEntry.LENGTH));
     }
+    return out;
   }
 
   /**

@@ -32,12 +32,11 @@ class IndexTableTest {
 
   private static byte[] encoded(IndexTable t) {
     ByteArrayOutputStream out = new ByteArrayOutputStream();
-    t.forEachEncoded(
-        b -> {
-          byte[] a = new byte[b.remaining()];
-          b.get(a);
-          out.writeBytes(a);
-        });
+    for (ByteBuffer b : t.encoded()) {
+      byte[] a = new byte[b.remaining()];
+      b.get(a);
+      out.writeBytes(a);
+    }
     return out.toByteArray();
   }
 
