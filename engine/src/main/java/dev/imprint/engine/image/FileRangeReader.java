@@ -39,6 +39,11 @@ public final class FileRangeReader implements RangeReader {
     }
   }
 
+  /** Index entries of this file, mapped read-only rather than read onto the heap. */
+  IndexTable mapIndex(long offset, long length) throws IOException {
+    return IndexTable.map(channel, offset, length);
+  }
+
   @Override
   public String description() {
     return description;

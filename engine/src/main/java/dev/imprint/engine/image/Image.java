@@ -15,6 +15,15 @@ public final class Image implements Closeable {
   /** The first read from the end fetches this much, which holds the metadata of most images. */
   static final int TAIL_GUESS = 1 << 20;
 
+  /** A large index is read in pieces of this many bytes (a multiple of an entry's 64). */
+  static final int INDEX_PIECE = 8 << 20;
+
+  /** Metadata up to this size is fetched in one read; a larger index is mapped or streamed. */
+  static final int META_IN_ONE_READ = 16 << 20;
+
+  /** The most signatures a signature block may hold (as a pipe reader allows). */
+  static final int MAX_SIGNATURES = 1024;
+
   private final RangeReader reader;
   private final ImageMetadata metadata;
 
@@ -63,28 +72,43 @@ public final class Image implements Closeable {
     tail.flip();
     Trailer t = Trailer.decode(tail.duplicate().position(guess - Trailer.LENGTH), len, where);
     long metaStart = t.metadataOffset();
+    if (t.headerLength() > ImageHeader.MAX_LENGTH) {
+      throw ImageDamagedException.field(
+          where, "the trailer's header length", t.headerLength(), "is more than a header can be");
+    }
+    if (t.signaturesLength() > 8 + MAX_SIGNATURES * Signature.LENGTH) {
+      throw ImageDamagedException.field(
+          where,
+          "the trailer's signature block length",
+          t.signaturesLength(),
+          "is more than " + MAX_SIGNATURES + " signatures take");
+    }
+    long indexStart = metaStart + t.headerLength();
+    long entriesLength = t.indexLength() - ImageMetadata.INDEX_PREFIX;
+    if (entriesLength < 0
+        || entriesLength % IndexEntry.LENGTH != 0
+        || entriesLength / IndexEntry.LENGTH > Integer.MAX_VALUE - 8) {
+      throw ImageDamagedException.field(
+          where,
+          "the trailer's index length",
+          t.indexLength(),
+          "is not 8 bytes plus whole 64-byte entries");
+    }
+    // The metadata in memory: in the tail already read, or in one more read unless it is large.
+    ByteBuffer meta = tail;
+    long metaBase = len - guess;
     long metaEnd = t.signaturesOffset() + t.signaturesLength();
-    ByteBuffer meta;
-    if (metaStart >= len - guess) {
-      meta = tail.duplicate().position((int) (metaStart - (len - guess)));
-    } else {
-      long size = metaEnd - metaStart;
-      if (size > Integer.MAX_VALUE - 16) {
-        throw ImageDamagedException.field(
-            where, "the metadata", size + " bytes long", "is more than a reader can hold");
-      }
-      meta = ByteBuffer.allocate((int) size);
+    if (metaStart < metaBase && metaEnd - metaStart <= META_IN_ONE_READ) {
+      meta = ByteBuffer.allocate((int) (metaEnd - metaStart));
       reader.readFully(meta, metaStart);
       meta.flip();
+      metaBase = metaStart;
     }
-    byte[] header = new byte[t.headerLength()];
-    byte[] index = new byte[(int) t.indexLength()];
-    byte[] sigs = new byte[t.signaturesLength()];
-    ByteBuffer m = meta.duplicate();
-    m.get(header).get(index);
-    m.position(
-        m.position() + (int) (t.signaturesOffset() - (metaStart + header.length + index.length)));
-    m.get(sigs);
+    Region r = new Region(reader, meta, metaBase);
+    byte[] header = r.bytes(metaStart, t.headerLength());
+    byte[] indexPrefix = r.bytes(indexStart, ImageMetadata.INDEX_PREFIX);
+    IndexTable entries = r.entries(indexStart + ImageMetadata.INDEX_PREFIX, entriesLength);
+    byte[] sigs = r.bytes(t.signaturesOffset(), t.signaturesLength());
     if (!ByteBuffer.wrap(header, 0, 16).equals(prefix.rewind())) {
       throw new ImageDamagedException(
           where
@@ -93,8 +117,49 @@ public final class Image implements Closeable {
     }
     // The body ends where the END record starts.
     long bodyEnd = metaStart - RecordHeader.LENGTH;
-    ImageMetadata md = ImageMetadata.decode(header, index, sigs, t.digest(), bodyEnd, where);
+    ImageMetadata md =
+        ImageMetadata.decode(header, indexPrefix, entries, sigs, t.digest(), bodyEnd, where);
     return new Image(reader, md);
+  }
+
+  /**
+   * Parts of the metadata: from {@code meta} (at file offset {@code base}) when there, else read.
+   */
+  private record Region(RangeReader reader, ByteBuffer meta, long base) {
+    byte[] bytes(long at, int length) throws IOException {
+      byte[] out = new byte[length];
+      if (at >= base && at + length <= base + meta.limit()) {
+        meta.duplicate().position((int) (at - base)).get(out);
+      } else {
+        reader.readFully(ByteBuffer.wrap(out), at);
+      }
+      return out;
+    }
+
+    /**
+     * Index entries: copied from {@code meta} when there; from a local file, mapped in place;
+     * otherwise read in pieces into an {@link IndexTable.Builder}, which spools a large index to a
+     * temporary file. Never a large index whole on the heap.
+     */
+    IndexTable entries(long at, long length) throws IOException {
+      if (at >= base && at + length <= base + meta.limit()) {
+        int from = (int) (at - base);
+        return IndexTable.of(meta.duplicate().position(from).limit(from + (int) length));
+      }
+      if (reader instanceof FileRangeReader f) {
+        return f.mapIndex(at, length);
+      }
+      IndexTable.Builder b = new IndexTable.Builder();
+      ByteBuffer piece = ByteBuffer.allocate(INDEX_PIECE);
+      for (long done = 0; done < length; ) {
+        int n = (int) Math.min(INDEX_PIECE, length - done);
+        piece.clear().limit(n);
+        reader.readFully(piece, at + done);
+        b.appendEncoded(piece.flip());
+        done += n;
+      }
+      return b.build();
+    }
   }
 
   public ImageMetadata metadata() {

@@ -10,22 +10,48 @@ import java.util.List;
 
 /**
  * Everything about an image but its chunk payloads: header, index, signatures and the digest that
- * identifies it. Decoding checks that the index tiles the logical disk exactly.
+ * identifies it. Decoding checks that the index tiles the logical disk exactly. The index is kept
+ * encoded ({@link IndexTable}): memory does not grow with its entries.
  */
 public record ImageMetadata(
     ImageHeader header,
     byte[] headerBytes,
-    List<IndexEntry> index,
-    byte[] indexBytes,
+    IndexTable index,
     List<Signature> signatures,
     byte[] digest) {
 
   static final byte[] INDEX_MAGIC = {'I', 'M', 'I', 'X'};
   static final byte[] SIG_MAGIC = {'I', 'M', 'S', 'G'};
 
+  /** The index's first 8 bytes: magic and entry count. */
+  static final int INDEX_PREFIX = 8;
+
   public ImageMetadata {
-    index = List.copyOf(index);
     signatures = List.copyOf(signatures);
+  }
+
+  /** The index's first 8 bytes for {@code count} entries. */
+  static byte[] indexPrefix(int count) {
+    return ByteBuffer.allocate(INDEX_PREFIX)
+        .order(ByteOrder.LITTLE_ENDIAN)
+        .put(INDEX_MAGIC)
+        .putInt(count)
+        .array();
+  }
+
+  /** SHA-256 over the header bytes followed by the index bytes (prefix, then entries). */
+  static byte[] digestOf(byte[] headerBytes, byte[] indexPrefix, IndexTable entries) {
+    try {
+      MessageDigest md = MessageDigest.getInstance("SHA-256");
+      md.update(headerBytes);
+      md.update(indexPrefix);
+      for (ByteBuffer b : entries.encoded()) {
+        md.update(b);
+      }
+      return md.digest();
+    } catch (NoSuchAlgorithmException e) {
+      throw new IllegalStateException(e);
+    }
   }
 
   /** SHA-256 over the header bytes followed by the index bytes. */
@@ -90,25 +116,56 @@ public record ImageMetadata(
       long bodyEnd,
       String where)
       throws ImageFormatException {
+    if (indexBytes.length < INDEX_PREFIX
+        || (indexBytes.length - INDEX_PREFIX) % IndexEntry.LENGTH != 0) {
+      throw ImageDamagedException.field(
+          where,
+          "the index's length",
+          indexBytes.length,
+          "is not 8 bytes plus whole 64-byte entries");
+    }
+    return decode(
+        headerBytes,
+        Arrays.copyOf(indexBytes, INDEX_PREFIX),
+        IndexTable.of(ByteBuffer.wrap(indexBytes).position(INDEX_PREFIX)),
+        sigBytes,
+        expectedDigest,
+        bodyEnd,
+        where);
+  }
+
+  /** As above, with the index as its 8-byte prefix and its entries, however they are stored. */
+  public static ImageMetadata decode(
+      byte[] headerBytes,
+      byte[] indexPrefix,
+      IndexTable entries,
+      byte[] sigBytes,
+      byte[] expectedDigest,
+      long bodyEnd,
+      String where)
+      throws ImageFormatException {
     ImageHeader header = ImageHeader.decode(headerBytes, where);
-    byte[] digest = digestOf(headerBytes, indexBytes);
+    byte[] digest = digestOf(headerBytes, indexPrefix, entries);
     if (expectedDigest != null && !MessageDigest.isEqual(digest, expectedDigest)) {
       throw new ImageDamagedException(
           where
               + ": the image digest of header and index differs from the trailer's: the index or"
               + " header is damaged (copy the image again)");
     }
-    List<IndexEntry> index =
-        decodeIndex(
-            indexBytes, header, new IndexCheck(header, headerBytes.length, bodyEnd, where), where);
+    decodeIndex(
+        indexPrefix,
+        entries,
+        header,
+        new IndexCheck(header, headerBytes.length, bodyEnd, where),
+        where);
     List<Signature> sigs = decodeSignatures(sigBytes, where);
-    return new ImageMetadata(header, headerBytes, index, indexBytes, sigs, digest);
+    return new ImageMetadata(header, headerBytes, entries, sigs, digest);
   }
 
-  static List<IndexEntry> decodeIndex(
-      byte[] bytes, ImageHeader header, IndexCheck check, String where)
+  static void decodeIndex(
+      byte[] prefix, IndexTable entries, ImageHeader header, IndexCheck check, String where)
       throws ImageFormatException {
-    ByteBuffer b = ByteBuffer.wrap(bytes).order(ByteOrder.LITTLE_ENDIAN);
+    ByteBuffer b = ByteBuffer.wrap(prefix).order(ByteOrder.LITTLE_ENDIAN);
     byte[] magic = new byte[4];
     b.get(magic);
     if (!Arrays.equals(magic, INDEX_MAGIC)) {
@@ -116,23 +173,18 @@ public record ImageMetadata(
           where, "the index magic", ImageHeader.hex(magic), "is not IMIX");
     }
     int count = b.getInt();
-    if (count < 0
-        || (long) count * IndexEntry.LENGTH != bytes.length - 8L
-        || count > check.maxEntries()) {
+    if (count < 0 || count != entries.size() || count > check.maxEntries()) {
       throw ImageDamagedException.field(
           where,
           "the index's entry count",
           Integer.toUnsignedString(count),
           "does not fit the index's length or the body's records");
     }
-    List<IndexEntry> out = new ArrayList<>(count);
     for (int i = 0; i < count; i++) {
-      IndexEntry e = IndexEntry.decode(b, where + ": index entry " + i);
+      IndexEntry e = entries.entry(i, where + ": index entry " + i);
       check.next(i, e);
-      out.add(e);
     }
     check.finish(count);
-    return out;
   }
 
   static List<Signature> decodeSignatures(byte[] bytes, String where) throws ImageFormatException {

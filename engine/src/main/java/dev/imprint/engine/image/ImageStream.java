@@ -7,7 +7,6 @@ import java.io.InputStream;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.security.MessageDigest;
-import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 
@@ -20,7 +19,12 @@ public final class ImageStream {
   private final String where;
   private final ImageHeader header;
   private final byte[] headerBytes;
-  private final List<IndexEntry> seen = new ArrayList<>();
+
+  /** What the records said, kept encoded (not an object per record) until the index comes. */
+  private final IndexTable.Builder seen = new IndexTable.Builder();
+
+  /** The index is read in pieces of this many bytes (whole entries). */
+  private static final int INDEX_PIECE = 1 << 20;
 
   /** Carries payload bytes from the stream into (direct) payload buffers. */
   private final byte[] copy = new byte[1 << 16];
@@ -131,10 +135,13 @@ public final class ImageStream {
           Integer.toUnsignedString(count),
           "differs from the END record's " + entries + " or the " + seen.size() + " records");
     }
-    byte[] ixBody = readN(count * IndexEntry.LENGTH, "the index");
-    byte[] index = new byte[8 + ixBody.length];
-    System.arraycopy(ixHead, 0, index, 0, 8);
-    System.arraycopy(ixBody, 0, index, 8, ixBody.length);
+    // Read in pieces into a table that spools a large index to disk: never all of it on the heap.
+    IndexTable.Builder table = new IndexTable.Builder();
+    for (long left = (long) count * IndexEntry.LENGTH; left > 0; ) {
+      int n = (int) Math.min(left, INDEX_PIECE);
+      table.appendEncoded(ByteBuffer.wrap(readN(n, "the index")));
+      left -= n;
+    }
     byte[] sigs = new byte[0];
     long sigsAt = position;
     Trailer trailer = null;
@@ -174,7 +181,7 @@ public final class ImageStream {
         // A pipe has no seeking: the trailer must point at exactly what came before it.
         if (trailer.metadataOffset() != metadataOffset
             || trailer.headerLength() != headerBytes.length
-            || trailer.indexLength() != index.length
+            || trailer.indexLength() != 8L + (long) count * IndexEntry.LENGTH
             || trailer.signaturesLength() != sigs.length
             || (sigs.length > 0 && trailer.signaturesOffset() != sigsAt)) {
           throw ImageDamagedException.field(
@@ -194,12 +201,15 @@ public final class ImageStream {
     if (trailer == null) {
       throw truncated("the trailer");
     }
-    metadata = ImageMetadata.decode(headerBytes, index, sigs, trailer.digest(), endAt, where);
-    matchRecords(metadata.index());
+    metadata =
+        ImageMetadata.decode(
+            headerBytes, ixHead, table.build(), sigs, trailer.digest(), endAt, where);
+    matchRecords(metadata.index(), seen.build());
   }
 
   /** The records streamed must be exactly what the (digest-checked) index describes. */
-  private void matchRecords(List<IndexEntry> index) throws ImageFormatException {
+  private void matchRecords(List<IndexEntry> index, List<IndexEntry> seen)
+      throws ImageFormatException {
     int i = 0;
     long covered = 0;
     for (IndexEntry e : index) {

@@ -27,7 +27,7 @@ public final class ImageWriter implements Closeable {
   private final FileChannel out;
   private ImageHeader header;
   private byte[] headerBytes;
-  private final List<IndexEntry> index = new ArrayList<>();
+  private final IndexTable.Builder index = new IndexTable.Builder();
   private long position;
   private long logicalEnd;
   private boolean finished;
@@ -110,12 +110,10 @@ public final class ImageWriter implements Closeable {
     if (length <= 0) {
       return;
     }
-    int last = index.size() - 1;
-    if (last >= 0 && index.get(last).kind() == kind) {
+    IndexEntry prev = index.last();
+    if (prev != null && prev.kind() == kind) {
       // Runs of empty chunks are one entry; the body record is only rewritten in the index.
-      IndexEntry prev = index.get(last);
-      index.set(
-          last,
+      index.setLast(
           new IndexEntry(
               kind,
               Codec.NONE,
@@ -159,15 +157,19 @@ public final class ImageWriter implements Closeable {
         ByteBuffer.wrap(
             new RecordHeader(RecordHeader.END, Codec.NONE, 0, index.size(), 0, NO_HASH).encode()));
     long metadataOffset = position;
-    byte[] indexBytes = ImageMetadata.encodeIndex(index);
-    byte[] digest = ImageMetadata.digestOf(headerBytes, indexBytes);
+    IndexTable entries = index.build();
+    byte[] indexPrefix = ImageMetadata.indexPrefix(entries.size());
+    byte[] digest = ImageMetadata.digestOf(headerBytes, indexPrefix, entries);
     List<Signature> sigs = new ArrayList<>(presigned);
     if (signer != null) {
       sigs.add(signer.sign(digest));
     }
     byte[] sigBytes = ImageMetadata.encodeSignatures(sigs);
     write(ByteBuffer.wrap(headerBytes));
-    write(ByteBuffer.wrap(indexBytes));
+    write(ByteBuffer.wrap(indexPrefix));
+    for (ByteBuffer b : entries.encoded()) {
+      write(b);
+    }
     long sigOffset = position;
     write(ByteBuffer.wrap(sigBytes));
     Trailer t =
@@ -176,7 +178,7 @@ public final class ImageWriter implements Closeable {
             header.minor(),
             headerBytes.length,
             metadataOffset,
-            indexBytes.length,
+            indexPrefix.length + (long) entries.size() * IndexEntry.LENGTH,
             sigOffset,
             sigBytes.length,
             digest);
@@ -185,7 +187,7 @@ public final class ImageWriter implements Closeable {
     out.close();
     Files.move(temp, output, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
     finished = true;
-    return new ImageMetadata(header, headerBytes, index, indexBytes, sigs, digest);
+    return new ImageMetadata(header, headerBytes, entries, sigs, digest);
   }
 
   private void resize(long size) throws IOException {

@@ -12,6 +12,8 @@ import dev.imprint.engine.image.PartitionScheme;
 import dev.imprint.engine.layout.TargetFit;
 import dev.imprint.engine.pipeline.ChunkSupply;
 import dev.imprint.engine.pipeline.ImageChunks;
+import dev.imprint.engine.pipeline.MemoryBudget;
+import dev.imprint.engine.pipeline.RestoreOptions;
 import dev.imprint.engine.pipeline.StreamedImageChunks;
 import dev.imprint.engine.pipeline.TableFix;
 import dev.imprint.engine.pipeline.TargetWriter;
@@ -69,6 +71,8 @@ public final class TargetPlanner {
       for (TargetCheck.Plan p : plans) {
         check.checkSize(p, needed, supply.logicalSize());
       }
+      // A chunk size this JVM cannot hold in flight is refused now, not after the erase.
+      MemoryBudget.checkRestore(supply.chunkSize(), RestoreOptions.DEFAULT_HELD_REGION);
     } catch (IOException e) {
       throw new Refusal(e.getMessage());
     }

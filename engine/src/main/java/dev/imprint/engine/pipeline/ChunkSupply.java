@@ -27,4 +27,11 @@ public sealed interface ChunkSupply extends Closeable
    * input is damaged; for a pipe, that can happen at its very end.
    */
   Source<Chunk, NotUsed> chunks(int parallelism, Executor cpu);
+
+  /**
+   * The most decoded chunks out at once (from the {@link MemoryBudget}); decoding waits for a
+   * release beyond it. Set before {@link #chunks}. When the chunks have all been produced, the
+   * supply keeps no buffers for reuse, so verification has the memory.
+   */
+  void limitBuffers(int buffers);
 }

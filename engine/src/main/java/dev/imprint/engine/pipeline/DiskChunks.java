@@ -85,6 +85,11 @@ public final class DiskChunks implements ChunkSupply {
   }
 
   @Override
+  public void limitBuffers(int buffers) {
+    pool.limit(buffers);
+  }
+
+  @Override
   public Source<Chunk, NotUsed> chunks(int parallelism, Executor cpu) {
     if (disk instanceof RandomAccessDisk r) {
       List<Extent> extents;
@@ -146,11 +151,12 @@ public final class DiskChunks implements ChunkSupply {
             }
           };
       Source<Piece, NotUsed> planned = Source.fromIterator(() -> pieces);
-      return ordered
-          ? planned.mapAsync(
-              parallelism, p -> CompletableFuture.supplyAsync(() -> readAt(r, p), cpu))
-          : planned.mapAsyncUnordered(
-              parallelism, p -> CompletableFuture.supplyAsync(() -> readAt(r, p), cpu));
+      return pool.closingAfter(
+          ordered
+              ? planned.mapAsync(
+                  parallelism, p -> CompletableFuture.supplyAsync(() -> readAt(r, p), cpu))
+              : planned.mapAsyncUnordered(
+                  parallelism, p -> CompletableFuture.supplyAsync(() -> readAt(r, p), cpu)));
     }
     SequentialDisk s = (SequentialDisk) disk;
     Iterator<Chunk> seq =
@@ -208,8 +214,10 @@ public final class DiskChunks implements ChunkSupply {
             return c;
           }
         };
-    return Source.fromIterator(() -> seq)
-        .withAttributes(ActorAttributes.dispatcher("pekko.actor.default-blocking-io-dispatcher"));
+    return pool.closingAfter(
+        Source.fromIterator(() -> seq)
+            .withAttributes(
+                ActorAttributes.dispatcher("pekko.actor.default-blocking-io-dispatcher")));
   }
 
   /**

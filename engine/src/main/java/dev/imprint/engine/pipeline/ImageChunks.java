@@ -83,13 +83,19 @@ public final class ImageChunks implements ChunkSupply {
   }
 
   @Override
+  public void limitBuffers(int buffers) {
+    pool.limit(buffers);
+  }
+
+  @Override
   public Source<Chunk, NotUsed> chunks(int parallelism, Executor cpu) {
     List<IndexEntry> index = image.metadata().index();
-    return Source.fromIterator(() -> IntStream.range(0, index.size()).iterator())
-        .filter(i -> overlap(index.get(i)) > 0)
-        .mapAsyncUnordered(
-            parallelism,
-            i -> CompletableFuture.supplyAsync(() -> window(load(i, index.get(i))), cpu));
+    return pool.closingAfter(
+        Source.fromIterator(() -> IntStream.range(0, index.size()).iterator())
+            .filter(i -> overlap(index.get(i)) > 0)
+            .mapAsyncUnordered(
+                parallelism,
+                i -> CompletableFuture.supplyAsync(() -> window(load(i, index.get(i))), cpu)));
   }
 
   private Chunk window(Chunk c) {

@@ -66,13 +66,30 @@ public final class RestorePipeline {
 
   /** Starts writing, as {@link #write}, with a handle to stop it. */
   public Running start(ChunkSupply supply, List<TargetWriter> targets) {
-    int par = Math.max(1, options.parallelism());
+    try {
+      // The job checks this before anything is erased; here it guards every other caller.
+      MemoryBudget.checkRestore(supply.chunkSize(), options.heldRegion());
+    } catch (IOException e) {
+      targets.forEach(t -> t.fail(e));
+      return new Running(CompletableFuture.failedFuture(e), x -> {}, () -> 0);
+    }
+    // Buffer counts from the memory budget: 64 MiB chunks to many targets keep fewer in flight.
+    MemoryBudget.RestorePlan plan =
+        MemoryBudget.ofJvm()
+            .restore(
+                supply.chunkSize(),
+                targets.size(),
+                options.parallelism(),
+                TargetWriter.WRITES_IN_FLIGHT,
+                MemoryBudget.heldChunks(options.heldRegion(), supply.chunkSize()));
+    supply.limitBuffers(plan.buffers());
+    int par = plan.decode();
     ExecutorService cpu =
         Executors.newFixedThreadPool(par, CreatePipeline.daemon("imprint-decode"));
     long size = supply.logicalSize();
     long hold = options.heldRegion();
     List<Chunk> held = Collections.synchronizedList(new ArrayList<>());
-    List<Chunk.Range> ranges = Collections.synchronizedList(new ArrayList<>());
+    RangeList ranges = new RangeList();
     int n = targets.size();
     long[] seenEnd = {0};
     java.util.concurrent.atomic.AtomicLong read = new java.util.concurrent.atomic.AtomicLong();
@@ -115,7 +132,7 @@ public final class RestorePipeline {
     for (TargetWriter t : targets) {
       sinks.add(
           Flow.<Chunk>create()
-              .mapAsyncUnordered(TargetWriter.WRITES_IN_FLIGHT, t::write)
+              .mapAsyncUnordered(plan.writesPerTarget(), t::write)
               .toMat(Sink.ignore(), Keep.right())
               .withAttributes(Attributes.inputBuffer(2, 2)));
     }
@@ -176,9 +193,8 @@ public final class RestorePipeline {
                   .whenComplete(
                       (v, e) -> {
                         releaseAll(held);
-                        List<Chunk.Range> sorted = new ArrayList<>(ranges);
-                        sorted.sort((a, b) -> Long.compare(a.offset(), b.offset()));
-                        result.complete(new Written(sorted, size >= 0 ? size : seenEnd[0]));
+                        ranges.sort();
+                        result.complete(new Written(ranges, size >= 0 ? size : seenEnd[0]));
                       });
             });
     return new Running(result, kill::abort, read::get);

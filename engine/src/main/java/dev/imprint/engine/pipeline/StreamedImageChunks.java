@@ -81,6 +81,11 @@ public final class StreamedImageChunks implements ChunkSupply {
   }
 
   @Override
+  public void limitBuffers(int buffers) {
+    pool.limit(buffers);
+  }
+
+  @Override
   public Source<Chunk, NotUsed> chunks(int parallelism, Executor cpu) {
     Iterator<ImageStream.StoredRecord> records =
         new Iterator<>() {
@@ -115,9 +120,12 @@ public final class StreamedImageChunks implements ChunkSupply {
             return r;
           }
         };
-    return Source.fromIterator(() -> records)
-        .withAttributes(ActorAttributes.dispatcher("pekko.actor.default-blocking-io-dispatcher"))
-        .mapAsyncUnordered(parallelism, r -> CompletableFuture.supplyAsync(() -> decode(r), cpu));
+    return pool.closingAfter(
+        Source.fromIterator(() -> records)
+            .withAttributes(
+                ActorAttributes.dispatcher("pekko.actor.default-blocking-io-dispatcher"))
+            .mapAsyncUnordered(
+                parallelism, r -> CompletableFuture.supplyAsync(() -> decode(r), cpu)));
   }
 
   private static ByteBuffer alloc(int n) {

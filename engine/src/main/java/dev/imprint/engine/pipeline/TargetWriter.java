@@ -11,6 +11,7 @@ import dev.imprint.engine.source.Extent;
 import dev.imprint.engine.source.RandomAccessDisk;
 import java.io.IOException;
 import java.nio.ByteBuffer;
+import java.util.AbstractList;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
@@ -343,43 +344,51 @@ public final class TargetWriter implements AutoCloseable {
     }
   }
 
-  /** The ranges to verify on this target: the image's, as changed by this target's table fix. */
+  /**
+   * The ranges to verify on this target: the image's, as changed by this target's table fix. A view
+   * (no copy per target); a range with nothing left to compare reads as unallocated.
+   */
   public List<Chunk.Range> verifyRanges(List<Chunk.Range> ranges) throws IOException {
     long size = device.size();
-    List<Chunk.Range> out = new ArrayList<>(ranges.size());
-    for (Chunk.Range r : ranges) {
-      Chunk.Range cut;
-      synchronized (clipped) {
-        cut = clipped.get(r.offset());
+    return new AbstractList<>() {
+      @Override
+      public Chunk.Range get(int i) {
+        return forVerify(ranges.get(i), size);
       }
-      if (cut != null) {
-        // Cut at a smaller disk's end; if the table fix also wrote into it, nothing to compare.
-        if (cut.length() > 0 && !changed.containsKey(r.offset())) {
-          out.add(cut);
-        }
-        continue;
+
+      @Override
+      public int size() {
+        return ranges.size();
       }
-      if (r.kind() != RangeKind.DATA && r.end() > size) {
-        // Zero space cut at the end of a smaller disk.
-        if (r.offset() >= size) {
-          continue;
-        }
-        r = new Chunk.Range(r.offset(), size - r.offset(), r.kind(), r.xxh64(), r.sha256());
-      }
-      Long h = changed.get(r.offset());
-      if (h != null) {
-        out.add(new Chunk.Range(r.offset(), r.length(), RangeKind.DATA, h, null));
-        continue;
-      }
-      boolean touched = false;
-      for (Extent x : skipped) {
-        touched |= x.offset() < r.end() && r.offset() < x.end();
-      }
-      if (!touched) {
-        out.add(r);
-      }
+    };
+  }
+
+  private Chunk.Range forVerify(Chunk.Range r, long size) {
+    Chunk.Range none = new Chunk.Range(r.offset(), r.length(), RangeKind.UNALLOCATED, 0, null);
+    Chunk.Range cut;
+    synchronized (clipped) {
+      cut = clipped.get(r.offset());
     }
-    return out;
+    if (cut != null) {
+      // Cut at a smaller disk's end; if the table fix also wrote into it, nothing to compare.
+      return cut.length() > 0 && !changed.containsKey(r.offset()) ? cut : none;
+    }
+    if (r.kind() != RangeKind.DATA && r.end() > size) {
+      // Zero space cut at the end of a smaller disk.
+      if (r.offset() >= size) {
+        return none;
+      }
+      r = new Chunk.Range(r.offset(), size - r.offset(), r.kind(), r.xxh64(), r.sha256());
+    }
+    Long h = changed.get(r.offset());
+    if (h != null) {
+      return new Chunk.Range(r.offset(), r.length(), RangeKind.DATA, h, null);
+    }
+    boolean touched = false;
+    for (Extent x : skipped) {
+      touched |= x.offset() < r.end() && r.offset() < x.end();
+    }
+    return touched ? none : r;
   }
 
   /** Releases the target: no more writes are taken, the device (and its O_EXCL hold) is closed. */

@@ -8,8 +8,10 @@ import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.ByteBuffer;
 import java.security.MessageDigest;
-import java.util.ArrayList;
+import java.util.AbstractList;
+import java.util.Iterator;
 import java.util.List;
+import java.util.NoSuchElementException;
 import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
@@ -26,19 +28,37 @@ import org.apache.pekko.stream.javadsl.Source;
  * by content. Never re-reads the source.
  */
 public final class Verifier {
-  /** Read-backs in flight per target. */
+  /** Read-backs in flight per target, when the memory budget allows. */
   static final int READS_IN_FLIGHT = 4;
+
+  /** Zero ranges are compared against this many zeros at a time. */
+  private static final int ZEROS = 1 << 20;
 
   private final Materializer mat;
   private final int pieceSize;
+  private final int reads;
   private final BufferPool pool;
   private final ByteBuffer zeros;
 
   public Verifier(Materializer mat, int pieceSize) {
+    this(mat, pieceSize, MemoryBudget.ofJvm());
+  }
+
+  /**
+   * Read-backs per target follow the piece size; their buffers are shared by every target verified
+   * at once, as many as the budget holds.
+   */
+  public Verifier(Materializer mat, int pieceSize, MemoryBudget budget) {
     this.mat = mat;
     this.pieceSize = pieceSize;
-    this.pool = new BufferPool(pieceSize);
-    this.zeros = ByteBuffer.allocateDirect(pieceSize);
+    this.reads = MemoryBudget.perTarget(pieceSize, READS_IN_FLIGHT);
+    this.pool = new BufferPool(pieceSize, budget.verifyBuffers(pieceSize));
+    this.zeros = ByteBuffer.allocateDirect(Math.min(pieceSize, ZEROS));
+  }
+
+  /** The most read-back buffers out at once, across all targets. */
+  public int buffers() {
+    return pool.limit();
   }
 
   /** The first place a target differs from the image. */
@@ -57,29 +77,19 @@ public final class Verifier {
 
   public CompletionStage<Optional<Mismatch>> verify(
       TargetDevice device, List<Chunk.Range> ranges, ProgressListener progress) {
-    List<Chunk.Range> pieces = new ArrayList<>();
-    for (Chunk.Range r : ranges) {
-      if (r.kind() == RangeKind.DATA) {
-        pieces.add(r);
-      } else if (r.kind() == RangeKind.ZERO) {
-        for (long o = r.offset(); o < r.end(); o += pieceSize) {
-          pieces.add(new Chunk.Range(o, Math.min(pieceSize, r.end() - o), RangeKind.ZERO, 0, null));
-        }
-      }
-    }
     long total = bytesToRead(ranges);
     AtomicLong done = new AtomicLong();
     ExecutorService io =
-        Executors.newFixedThreadPool(READS_IN_FLIGHT, CreatePipeline.daemon("imprint-verify"));
+        Executors.newFixedThreadPool(reads, CreatePipeline.daemon("imprint-verify"));
     try {
       device.dropCache();
     } catch (IOException e) {
       io.shutdown();
       return CompletableFuture.failedFuture(e);
     }
-    return Source.from(pieces)
+    return Source.fromIterator(() -> pieces(ranges))
         .mapAsync(
-            READS_IN_FLIGHT,
+            reads,
             r ->
                 CompletableFuture.supplyAsync(
                     () -> {
@@ -92,6 +102,49 @@ public final class Verifier {
         .runWith(Sink.headOption(), mat)
         .thenApply(o -> o.flatMap(x -> x))
         .whenComplete((r, e) -> io.shutdown());
+  }
+
+  /** Data ranges as they are, zero ranges cut into pieces, one at a time (not a list: memory). */
+  private Iterator<Chunk.Range> pieces(List<Chunk.Range> ranges) {
+    Iterator<Chunk.Range> in = ranges.iterator();
+    return new Iterator<>() {
+      Chunk.Range zero;
+      long at;
+      Chunk.Range next;
+
+      @Override
+      public boolean hasNext() {
+        while (next == null) {
+          if (zero != null && at < zero.end()) {
+            long len = Math.min(pieceSize, zero.end() - at);
+            next = new Chunk.Range(at, len, RangeKind.ZERO, 0, null);
+            at += len;
+          } else if (!in.hasNext()) {
+            return false;
+          } else {
+            Chunk.Range r = in.next();
+            zero = null;
+            if (r.kind() == RangeKind.DATA) {
+              next = r;
+            } else if (r.kind() == RangeKind.ZERO) {
+              zero = r;
+              at = r.offset();
+            }
+          }
+        }
+        return true;
+      }
+
+      @Override
+      public Chunk.Range next() {
+        if (!hasNext()) {
+          throw new NoSuchElementException();
+        }
+        Chunk.Range r = next;
+        next = null;
+        return r;
+      }
+    };
   }
 
   private Optional<Mismatch> check(TargetDevice device, Chunk.Range r) {
@@ -112,10 +165,16 @@ public final class Verifier {
       }
       b.flip();
       if (r.kind() == RangeKind.ZERO) {
-        long at = b.mismatch(zeros.duplicate().limit(b.remaining()));
-        return at < 0
-            ? Optional.empty()
-            : Optional.of(new Mismatch(r.offset() + at, "should read as zeros but does not"));
+        for (int from = 0; from < b.limit(); from += zeros.capacity()) {
+          int to = Math.min(b.limit(), from + zeros.capacity());
+          long at =
+              b.duplicate().position(from).limit(to).mismatch(zeros.duplicate().limit(to - from));
+          if (at >= 0) {
+            return Optional.of(
+                new Mismatch(r.offset() + from + at, "should read as zeros but does not"));
+          }
+        }
+        return Optional.empty();
       }
       boolean same =
           r.sha256() != null
@@ -136,12 +195,23 @@ public final class Verifier {
     }
   }
 
-  /** The ranges of an image's index, checked by SHA-256: for disks restored earlier. */
+  /**
+   * The ranges of an image's index, checked by SHA-256: for disks restored earlier. A view that
+   * reads each entry when asked, so a large index is not copied.
+   */
   public static List<Chunk.Range> rangesOf(dev.imprint.engine.image.ImageMetadata m) {
-    List<Chunk.Range> out = new ArrayList<>();
-    for (var e : m.index()) {
-      out.add(new Chunk.Range(e.logicalOffset(), e.logicalLength(), e.kind(), 0, e.sha256()));
-    }
-    return out;
+    List<dev.imprint.engine.image.IndexEntry> index = m.index();
+    return new AbstractList<>() {
+      @Override
+      public Chunk.Range get(int i) {
+        var e = index.get(i);
+        return new Chunk.Range(e.logicalOffset(), e.logicalLength(), e.kind(), 0, e.sha256());
+      }
+
+      @Override
+      public int size() {
+        return index.size();
+      }
+    };
   }
 }
