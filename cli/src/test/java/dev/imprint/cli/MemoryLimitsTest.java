@@ -103,10 +103,10 @@ class MemoryLimitsTest {
 
   /**
    * An image of {@code n} entries that alternate between zero and unallocated runs (they cannot
-   * merge), with a 4 KiB data chunk every 1001st entry.
+   * merge), with a 64 KiB data chunk every 1001st entry.
    */
   private static Path manyEntries(Path p, int n) throws IOException, NoSuchAlgorithmException {
-    int cs = 4096;
+    int cs = 64 << 10; // the smallest chunk size the format allows
     long size = 0;
     for (int i = 0; i < n; i++) {
       size += length(i, cs);
