@@ -47,12 +47,17 @@ if want sample; then
     on_exit "rm -f '$S_T'"
     sample_setup() { rm -f "$S_T"; truncate -s "$S_SIZE" "$S_T"; prepare_run "$SAMPLE" "$S_ZST" "$S_BMAP"; }
     T=$(q "$S_T")
+    # Imprint's CPU seconds (user + sys) per run, one line each: on a busy machine the wall time
+    # follows the load, the CPU time much less.
+    S_CPU=$BENCH_WORK/.sample-cpu S_CPU_BEFORE=$BENCH_WORK/.sample-cpu-before
+    rm -f "$S_CPU" "$S_CPU_BEFORE"
+    cpu() { printf '%q -a -o %q -f %%U+%%S' "$GNU_TIME" "$1"; }
     alt_add "S imprint restore sample --noverify" sample_setup \
-        "$IMP restore --source $(q "$SAMPLE") --target $T --erase --noprompt --noverify >/dev/null && sync $T"
+        "$(cpu "$S_CPU") $IMP restore --source $(q "$SAMPLE") --target $T --erase --noprompt --noverify >/dev/null && sync $T"
     if [[ -n ${IMPRINT_BEFORE:-} ]]; then
         "$IMPRINT_BEFORE" --version >/dev/null 2>&1 || die "IMPRINT_BEFORE=$IMPRINT_BEFORE does not run"
         alt_add "S imprint BEFORE restore sample --noverify" sample_setup \
-            "$(q "$IMPRINT_BEFORE") restore --source $(q "$SAMPLE") --target $T --erase --noprompt --noverify >/dev/null && sync $T"
+            "$(cpu "$S_CPU_BEFORE") $(q "$IMPRINT_BEFORE") restore --source $(q "$SAMPLE") --target $T --erase --noprompt --noverify >/dev/null && sync $T"
     fi
     alt_add "S bmaptool copy --bmap" sample_setup \
         "bmaptool -q copy --bmap $(q "$S_BMAP") $(q "$S_ZST") $T && sync $T"
@@ -125,6 +130,10 @@ if want sample; then
         info "sample: imprint / imprint BEFORE, paired" "$(paired_median / "S imprint restore sample --noverify" "S imprint BEFORE restore sample --noverify")" x
     fi
     info "sample: imprint / bmaptool copy, paired" "$(paired_median / "S imprint restore sample --noverify" "S bmaptool copy --bmap")" x
+    # shellcheck disable=SC2046
+    cpu_median() { [[ -s $1 ]] && median $(awk -F+ '/^[0-9.]+\+[0-9.]+$/ {printf "%.2f\n", $1 + $2}' "$1") || echo n/a; }
+    info "sample: imprint CPU seconds (user+sys), median" "$(cpu_median "$S_CPU")" s
+    [[ -n ${IMPRINT_BEFORE:-} ]] && info "sample: imprint BEFORE CPU seconds, median" "$(cpu_median "$S_CPU_BEFORE")" s
 fi
 if want http; then
     goal "http extra fixed cost: http - local file (paired)" \

@@ -1,5 +1,8 @@
 package dev.imprint.cli;
 
+import dev.imprint.engine.codec.Codec;
+import dev.imprint.engine.device.LibC;
+import dev.imprint.engine.hash.Sha256;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.PrintStream;
@@ -8,6 +11,7 @@ import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Objects;
 import java.util.Properties;
 import java.util.Set;
 import java.util.concurrent.CompletableFuture;
@@ -83,10 +87,27 @@ public final class Main implements Runnable {
       } finally {
         loggingReady.complete(null);
       }
+      loadNativeLibraries();
     }
     installSignalHandlers();
     int code = run(args, System.in, System.out, System.err);
     System.exit(code);
+  }
+
+  /**
+   * Loads the native libraries every job uses (JNA with libc and libcrypto, lz4, zstd) on this
+   * thread while the actor system starts on the other: otherwise the job's first steps load them
+   * after the system is up. A library that fails here fails again, and is reported, in the job.
+   */
+  private static void loadNativeLibraries() {
+    try {
+      Sha256.isNative();
+      Objects.requireNonNull(LibC.INSTANCE);
+      Codec.values();
+      com.github.luben.zstd.util.Native.load();
+    } catch (RuntimeException | LinkageError e) {
+      log().debug("native libraries not loaded ahead of the job", e);
+    }
   }
 
   /** What SIGINT or SIGTERM does while a job runs: cancel it cleanly (null: exit at once). */
