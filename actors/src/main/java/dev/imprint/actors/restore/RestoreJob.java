@@ -349,8 +349,9 @@ public final class RestoreJob {
     }
     busy = true;
     ChunkSupply source = supply;
+    List<TargetWriter> opened = writers;
     context.pipeToSelf(
-        CompletableFuture.supplyAsync(() -> finishing(r, source), blocking),
+        CompletableFuture.supplyAsync(() -> finishing(r, source, opened), blocking),
         (res, t) ->
             new Ended(
                 t == null
@@ -359,8 +360,18 @@ public final class RestoreJob {
     return Behaviors.same();
   }
 
-  private Result finishing(Result r, ChunkSupply supply) {
+  private Result finishing(Result r, ChunkSupply supply, List<TargetWriter> writers) {
     Result out = r;
+    // The target sessions close their writers as they stop, on other threads: growing or mounting
+    // a target still held open (O_EXCL) would fail as busy, so make sure they are closed first.
+    for (TargetWriter w : writers) {
+      try {
+        w.close();
+      } catch (IOException e) {
+        org.slf4j.LoggerFactory.getLogger(RestoreJob.class)
+            .warn("closing {}: {}", w.name(), e.getMessage());
+      }
+    }
     if (request.grow() || request.growLast()) {
       ImageHeader h = TargetPlanner.headerOf(supply);
       Partition part = AfterRestore.partitionToGrow(h, request.source(), request.growLast());
