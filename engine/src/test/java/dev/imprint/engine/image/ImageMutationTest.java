@@ -6,6 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assertions.fail;
 
+import dev.imprint.engine.pipeline.ImageScanner;
 import dev.imprint.engine.pipeline.ProgressListener;
 import dev.imprint.engine.signing.Keys;
 import java.io.ByteArrayInputStream;

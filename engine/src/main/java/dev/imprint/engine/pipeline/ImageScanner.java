@@ -1,7 +1,15 @@
-package dev.imprint.engine.image;
+package dev.imprint.engine.pipeline;
 
 import dev.imprint.engine.codec.Codec;
-import dev.imprint.engine.pipeline.ProgressListener;
+import dev.imprint.engine.image.ChunkDamagedException;
+import dev.imprint.engine.image.Image;
+import dev.imprint.engine.image.ImageDamagedException;
+import dev.imprint.engine.image.ImageFormatException;
+import dev.imprint.engine.image.ImageMetadata;
+import dev.imprint.engine.image.ImageStream;
+import dev.imprint.engine.image.IndexEntry;
+import dev.imprint.engine.image.RangeReader;
+import dev.imprint.engine.image.Signature;
 import dev.imprint.engine.signing.Keys;
 import java.io.IOException;
 import java.io.InputStream;
