@@ -173,7 +173,7 @@ final class InfoCommand implements Callable<Integer> {
     m.put("dataBytes", md.bytesOf(RangeKind.DATA));
     m.put("zeroBytes", md.bytesOf(RangeKind.ZERO));
     m.put("unallocatedBytes", md.bytesOf(RangeKind.UNALLOCATED));
-    long file = image.reader().length();
+    long file = image.fileSize();
     m.put("imageBytes", file);
     m.put(
         "compressionRatio",

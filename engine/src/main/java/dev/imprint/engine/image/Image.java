@@ -2,35 +2,38 @@ package dev.imprint.engine.image;
 
 import dev.imprint.engine.codec.CodecException;
 import dev.imprint.engine.hash.Sha256;
+import dev.imprint.engine.source.RandomAccessInput;
+import dev.imprint.engine.source.TruncatedException;
 import java.io.Closeable;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.security.MessageDigest;
 
 /**
- * An Imprint image opened for random access: its metadata, read with at most two range reads from
- * the end, and its chunks on demand.
+ * An Imprint image opened for random access over any {@link RandomAccessInput} (a file, HTTP(S)
+ * ranges): its metadata, read with at most two range reads from the end, and its chunks on demand.
+ * An input that ends early is damage.
  */
 public final class Image implements Closeable {
   /** The first read from the end fetches this much, which holds the metadata of most images. */
   static final int TAIL_GUESS = 1 << 20;
 
-  private final RangeReader reader;
+  private final RandomAccessInput reader;
   private final ImageMetadata metadata;
 
-  private Image(RangeReader reader, ImageMetadata metadata) {
+  private Image(RandomAccessInput reader, ImageMetadata metadata) {
     this.reader = reader;
     this.metadata = metadata;
   }
 
-  public static Image open(RangeReader reader) throws IOException {
+  public static Image open(RandomAccessInput reader) throws IOException {
     String where = reader.description();
-    long len = reader.length();
+    long len = reader.size();
     if (len < 16) {
       throw new ImageFormatException(where + " is too short to be an Imprint image");
     }
     ByteBuffer prefix = ByteBuffer.allocate(16);
-    reader.readFully(prefix, 0);
+    readFully(reader, prefix, 0);
     prefix.flip();
     int guess = (int) Math.min(len, TAIL_GUESS);
     ByteBuffer tail = ByteBuffer.allocate(guess);
@@ -45,7 +48,7 @@ public final class Image implements Closeable {
       }
       // A trailer at the end makes a wrong header magic damage, not "some other file".
       byte[] last = new byte[Trailer.LENGTH];
-      reader.readFully(ByteBuffer.wrap(last), len - Trailer.LENGTH);
+      readFully(reader, ByteBuffer.wrap(last), len - Trailer.LENGTH);
       if (Trailer.resembles(last, len)) {
         throw ImageDamagedException.field(
             where,
@@ -59,7 +62,7 @@ public final class Image implements Closeable {
       throw new ImageDamagedException(
           where + " is truncated: it has no metadata at its end (copy it again)");
     }
-    reader.readFully(tail, len - guess);
+    readFully(reader, tail, len - guess);
     tail.flip();
     Trailer t = Trailer.decode(tail.duplicate().position(guess - Trailer.LENGTH), len, where);
     long metaStart = t.metadataOffset();
@@ -74,7 +77,7 @@ public final class Image implements Closeable {
             where, "the metadata", size + " bytes long", "is more than a reader can hold");
       }
       meta = ByteBuffer.allocate((int) size);
-      reader.readFully(meta, metaStart);
+      readFully(reader, meta, metaStart);
       meta.flip();
     }
     byte[] header = new byte[t.headerLength()];
@@ -109,8 +112,32 @@ public final class Image implements Closeable {
     return reader.description();
   }
 
-  public RangeReader reader() {
+  /** What the image is read from. */
+  public RandomAccessInput input() {
     return reader;
+  }
+
+  /** Bytes of the image file. */
+  public long fileSize() {
+    return reader.size();
+  }
+
+  /**
+   * Reads raw bytes of the image file.
+   *
+   * @throws ImageDamagedException the file ends first: the image is truncated
+   */
+  public void readFully(ByteBuffer dst, long position) throws IOException {
+    readFully(reader, dst, position);
+  }
+
+  private static void readFully(RandomAccessInput in, ByteBuffer dst, long position)
+      throws IOException {
+    try {
+      in.readFully(dst, position);
+    } catch (TruncatedException e) {
+      throw new ImageDamagedException(e.message("the image is truncated (copy it again)"));
+    }
   }
 
   /**
@@ -125,7 +152,7 @@ public final class Image implements Closeable {
       b = ByteBuffer.allocateDirect(total);
     }
     b.clear().limit(total);
-    reader.readFully(b, e.recordOffset());
+    readFully(reader, b, e.recordOffset());
     b.flip();
     RecordHeader r = RecordHeader.decode(b, e.recordOffset());
     if (r.type() != e.kind().id

@@ -5,12 +5,10 @@ import dev.imprint.engine.http.HttpRangeReader;
 import dev.imprint.engine.http.HttpSourceException;
 import dev.imprint.engine.http.HttpStream;
 import dev.imprint.engine.http.HttpUrls;
-import dev.imprint.engine.image.FileRangeReader;
 import dev.imprint.engine.image.Image;
 import dev.imprint.engine.image.ImageFormatException;
 import dev.imprint.engine.image.MetadataCheck;
 import dev.imprint.engine.image.Partition;
-import dev.imprint.engine.image.RangeReader;
 import dev.imprint.engine.image.Signature;
 import dev.imprint.engine.layout.DiskLayout;
 import dev.imprint.engine.pipeline.ChunkSupply;
@@ -21,6 +19,7 @@ import dev.imprint.engine.pipeline.StreamedImageChunks;
 import dev.imprint.engine.signing.Trust;
 import dev.imprint.engine.source.DecodedDisk;
 import dev.imprint.engine.source.DiskSource;
+import dev.imprint.engine.source.FileDisk;
 import dev.imprint.engine.source.Magic;
 import dev.imprint.engine.source.RandomAccessDisk;
 import dev.imprint.engine.source.SourceException;
@@ -88,7 +87,7 @@ public final class SourceOpener {
   /** An Imprint image at random access, from a file or an http(s) URL. */
   public static Image openImage(SourceSpec s) throws IOException {
     if (s.isHttp()) {
-      RangeReader r = null;
+      HttpRangeReader r = null;
       try {
         r = HttpRangeReader.open(parse(s.spec()), s.http());
         return Image.open(r);
@@ -112,9 +111,9 @@ public final class SourceOpener {
     if (Files.isDirectory(p)) {
       throw new Refusal("image " + spec + " is a directory: give an image file");
     }
-    FileRangeReader reader;
+    FileDisk reader;
     try {
-      reader = new FileRangeReader(p);
+      reader = FileDisk.open(p);
     } catch (NoSuchFileException e) {
       throw new Refusal("image " + spec + " does not exist: check the path");
     } catch (AccessDeniedException e) {
@@ -226,7 +225,7 @@ public final class SourceOpener {
     HttpRangeReader r = null;
     try {
       r = HttpRangeReader.open(uri, s.http());
-      ByteBuffer head = ByteBuffer.allocate((int) Math.min(Magic.HEAD_LENGTH, r.length()));
+      ByteBuffer head = ByteBuffer.allocate((int) Math.min(Magic.HEAD_LENGTH, r.size()));
       r.readFully(head, 0);
       if (Magic.sniff(head.array(), head.position()) == Magic.Format.IMPRINT) {
         Image image;
