@@ -84,6 +84,76 @@ public final class SourceOpener {
     }
   }
 
+  /**
+   * The source as a disk for {@code create} or a direct clone, sniffed once: a block device or raw
+   * file at random access; a compressed file, a pipe or standard input decoded front to back; an
+   * http(s) URL at random access through range requests when it holds a raw image and the server
+   * supports ranges, else streamed through one resumable GET and decoded. An Imprint image is
+   * refused: it is restored, not read as a disk.
+   */
+  public static DiskSource openDisk(SourceSpec s) throws IOException {
+    try {
+      if (s.isStdin()) {
+        return Sources.openStream(s.where(), s.stdin().get());
+      }
+      if (s.isHttp()) {
+        return openHttpDisk(s);
+      }
+      return Sources.open(s.spec());
+    } catch (SourceException | HttpSourceException e) {
+      throw new Refusal(e.getMessage());
+    }
+  }
+
+  private static DiskSource openHttpDisk(SourceSpec s) throws IOException {
+    URI uri = parse(s.spec());
+    HttpRangeReader r = null;
+    Magic.Format format = null;
+    try {
+      r = HttpRangeReader.open(uri, s.http());
+      if (r.size() == 0) {
+        throw new Refusal("source " + r.description() + " is empty: there is no disk in it");
+      }
+      ByteBuffer head = ByteBuffer.allocate((int) Math.min(Magic.HEAD_LENGTH, r.size()));
+      r.readFully(head, 0);
+      format = Magic.sniff(head.array(), head.position());
+      if (format == Magic.Format.IMPRINT) {
+        throw notADisk(r.description());
+      }
+      if (format == Magic.Format.RAW) {
+        HttpRangeReader disk = r;
+        r = null;
+        return disk;
+      }
+    } catch (HttpSourceException e) {
+      if (e.kind() != HttpSourceException.Kind.NO_RANGES) {
+        throw e;
+      }
+      // No range support: the disk can still be read front to back.
+    } finally {
+      closeQuietly(r);
+    }
+    HttpStream stream = HttpStream.open(uri, s.http(), s.warnings());
+    try {
+      BufferedInputStream in = new BufferedInputStream(stream, 1 << 20);
+      if (format == null) {
+        return Sources.openStream(stream.description(), in);
+      }
+      // Compressed, already sniffed through a range request.
+      return DecodedDisk.open(stream.description(), in, format, OptionalLong.empty());
+    } catch (IOException | RuntimeException e) {
+      stream.close();
+      throw e;
+    }
+  }
+
+  private static Refusal notADisk(String where) {
+    return new Refusal(
+        where
+            + " is an Imprint image, not a raw disk: restore it as an image instead of reading it as"
+            + " a source");
+  }
+
   /** An Imprint image at random access, from a file or an http(s) URL. */
   public static Image openImage(SourceSpec s) throws IOException {
     if (s.isHttp()) {
