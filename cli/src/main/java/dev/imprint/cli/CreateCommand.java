@@ -6,6 +6,7 @@ import dev.imprint.cli.output.JsonDisplay;
 import dev.imprint.cli.output.Sizes;
 import dev.imprint.engine.codec.Compression;
 import dev.imprint.engine.device.DeviceInfo;
+import dev.imprint.engine.device.FileKind;
 import dev.imprint.engine.device.Mount;
 import dev.imprint.engine.device.SystemDisks;
 import dev.imprint.engine.http.HttpUrls;
@@ -249,7 +250,7 @@ final class CreateCommand implements Callable<Integer> {
    * and must not replace an existing file unless asked to. Runs before anything is written.
    */
   private void checkOutput() throws java.io.IOException {
-    if (Files.isDirectory(output)) {
+    if (FileKind.probe(output) == FileKind.DIRECTORY) {
       throw new UserError(
           "output "
               + output
@@ -271,7 +272,7 @@ final class CreateCommand implements Callable<Integer> {
     if (!Files.exists(output, java.nio.file.LinkOption.NOFOLLOW_LINKS)) {
       return;
     }
-    if (!Files.isRegularFile(output)) {
+    if (FileKind.probe(output) != FileKind.REGULAR_FILE) {
       throw new UserError(
           "output " + output + " exists and is not a regular file: name a new image file");
     }

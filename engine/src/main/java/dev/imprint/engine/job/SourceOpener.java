@@ -1,6 +1,7 @@
 package dev.imprint.engine.job;
 
 import dev.imprint.engine.device.DeviceInfo;
+import dev.imprint.engine.device.FileKind;
 import dev.imprint.engine.http.HttpRangeReader;
 import dev.imprint.engine.http.HttpSourceException;
 import dev.imprint.engine.http.HttpStream;
@@ -31,7 +32,6 @@ import java.io.InputStream;
 import java.net.URI;
 import java.nio.ByteBuffer;
 import java.nio.file.AccessDeniedException;
-import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.util.OptionalLong;
@@ -55,10 +55,11 @@ public final class SourceOpener {
         return openHttp(s);
       }
       Path p = s.localPath();
-      if (!Files.exists(p)) {
+      FileKind kind = FileKind.probe(p);
+      if (kind == FileKind.MISSING) {
         throw new Refusal("source " + s.spec() + " does not exist: check the path");
       }
-      if (Files.isDirectory(p)) {
+      if (kind == FileKind.DIRECTORY) {
         throw new Refusal(
             "source "
                 + s.spec()
@@ -175,10 +176,11 @@ public final class SourceOpener {
   /** An Imprint image in a local file. */
   public static Image openImage(String spec) throws IOException {
     Path p = Path.of(spec);
-    if (!Files.exists(p)) {
+    FileKind kind = FileKind.probe(p);
+    if (kind == FileKind.MISSING) {
       throw new Refusal("image " + spec + " does not exist: check the path");
     }
-    if (Files.isDirectory(p)) {
+    if (kind == FileKind.DIRECTORY) {
       throw new Refusal("image " + spec + " is a directory: give an image file");
     }
     FileDisk reader;
