@@ -8,6 +8,9 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.imprint.engine.codec.Codec;
 import dev.imprint.engine.hash.Sha256;
+import dev.imprint.engine.partition.Partition;
+import dev.imprint.engine.partition.PartitionEntry;
+import dev.imprint.engine.partition.PartitionScheme;
 import dev.imprint.engine.signing.Keys;
 import dev.imprint.engine.source.FileDisk;
 import dev.imprint.engine.source.RandomAccessInput;
@@ -49,11 +52,8 @@ class ImageFormatTest {
             "unit test disk",
             List.of(
                 new Partition(
-                    1,
-                    CS,
-                    6L * CS,
-                    "C12A7328-F81F-11D2-BA4B-00A0C93EC93B",
-                    "EFI",
+                    PartitionEntry.recorded(
+                        1, CS, 6L * CS, "C12A7328-F81F-11D2-BA4B-00A0C93EC93B", "EFI"),
                     "vfat",
                     "FAT16 table")));
     Random r = new Random(42);
