@@ -6,22 +6,25 @@ import dev.imprint.cli.output.JsonDisplay;
 import dev.imprint.cli.output.Sizes;
 import dev.imprint.engine.codec.Compression;
 import dev.imprint.engine.device.DeviceInfo;
+import dev.imprint.engine.device.FileKind;
 import dev.imprint.engine.device.Mount;
 import dev.imprint.engine.device.SystemDisks;
+import dev.imprint.engine.http.HttpUrls;
 import dev.imprint.engine.image.ImageHeader;
 import dev.imprint.engine.image.ImageKind;
 import dev.imprint.engine.image.ImageMetadata;
 import dev.imprint.engine.image.ImageWriter;
-import dev.imprint.engine.image.PartitionScheme;
 import dev.imprint.engine.image.RangeKind;
+import dev.imprint.engine.job.SourceOpener;
+import dev.imprint.engine.job.SourceSpec;
 import dev.imprint.engine.layout.DiskLayout;
+import dev.imprint.engine.partition.PartitionScheme;
 import dev.imprint.engine.pipeline.CreateOptions;
 import dev.imprint.engine.pipeline.CreatePipeline;
 import dev.imprint.engine.signing.Keys;
 import dev.imprint.engine.source.DiskSource;
 import dev.imprint.engine.source.RandomAccessDisk;
 import dev.imprint.engine.source.SequentialDisk;
-import dev.imprint.engine.source.Sources;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.security.PrivateKey;
@@ -48,6 +51,7 @@ import picocli.CommandLine.Option;
       "Examples:",
       "  imprint create --source /dev/sdb --output golden.imprint",
       "  imprint create --source disk.img.xz --output disk.imprint --compress zstd:9",
+      "  imprint create --source https://example.com/disk.img.zst --output disk.imprint",
       "  xzcat disk.img.xz | imprint create --source - --output disk.imprint --sign release.key"
     })
 final class CreateCommand implements Callable<Integer> {
@@ -55,7 +59,9 @@ final class CreateCommand implements Callable<Integer> {
       names = {"--source", "-source"},
       required = true,
       paramLabel = "SRC",
-      description = "Block device, raw image file, compressed raw image, or - for standard input.")
+      description =
+          "Block device, raw image file, compressed raw image, an http(s) URL of either, or - for"
+              + " standard input.")
   String source;
 
   @Option(
@@ -115,6 +121,8 @@ final class CreateCommand implements Callable<Integer> {
 
   @Mixin OutputOptions outputOptions;
 
+  @Mixin RemoteOptions remote;
+
   @Override
   public Integer call() throws Exception {
     try (Pekko pekko = Pekko.startInBackground()) {
@@ -144,12 +152,16 @@ final class CreateCommand implements Callable<Integer> {
               + ", or leave it out to use every core");
     }
     int par = threads != null ? threads : Runtime.getRuntime().availableProcessors();
+    boolean http = HttpUrls.isHttpUrl(source);
+    if (!http) {
+      remote.requireHttp(source);
+    }
     if (!volume && source.startsWith("/dev/")) {
       // A partition holds one volume, never a partition table of its own.
       try {
         volume = DeviceInfo.probe(Path.of(source)).isPartition();
       } catch (java.io.IOException e) {
-        // Sources.open below reports a bad source with a better message.
+        // SourceOpener.openDisk below reports a bad source with a better message.
       }
     }
     CreateOptions options;
@@ -172,10 +184,19 @@ final class CreateCommand implements Callable<Integer> {
     }
     checkOutput();
     Display display = outputOptions.display();
-    try (DiskSource disk =
-        source.equals("-")
-            ? Sources.openStream("standard input", Terminal.in())
-            : Sources.open(source)) {
+    SourceSpec spec =
+        new SourceSpec(
+            source,
+            http ? remote.http() : null,
+            null,
+            null,
+            allBlocks,
+            Terminal::in,
+            w -> {
+              org.slf4j.LoggerFactory.getLogger(CreateCommand.class).warn("{}", w);
+              display.note(w);
+            });
+    try (DiskSource disk = SourceOpener.openDisk(spec)) {
       refuseMountedSource(disk);
       long size =
           disk instanceof RandomAccessDisk r ? r.size() : ((SequentialDisk) disk).size().orElse(0);
@@ -229,7 +250,7 @@ final class CreateCommand implements Callable<Integer> {
    * and must not replace an existing file unless asked to. Runs before anything is written.
    */
   private void checkOutput() throws java.io.IOException {
-    if (Files.isDirectory(output)) {
+    if (FileKind.probe(output) == FileKind.DIRECTORY) {
       throw new UserError(
           "output "
               + output
@@ -237,6 +258,7 @@ final class CreateCommand implements Callable<Integer> {
               + output.resolve("disk.imprint"));
     }
     if (!source.equals("-")
+        && !HttpUrls.isHttpUrl(source)
         && Files.exists(output)
         && Files.exists(Path.of(source))
         && Files.isSameFile(output, Path.of(source))) {
@@ -250,7 +272,7 @@ final class CreateCommand implements Callable<Integer> {
     if (!Files.exists(output, java.nio.file.LinkOption.NOFOLLOW_LINKS)) {
       return;
     }
-    if (!Files.isRegularFile(output)) {
+    if (FileKind.probe(output) != FileKind.REGULAR_FILE) {
       throw new UserError(
           "output " + output + " exists and is not a regular file: name a new image file");
     }

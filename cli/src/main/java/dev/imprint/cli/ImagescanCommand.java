@@ -3,7 +3,7 @@ package dev.imprint.cli;
 import dev.imprint.cli.output.Display;
 import dev.imprint.engine.image.Image;
 import dev.imprint.engine.image.ImageFormatException;
-import dev.imprint.engine.image.ImageScanner;
+import dev.imprint.engine.pipeline.ImageScanner;
 import java.util.Optional;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;

@@ -2,11 +2,12 @@ package dev.imprint.cli;
 
 import dev.imprint.cli.output.Json;
 import dev.imprint.cli.output.Sizes;
+import dev.imprint.engine.device.FileKind;
 import dev.imprint.engine.image.Image;
 import dev.imprint.engine.image.ImageMetadata;
-import dev.imprint.engine.image.Partition;
 import dev.imprint.engine.image.RangeKind;
 import dev.imprint.engine.image.Signature;
+import dev.imprint.engine.partition.Partition;
 import dev.imprint.engine.signing.Keys;
 import java.io.PrintStream;
 import java.util.ArrayList;
@@ -56,8 +57,8 @@ final class InfoCommand implements Callable<Integer> {
   @Override
   public Integer call() throws Exception {
     if (!dev.imprint.engine.http.HttpUrls.isHttpUrl(source)
-        && java.nio.file.Files.exists(java.nio.file.Path.of(source))
-        && !java.nio.file.Files.isDirectory(java.nio.file.Path.of(source))
+        && FileKind.probe(java.nio.file.Path.of(source)) != FileKind.MISSING
+        && FileKind.probe(java.nio.file.Path.of(source)) != FileKind.DIRECTORY
         && dev.imprint.engine.source.Sources.detect(source)
             == dev.imprint.engine.source.Magic.Format.RAW
         && !looksLikeAnImage(java.nio.file.Path.of(source))) {
@@ -85,7 +86,7 @@ final class InfoCommand implements Callable<Integer> {
     if (p.getFileName().toString().endsWith(".imprint")) {
       return true;
     }
-    if (!java.nio.file.Files.isRegularFile(p)) {
+    if (FileKind.probe(p) != FileKind.REGULAR_FILE) {
       return false;
     }
     try (var ch = java.nio.channels.FileChannel.open(p)) {
@@ -173,7 +174,7 @@ final class InfoCommand implements Callable<Integer> {
     m.put("dataBytes", md.bytesOf(RangeKind.DATA));
     m.put("zeroBytes", md.bytesOf(RangeKind.ZERO));
     m.put("unallocatedBytes", md.bytesOf(RangeKind.UNALLOCATED));
-    long file = image.reader().length();
+    long file = image.fileSize();
     m.put("imageBytes", file);
     m.put(
         "compressionRatio",

@@ -4,10 +4,10 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.imprint.engine.device.LibC;
-import dev.imprint.engine.image.FileRangeReader;
 import dev.imprint.engine.image.Image;
 import dev.imprint.engine.image.IndexEntry;
 import dev.imprint.engine.image.RangeKind;
+import dev.imprint.engine.source.FileDisk;
 import dev.imprint.engine.testing.Cleanup;
 import dev.imprint.engine.testing.Cmd;
 import dev.imprint.engine.testing.LoopDevice;
@@ -63,7 +63,7 @@ class DiscardTest {
     assertEquals(0, r.code(), r::toString);
 
     unallocated = new ArrayList<>();
-    try (Image img = Image.open(new FileRangeReader(image))) {
+    try (Image img = Image.open(FileDisk.open(image))) {
       for (IndexEntry e : img.metadata().index()) {
         if (e.kind() != RangeKind.UNALLOCATED) {
           continue;

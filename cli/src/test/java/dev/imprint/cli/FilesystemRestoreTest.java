@@ -5,10 +5,10 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assertions.fail;
 
-import dev.imprint.engine.image.FileRangeReader;
 import dev.imprint.engine.image.Image;
 import dev.imprint.engine.image.IndexEntry;
 import dev.imprint.engine.image.RangeKind;
+import dev.imprint.engine.source.FileDisk;
 import dev.imprint.engine.testing.Cleanup;
 import dev.imprint.engine.testing.Cmd;
 import dev.imprint.engine.testing.LoopDevice;
@@ -639,7 +639,7 @@ class FilesystemRestoreTest {
    * range as zeros. Names the first difference.
    */
   private static void assertHoldsImage(Path image, Path target) throws IOException {
-    try (Image img = Image.open(new FileRangeReader(image));
+    try (Image img = Image.open(FileDisk.open(image));
         FileChannel b = FileChannel.open(target, StandardOpenOption.READ)) {
       var index = img.metadata().index();
       for (int i = 0; i < index.size(); i++) {
@@ -673,7 +673,7 @@ class FilesystemRestoreTest {
   record Unwritten(long offset, byte[] bytes) {
     static Unwritten sample(Path image, Path target) throws IOException {
       IndexEntry largest = null;
-      try (Image img = Image.open(new FileRangeReader(image))) {
+      try (Image img = Image.open(FileDisk.open(image))) {
         for (IndexEntry e : img.metadata().index()) {
           if (e.kind() == RangeKind.UNALLOCATED
               && (largest == null || e.logicalLength() > largest.logicalLength())) {

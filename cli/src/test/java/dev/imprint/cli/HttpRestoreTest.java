@@ -6,6 +6,9 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import dev.imprint.engine.image.Image;
+import dev.imprint.engine.image.ImageHeader;
+import dev.imprint.engine.source.FileDisk;
 import dev.imprint.engine.testing.Cmd;
 import dev.imprint.engine.testing.LoopDevice;
 import dev.imprint.engine.testing.NginxServer;
@@ -245,6 +248,125 @@ class HttpRestoreTest {
       assertEquals(1, r.code(), r::toString);
       assertFalse(r.out().contains("Restore completed successfully."), r::toString);
       assertTrue((r.out() + r.err()).contains("larger disk"), r::toString);
+    }
+  }
+
+  // ---------------------------------------------------------------- 2b. create from a URL
+
+  /**
+   * A raw disk over HTTP with range support is read at random, like the local file: the same
+   * partitions, the same used blocks, the same chunks. Only the creation time and the recorded
+   * source (the URL) differ, and the record offsets after the longer header.
+   */
+  @Test
+  void createFromRawUrlMatchesCreateFromTheLocalFile() throws Exception {
+    Path fromUrl = tmp.resolve("from-url.imprint");
+    long getsBefore = fullGets("/disk.img");
+    CliRun.Result r =
+        CliRun.run("create", "--source", nginx.url("/disk.img"), "--output", fromUrl.toString());
+    assertEquals(0, r.code(), r::toString);
+    assertEquals(
+        getsBefore, fullGets("/disk.img"), () -> "range requests only, no full GET" + accessLog());
+    assertSameContent(image, fromUrl, nginx.url("/disk.img"));
+  }
+
+  @Test
+  void createFromZstdUrlMatchesCreateFromTheLocalZstdFile() throws Exception {
+    Path local = tmp.resolve("from-zst-file.imprint");
+    Path fromUrl = tmp.resolve("from-zst-url.imprint");
+    CliRun.Result l =
+        CliRun.run(
+            "create",
+            "--source",
+            nginx.www().resolve("disk.img.zst").toString(),
+            "--output",
+            local.toString());
+    assertEquals(0, l.code(), l::toString);
+    CliRun.Result r =
+        CliRun.run(
+            "create", "--source", nginx.url("/disk.img.zst"), "--output", fromUrl.toString());
+    assertEquals(0, r.code(), r::toString);
+    assertSameContent(local, fromUrl, nginx.url("/disk.img.zst"));
+    // And it is the disk: restored, it is the raw image byte for byte.
+    Path target = tmp.resolve("zst-target.img");
+    CliRun.Result restore =
+        CliRun.run(
+            "restore",
+            "--source",
+            fromUrl.toString(),
+            "--target",
+            target.toString(),
+            "--erase",
+            "--noprompt");
+    assertEquals(0, restore.code(), restore::toString);
+    assertEquals(rawSha, TestData.sha256(target, 0, DISK_SIZE));
+  }
+
+  @Test
+  void createRefusesAnImageUrlAndHttpOptionsForALocalSource() throws Exception {
+    Path out = tmp.resolve("never.imprint");
+    CliRun.Result r =
+        CliRun.run("create", "--source", nginx.url("/disk.imprint"), "--output", out.toString());
+    assertEquals(2, r.code(), r::toString);
+    assertTrue(r.err().contains("is an Imprint image, not a raw disk"), r::toString);
+    assertEquals(1, errorLines(r).size(), r::toString);
+    CliRun.Result o =
+        CliRun.run(
+            "create",
+            "--source",
+            rawImage.toString(),
+            "--output",
+            out.toString(),
+            "--connections",
+            "2");
+    assertEquals(2, o.code(), o::toString);
+    assertTrue(o.err().contains("--connections applies only to an http"), o::toString);
+    assertFalse(Files.exists(out), "nothing may be written");
+  }
+
+  private static List<String> chunks(Image image) {
+    return image.metadata().index().stream()
+        .map(
+            e ->
+                e.kind()
+                    + " "
+                    + e.codec()
+                    + " "
+                    + e.logicalOffset()
+                    + "+"
+                    + e.logicalLength()
+                    + " "
+                    + e.storedLength()
+                    + " "
+                    + java.util.HexFormat.of().formatHex(e.sha256()))
+        .toList();
+  }
+
+  /** Same header (but for the creation time and the source) and the same index, chunk by chunk. */
+  private static void assertSameContent(Path expected, Path actual, String source)
+      throws IOException {
+    try (Image a = Image.open(FileDisk.open(expected));
+        Image b = Image.open(FileDisk.open(actual))) {
+      ImageHeader ha = a.header();
+      ImageHeader hb = b.header();
+      assertEquals(source, hb.source());
+      assertEquals(
+          new ImageHeader(
+              ha.major(),
+              ha.minor(),
+              ha.logicalSize(),
+              ha.sectorSize(),
+              ha.chunkSize(),
+              ha.kind(),
+              ha.codec(),
+              ha.scheme(),
+              hb.created(),
+              ha.creator(),
+              hb.source(),
+              ha.partitions()),
+          hb);
+      // Record offsets shift with the header's length (the source's name); the chunks may not.
+      assertEquals(chunks(a), chunks(b), "the same chunks");
     }
   }
 

@@ -9,12 +9,12 @@ import com.typesafe.config.Config;
 import com.typesafe.config.ConfigFactory;
 import com.typesafe.config.ConfigParseOptions;
 import com.typesafe.config.ConfigSyntax;
-import dev.imprint.engine.image.FileRangeReader;
 import dev.imprint.engine.image.Image;
 import dev.imprint.engine.image.IndexEntry;
 import dev.imprint.engine.image.RangeKind;
 import dev.imprint.engine.image.Trailer;
 import dev.imprint.engine.signing.Keys;
+import dev.imprint.engine.source.FileDisk;
 import dev.imprint.engine.testing.Cmd;
 import dev.imprint.engine.testing.Root;
 import dev.imprint.engine.testing.TestData;
@@ -647,7 +647,7 @@ class ImageCommandsTest {
   void flippedByteInAChunkIsNamedByImagescan() throws Exception {
     Path img = syntheticImage("flip.imprint");
     IndexEntry data;
-    try (Image i = Image.open(new FileRangeReader(img))) {
+    try (Image i = Image.open(FileDisk.open(img))) {
       data =
           i.metadata().index().stream()
               .filter(e -> e.kind() == RangeKind.DATA)

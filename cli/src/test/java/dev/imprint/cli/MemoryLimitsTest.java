@@ -7,7 +7,7 @@ import dev.imprint.engine.codec.Codec;
 import dev.imprint.engine.image.ImageHeader;
 import dev.imprint.engine.image.ImageKind;
 import dev.imprint.engine.image.ImageWriter;
-import dev.imprint.engine.image.PartitionScheme;
+import dev.imprint.engine.partition.PartitionScheme;
 import dev.imprint.engine.testing.TestData;
 import java.io.IOException;
 import java.nio.ByteBuffer;

@@ -826,8 +826,7 @@ class RestoreCommandTest {
   private static void assertHoldsImage(Path backing) throws IOException {
     assertTrue(Files.size(backing) >= DISK_SIZE, backing + " is smaller than the image");
     try (dev.imprint.engine.image.Image img =
-            dev.imprint.engine.image.Image.open(
-                new dev.imprint.engine.image.FileRangeReader(image));
+            dev.imprint.engine.image.Image.open(dev.imprint.engine.source.FileDisk.open(image));
         FileChannel b = FileChannel.open(backing, StandardOpenOption.READ)) {
       var index = img.metadata().index();
       for (int i = 0; i < index.size(); i++) {

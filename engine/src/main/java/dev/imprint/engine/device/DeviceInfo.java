@@ -37,9 +37,6 @@ public record DeviceInfo(
 
   static final Path SYS_CLASS_BLOCK = Path.of("/sys/class/block");
   private static final Path SYS_DEV_BLOCK = Path.of("/sys/dev/block");
-  private static final int S_IFMT = 0170000;
-  private static final int S_IFBLK = 0060000;
-  private static final int S_IFREG = 0100000;
 
   /** The whole disk this lives on: the parent of a partition, else the device itself. */
   public String diskName() {
@@ -53,17 +50,17 @@ public record DeviceInfo(
    */
   public static DeviceInfo probe(Path path) throws DeviceException {
     Path real;
-    int mode;
+    FileKind kind;
     try {
       real = path.toRealPath();
-      mode = ((Integer) Files.getAttribute(real, "unix:mode")) & S_IFMT;
+      kind = FileKind.of(real);
     } catch (NoSuchFileException e) {
       throw DeviceException.of(path, "open", DeviceException.ENOENT, e);
     } catch (IOException e) {
       throw DeviceException.of(path, "inspect", e);
     }
     try {
-      if (mode == S_IFREG) {
+      if (kind == FileKind.REGULAR_FILE) {
         return new DeviceInfo(
             path,
             real.getFileName().toString(),
@@ -77,7 +74,7 @@ public record DeviceInfo(
             false,
             !Files.isWritable(real));
       }
-      if (mode != S_IFBLK) {
+      if (kind != FileKind.BLOCK_DEVICE) {
         throw new DeviceException(
             path
                 + " is neither a block device nor a regular file: give a disk (/dev/sdX), a"

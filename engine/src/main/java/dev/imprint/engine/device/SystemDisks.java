@@ -400,8 +400,7 @@ public final class SystemDisks {
   private static Optional<String> nameOfPath(String path) {
     try {
       Path p = Path.of(path);
-      int mode = (Integer) Files.getAttribute(p, "unix:mode");
-      if ((mode & 0170000) != 0060000) {
+      if (FileKind.of(p) != FileKind.BLOCK_DEVICE) {
         return Optional.empty();
       }
       return nameOfDevNumber(DeviceInfo.majorMinor((Long) Files.getAttribute(p, "unix:rdev")));

@@ -51,19 +51,20 @@ public final class TargetCheck {
 
   public Plan inspect(String spec) throws IOException {
     Path p = Path.of(spec);
-    if (!Files.exists(p)) {
+    FileKind kind = FileKind.probe(p);
+    if (kind == FileKind.MISSING) {
       Path dir = p.toAbsolutePath().getParent();
       if (spec.startsWith("/dev/")) {
         throw new Refused("target " + spec + " does not exist: check the device name (lsblk)");
       }
-      if (dir == null || !Files.isDirectory(dir)) {
+      if (dir == null || FileKind.probe(dir) != FileKind.DIRECTORY) {
         throw new Refused(
             "target " + spec + " cannot be created: directory " + dir + " does not exist");
       }
       return new Plan(spec, p, null, false, List.of(), null);
     }
     Path mountPoint = null;
-    if (Files.isDirectory(p)) {
+    if (kind == FileKind.DIRECTORY) {
       // asr's own examples name a mounted volume by its path: that means the device under it.
       Optional<Mount> m = disks.mountAt(p);
       Optional<Path> dev = m.flatMap(disks::deviceOf);

@@ -8,7 +8,6 @@ import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
 import java.nio.file.Files;
-import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
 
@@ -29,9 +28,6 @@ public final class TargetDevice implements Closeable {
   private static final int ZERO_CHUNK = 1 << 20;
   // Shared by all targets; writers take read-only duplicates, so its position is never touched.
   private static final ByteBuffer ZEROS = allocateAligned(ZERO_CHUNK).asReadOnlyBuffer();
-  private static final int S_IFMT = 0170000;
-  private static final int S_IFBLK = 0060000;
-  private static final int S_IFREG = 0100000;
   private static final int ENOTTY = 25;
 
   private final Path path;
@@ -69,8 +65,8 @@ public final class TargetDevice implements Closeable {
    * (mounted or held, with {@link OpenMode#exclusive()}), permission denied, read-only, missing.
    */
   public static TargetDevice open(Path path, OpenMode mode) throws DeviceException {
-    int fileType = fileType(path);
-    if (fileType == 0) {
+    FileKind kind = fileKind(path);
+    if (kind == FileKind.MISSING) {
       Path parent = path.toAbsolutePath().getParent();
       if (parent != null && !Files.isDirectory(parent)) {
         throw new DeviceException(
@@ -82,14 +78,14 @@ public final class TargetDevice implements Closeable {
             DeviceException.ENOENT,
             null);
       }
-    } else if (fileType != S_IFBLK && fileType != S_IFREG) {
+    } else if (!kind.holdsDisk()) {
       throw new DeviceException(
           "target "
               + path
               + " is neither a block device nor a regular file: give a disk (/dev/sdX), a"
               + " partition or an image file");
     }
-    boolean block = fileType == S_IFBLK;
+    boolean block = kind == FileKind.BLOCK_DEVICE;
     int flags = LibC.O_RDWR | LibC.O_CLOEXEC;
     if (block && mode.exclusive()) {
       flags |= LibC.O_EXCL; // on a block device: fail with EBUSY if mounted or held
@@ -471,12 +467,9 @@ public final class TargetDevice implements Closeable {
     return (value + unit - 1) / unit * unit;
   }
 
-  /** The S_IFMT bits of {@code path}, 0 when it does not exist. */
-  private static int fileType(Path path) throws DeviceException {
+  private static FileKind fileKind(Path path) throws DeviceException {
     try {
-      return ((Integer) Files.getAttribute(path, "unix:mode")) & S_IFMT;
-    } catch (NoSuchFileException e) {
-      return 0;
+      return FileKind.of(path);
     } catch (IOException e) {
       throw DeviceException.of(path, "inspect", e);
     }

@@ -4,8 +4,7 @@ import dev.imprint.engine.http.HttpEndpoint.Retry;
 import dev.imprint.engine.http.HttpEndpoint.Retryable;
 import dev.imprint.engine.http.HttpEndpoint.Watch;
 import dev.imprint.engine.http.HttpSourceException.Kind;
-import dev.imprint.engine.image.ImageFormatException;
-import dev.imprint.engine.image.RangeReader;
+import dev.imprint.engine.source.RandomAccessDisk;
 import java.io.Closeable;
 import java.io.IOException;
 import java.io.InputStream;
@@ -19,8 +18,9 @@ import java.util.Locale;
 import java.util.concurrent.Semaphore;
 
 /**
- * An image on an HTTP(S) server, read with Range requests. {@link #open} learns the length and the
- * validators (ETag, Last-Modified) with one request; every {@link #readFully} is one ranged GET
+ * A file on an HTTP(S) server, read with Range requests: an Imprint image, or a raw disk image read
+ * at random like a local one (used-block analysis, parallel reads). {@link #open} learns the length
+ * and the validators (ETag, Last-Modified) with one request; every {@link #read} is one ranged GET
  * (more when the connection breaks: the rest of the range is asked for again) conditional on those
  * validators, so a file replaced on the server is noticed ({@link ImageChangedException}) instead
  * of mixing two images. Retryable failures (connection refused or reset, timeouts, stalls, short
@@ -29,10 +29,10 @@ import java.util.concurrent.Semaphore;
  * count is cut off within the same budget); a server never reached is given {@link
  * HttpOptions#firstContactBudget()}. Each outage is told to {@link HttpOptions#notices()} once.
  *
- * <p>Thread-safe: parallel {@code readFully} calls run as parallel requests, at most {@link
+ * <p>Thread-safe: parallel {@code read} calls run as parallel requests, at most {@link
  * HttpOptions#connections()} at a time.
  */
-public final class HttpRangeReader implements RangeReader {
+public final class HttpRangeReader implements RandomAccessDisk {
   private static final int COPY = 64 << 10;
 
   private final HttpEndpoint endpoint;
@@ -133,7 +133,7 @@ public final class HttpRangeReader implements RangeReader {
   }
 
   @Override
-  public long length() {
+  public long size() {
     return length;
   }
 
@@ -154,22 +154,15 @@ public final class HttpRangeReader implements RangeReader {
   }
 
   @Override
-  public void readFully(ByteBuffer dst, long position) throws IOException {
+  public int read(ByteBuffer dst, long position) throws IOException {
+    if (position < 0 || position >= length || !dst.hasRemaining()) {
+      return 0;
+    }
+    int limit = dst.limit();
+    if (dst.remaining() > length - position) {
+      dst.limit(dst.position() + (int) (length - position));
+    }
     int n = dst.remaining();
-    if (n == 0) {
-      return;
-    }
-    if (position < 0 || position > length - n) {
-      throw new ImageFormatException(
-          endpoint.display
-              + " ends at byte "
-              + length
-              + " in the middle of a read (bytes "
-              + position
-              + "-"
-              + (position + n - 1)
-              + "): the image is truncated");
-    }
     try {
       connections.acquire();
     } catch (InterruptedException e) {
@@ -177,10 +170,12 @@ public final class HttpRangeReader implements RangeReader {
       throw new InterruptedIOException("interrupted while reading " + endpoint.display);
     }
     try {
-      read(dst, position);
+      fetch(dst, position);
     } finally {
       connections.release();
+      dst.limit(limit);
     }
+    return n;
   }
 
   /**
@@ -304,7 +299,8 @@ public final class HttpRangeReader implements RangeReader {
     return new JdkExchange(r, scratch[0]);
   }
 
-  private void read(ByteBuffer dst, long position) throws IOException {
+  /** Reads exactly dst's remaining bytes, which the file holds, retrying as the options allow. */
+  private void fetch(ByteBuffer dst, long position) throws IOException {
     int start = dst.position();
     long last = position + dst.remaining() - 1;
     Retry retry = endpoint.retry();

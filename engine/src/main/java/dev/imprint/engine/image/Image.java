@@ -2,14 +2,20 @@ package dev.imprint.engine.image;
 
 import dev.imprint.engine.codec.CodecException;
 import dev.imprint.engine.hash.Sha256;
+import dev.imprint.engine.source.RandomAccessDisk;
+import dev.imprint.engine.source.RandomAccessInput;
+import dev.imprint.engine.source.TruncatedException;
 import java.io.Closeable;
 import java.io.IOException;
 import java.nio.ByteBuffer;
+import java.nio.channels.FileChannel;
+import java.nio.file.StandardOpenOption;
 import java.security.MessageDigest;
 
 /**
- * An Imprint image opened for random access: its metadata, read with at most two range reads from
- * the end, and its chunks on demand.
+ * An Imprint image opened for random access over any {@link RandomAccessInput} (a file, HTTP(S)
+ * ranges): its metadata, read with at most two range reads from the end, and its chunks on demand.
+ * An input that ends early is damage.
  */
 public final class Image implements Closeable {
   /** The first read from the end fetches this much, which holds the metadata of most images. */
@@ -24,22 +30,22 @@ public final class Image implements Closeable {
   /** The most signatures a signature block may hold (as a pipe reader allows). */
   static final int MAX_SIGNATURES = 1024;
 
-  private final RangeReader reader;
+  private final RandomAccessInput reader;
   private final ImageMetadata metadata;
 
-  private Image(RangeReader reader, ImageMetadata metadata) {
+  private Image(RandomAccessInput reader, ImageMetadata metadata) {
     this.reader = reader;
     this.metadata = metadata;
   }
 
-  public static Image open(RangeReader reader) throws IOException {
+  public static Image open(RandomAccessInput reader) throws IOException {
     String where = reader.description();
-    long len = reader.length();
+    long len = reader.size();
     if (len < 16) {
       throw new ImageFormatException(where + " is too short to be an Imprint image");
     }
     ByteBuffer prefix = ByteBuffer.allocate(16);
-    reader.readFully(prefix, 0);
+    readFully(reader, prefix, 0);
     prefix.flip();
     int guess = (int) Math.min(len, TAIL_GUESS);
     ByteBuffer tail = ByteBuffer.allocate(guess);
@@ -54,7 +60,7 @@ public final class Image implements Closeable {
       }
       // A trailer at the end makes a wrong header magic damage, not "some other file".
       byte[] last = new byte[Trailer.LENGTH];
-      reader.readFully(ByteBuffer.wrap(last), len - Trailer.LENGTH);
+      readFully(reader, ByteBuffer.wrap(last), len - Trailer.LENGTH);
       if (Trailer.resembles(last, len)) {
         throw ImageDamagedException.field(
             where,
@@ -68,7 +74,7 @@ public final class Image implements Closeable {
       throw new ImageDamagedException(
           where + " is truncated: it has no metadata at its end (copy it again)");
     }
-    reader.readFully(tail, len - guess);
+    readFully(reader, tail, len - guess);
     tail.flip();
     Trailer t = Trailer.decode(tail.duplicate().position(guess - Trailer.LENGTH), len, where);
     long metaStart = t.metadataOffset();
@@ -100,7 +106,7 @@ public final class Image implements Closeable {
     long metaEnd = t.signaturesOffset() + t.signaturesLength();
     if (metaStart < metaBase && metaEnd - metaStart <= META_IN_ONE_READ) {
       meta = ByteBuffer.allocate((int) (metaEnd - metaStart));
-      reader.readFully(meta, metaStart);
+      readFully(reader, meta, metaStart);
       meta.flip();
       metaBase = metaStart;
     }
@@ -125,13 +131,13 @@ public final class Image implements Closeable {
   /**
    * Parts of the metadata: from {@code meta} (at file offset {@code base}) when there, else read.
    */
-  private record Region(RangeReader reader, ByteBuffer meta, long base) {
+  private record Region(RandomAccessInput reader, ByteBuffer meta, long base) {
     byte[] bytes(long at, int length) throws IOException {
       byte[] out = new byte[length];
       if (at >= base && at + length <= base + meta.limit()) {
         meta.duplicate().position((int) (at - base)).get(out);
       } else {
-        reader.readFully(ByteBuffer.wrap(out), at);
+        Image.readFully(reader, ByteBuffer.wrap(out), at);
       }
       return out;
     }
@@ -146,15 +152,18 @@ public final class Image implements Closeable {
         int from = (int) (at - base);
         return IndexTable.of(meta.duplicate().position(from).limit(from + (int) length));
       }
-      if (reader instanceof FileRangeReader f) {
-        return f.mapIndex(at, length);
+      if (reader instanceof RandomAccessDisk d && !d.isBlockDevice() && d.localPath().isPresent()) {
+        // A local image: the index is mapped in place (the mapping outlives the channel).
+        try (FileChannel c = FileChannel.open(d.localPath().get(), StandardOpenOption.READ)) {
+          return IndexTable.map(c, at, length);
+        }
       }
       IndexTable.Builder b = new IndexTable.Builder();
       ByteBuffer piece = ByteBuffer.allocate(INDEX_PIECE);
       for (long done = 0; done < length; ) {
         int n = (int) Math.min(INDEX_PIECE, length - done);
         piece.clear().limit(n);
-        reader.readFully(piece, at + done);
+        Image.readFully(reader, piece, at + done);
         b.appendEncoded(piece.flip());
         done += n;
       }
@@ -174,8 +183,32 @@ public final class Image implements Closeable {
     return reader.description();
   }
 
-  public RangeReader reader() {
+  /** What the image is read from. */
+  public RandomAccessInput input() {
     return reader;
+  }
+
+  /** Bytes of the image file. */
+  public long fileSize() {
+    return reader.size();
+  }
+
+  /**
+   * Reads raw bytes of the image file.
+   *
+   * @throws ImageDamagedException the file ends first: the image is truncated
+   */
+  public void readFully(ByteBuffer dst, long position) throws IOException {
+    readFully(reader, dst, position);
+  }
+
+  private static void readFully(RandomAccessInput in, ByteBuffer dst, long position)
+      throws IOException {
+    try {
+      in.readFully(dst, position);
+    } catch (TruncatedException e) {
+      throw new ImageDamagedException(e.message("the image is truncated (copy it again)"));
+    }
   }
 
   /**
@@ -190,7 +223,7 @@ public final class Image implements Closeable {
       b = ByteBuffer.allocateDirect(total);
     }
     b.clear().limit(total);
-    reader.readFully(b, e.recordOffset());
+    readFully(reader, b, e.recordOffset());
     b.flip();
     RecordHeader r = RecordHeader.decode(b, e.recordOffset());
     if (r.type() != e.kind().id

@@ -1,6 +1,9 @@
 package dev.imprint.engine.image;
 
 import dev.imprint.engine.codec.Codec;
+import dev.imprint.engine.partition.Partition;
+import dev.imprint.engine.partition.PartitionEntry;
+import dev.imprint.engine.partition.PartitionScheme;
 import java.io.ByteArrayOutputStream;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
@@ -240,11 +243,12 @@ public record ImageHeader(
       } catch (dev.imprint.engine.codec.CodecException e) {
         throw ImageDamagedException.field(where, "the default codec", codecId, UNDEFINED);
       }
-      try {
-        scheme = PartitionScheme.of(schemeId);
-      } catch (ImageFormatException e) {
-        throw ImageDamagedException.field(where, "the partition scheme", schemeId, UNDEFINED);
-      }
+      scheme =
+          PartitionScheme.of(schemeId)
+              .orElseThrow(
+                  () ->
+                      ImageDamagedException.field(
+                          where, "the partition scheme", schemeId, UNDEFINED));
       Instant created = Instant.ofEpochMilli(createdMillis);
       String creator = getString(b);
       String source = getString(b);
@@ -271,9 +275,9 @@ public record ImageHeader(
               "at " + offset + " of length " + len,
               "does not lie inside the " + logicalSize + "-byte disk");
         }
-        parts.add(
-            new Partition(
-                number, offset, len, getString(b), getString(b), getString(b), getString(b)));
+        PartitionEntry entry =
+            PartitionEntry.recorded(number, offset, len, getString(b), getString(b));
+        parts.add(new Partition(entry, getString(b), getString(b)));
       }
       if (minor <= MINOR && b.hasRemaining()) {
         // Only a newer minor version adds fields here; in this one the length field is wrong.

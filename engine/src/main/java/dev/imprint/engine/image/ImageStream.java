@@ -52,7 +52,7 @@ public final class ImageStream {
   }
 
   /** The header's bytes as the stream began with them. */
-  byte[] headerBytes() {
+  public byte[] headerBytes() {
     return headerBytes.clone();
   }
 

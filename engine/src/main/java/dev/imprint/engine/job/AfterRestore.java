@@ -4,7 +4,7 @@ import dev.imprint.engine.device.OpenMode;
 import dev.imprint.engine.device.TargetDevice;
 import dev.imprint.engine.filesystem.Grow;
 import dev.imprint.engine.image.ImageHeader;
-import dev.imprint.engine.image.Partition;
+import dev.imprint.engine.partition.Partition;
 import java.io.IOException;
 import java.nio.file.Path;
 

@@ -1,18 +1,17 @@
 package dev.imprint.engine.job;
 
 import dev.imprint.engine.device.DeviceInfo;
+import dev.imprint.engine.device.FileKind;
 import dev.imprint.engine.http.HttpRangeReader;
 import dev.imprint.engine.http.HttpSourceException;
 import dev.imprint.engine.http.HttpStream;
 import dev.imprint.engine.http.HttpUrls;
-import dev.imprint.engine.image.FileRangeReader;
 import dev.imprint.engine.image.Image;
 import dev.imprint.engine.image.ImageFormatException;
 import dev.imprint.engine.image.MetadataCheck;
-import dev.imprint.engine.image.Partition;
-import dev.imprint.engine.image.RangeReader;
 import dev.imprint.engine.image.Signature;
 import dev.imprint.engine.layout.DiskLayout;
+import dev.imprint.engine.partition.Partition;
 import dev.imprint.engine.pipeline.ChunkSupply;
 import dev.imprint.engine.pipeline.CreateOptions;
 import dev.imprint.engine.pipeline.DiskChunks;
@@ -21,6 +20,7 @@ import dev.imprint.engine.pipeline.StreamedImageChunks;
 import dev.imprint.engine.signing.Trust;
 import dev.imprint.engine.source.DecodedDisk;
 import dev.imprint.engine.source.DiskSource;
+import dev.imprint.engine.source.FileDisk;
 import dev.imprint.engine.source.Magic;
 import dev.imprint.engine.source.RandomAccessDisk;
 import dev.imprint.engine.source.SourceException;
@@ -32,7 +32,6 @@ import java.io.InputStream;
 import java.net.URI;
 import java.nio.ByteBuffer;
 import java.nio.file.AccessDeniedException;
-import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.util.OptionalLong;
@@ -56,10 +55,11 @@ public final class SourceOpener {
         return openHttp(s);
       }
       Path p = s.localPath();
-      if (!Files.exists(p)) {
+      FileKind kind = FileKind.probe(p);
+      if (kind == FileKind.MISSING) {
         throw new Refusal("source " + s.spec() + " does not exist: check the path");
       }
-      if (Files.isDirectory(p)) {
+      if (kind == FileKind.DIRECTORY) {
         throw new Refusal(
             "source "
                 + s.spec()
@@ -85,10 +85,80 @@ public final class SourceOpener {
     }
   }
 
+  /**
+   * The source as a disk for {@code create} or a direct clone, sniffed once: a block device or raw
+   * file at random access; a compressed file, a pipe or standard input decoded front to back; an
+   * http(s) URL at random access through range requests when it holds a raw image and the server
+   * supports ranges, else streamed through one resumable GET and decoded. An Imprint image is
+   * refused: it is restored, not read as a disk.
+   */
+  public static DiskSource openDisk(SourceSpec s) throws IOException {
+    try {
+      if (s.isStdin()) {
+        return Sources.openStream(s.where(), s.stdin().get());
+      }
+      if (s.isHttp()) {
+        return openHttpDisk(s);
+      }
+      return Sources.open(s.spec());
+    } catch (SourceException | HttpSourceException e) {
+      throw new Refusal(e.getMessage());
+    }
+  }
+
+  private static DiskSource openHttpDisk(SourceSpec s) throws IOException {
+    URI uri = parse(s.spec());
+    HttpRangeReader r = null;
+    Magic.Format format = null;
+    try {
+      r = HttpRangeReader.open(uri, s.http());
+      if (r.size() == 0) {
+        throw new Refusal("source " + r.description() + " is empty: there is no disk in it");
+      }
+      ByteBuffer head = ByteBuffer.allocate((int) Math.min(Magic.HEAD_LENGTH, r.size()));
+      r.readFully(head, 0);
+      format = Magic.sniff(head.array(), head.position());
+      if (format == Magic.Format.IMPRINT) {
+        throw notADisk(r.description());
+      }
+      if (format == Magic.Format.RAW) {
+        HttpRangeReader disk = r;
+        r = null;
+        return disk;
+      }
+    } catch (HttpSourceException e) {
+      if (e.kind() != HttpSourceException.Kind.NO_RANGES) {
+        throw e;
+      }
+      // No range support: the disk can still be read front to back.
+    } finally {
+      closeQuietly(r);
+    }
+    HttpStream stream = HttpStream.open(uri, s.http(), s.warnings());
+    try {
+      BufferedInputStream in = new BufferedInputStream(stream, 1 << 20);
+      if (format == null) {
+        return Sources.openStream(stream.description(), in);
+      }
+      // Compressed, already sniffed through a range request.
+      return DecodedDisk.open(stream.description(), in, format, OptionalLong.empty());
+    } catch (IOException | RuntimeException e) {
+      stream.close();
+      throw e;
+    }
+  }
+
+  private static Refusal notADisk(String where) {
+    return new Refusal(
+        where
+            + " is an Imprint image, not a raw disk: restore it as an image instead of reading it as"
+            + " a source");
+  }
+
   /** An Imprint image at random access, from a file or an http(s) URL. */
   public static Image openImage(SourceSpec s) throws IOException {
     if (s.isHttp()) {
-      RangeReader r = null;
+      HttpRangeReader r = null;
       try {
         r = HttpRangeReader.open(parse(s.spec()), s.http());
         return Image.open(r);
@@ -106,15 +176,16 @@ public final class SourceOpener {
   /** An Imprint image in a local file. */
   public static Image openImage(String spec) throws IOException {
     Path p = Path.of(spec);
-    if (!Files.exists(p)) {
+    FileKind kind = FileKind.probe(p);
+    if (kind == FileKind.MISSING) {
       throw new Refusal("image " + spec + " does not exist: check the path");
     }
-    if (Files.isDirectory(p)) {
+    if (kind == FileKind.DIRECTORY) {
       throw new Refusal("image " + spec + " is a directory: give an image file");
     }
-    FileRangeReader reader;
+    FileDisk reader;
     try {
-      reader = new FileRangeReader(p);
+      reader = FileDisk.open(p);
     } catch (NoSuchFileException e) {
       throw new Refusal("image " + spec + " does not exist: check the path");
     } catch (AccessDeniedException e) {
@@ -226,7 +297,7 @@ public final class SourceOpener {
     HttpRangeReader r = null;
     try {
       r = HttpRangeReader.open(uri, s.http());
-      ByteBuffer head = ByteBuffer.allocate((int) Math.min(Magic.HEAD_LENGTH, r.length()));
+      ByteBuffer head = ByteBuffer.allocate((int) Math.min(Magic.HEAD_LENGTH, r.size()));
       r.readFully(head, 0);
       if (Magic.sniff(head.array(), head.position()) == Magic.Format.IMPRINT) {
         Image image;

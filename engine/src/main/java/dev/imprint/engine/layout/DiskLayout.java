@@ -2,9 +2,9 @@ package dev.imprint.engine.layout;
 
 import dev.imprint.engine.filesystem.AllocationMap;
 import dev.imprint.engine.filesystem.Filesystems;
-import dev.imprint.engine.image.Partition;
-import dev.imprint.engine.image.PartitionScheme;
+import dev.imprint.engine.partition.Partition;
 import dev.imprint.engine.partition.PartitionEntry;
+import dev.imprint.engine.partition.PartitionScheme;
 import dev.imprint.engine.partition.PartitionTable;
 import dev.imprint.engine.partition.PartitionTables;
 import dev.imprint.engine.source.Extent;
@@ -48,7 +48,9 @@ public record DiskLayout(
       Filesystems.Analysis a = Filesystems.analyze(disk, 0, size);
       notes.add((volume ? "volume: " : "whole disk: ") + a.note());
       // Partition 0 is the volume itself: its filesystem and how it was read.
-      List<Partition> self = List.of(new Partition(0, 0, size, "", "", a.filesystem(), a.note()));
+      List<Partition> self =
+          List.of(
+              new Partition(PartitionEntry.recorded(0, 0, size, "", ""), a.filesystem(), a.note()));
       return new DiskLayout(
           PartitionScheme.NONE, self, a.map().map(AllocationMap::used).orElse(null), notes);
     }
@@ -60,9 +62,7 @@ public record DiskLayout(
       }
       long len = Math.min(e.length(), Math.max(0, size - e.offset()));
       Filesystems.Analysis a = Filesystems.analyze(disk, e.offset(), len);
-      parts.add(
-          new Partition(
-              e.number(), e.offset(), e.length(), e.type(), e.label(), a.filesystem(), a.note()));
+      parts.add(new Partition(e, a.filesystem(), a.note()));
       notes.add("partition " + e.number() + ": " + a.note());
       a.map().ifPresent(m -> unused.addAll(gaps(m, e.offset(), len)));
     }

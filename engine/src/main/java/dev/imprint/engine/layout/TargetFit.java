@@ -3,9 +3,9 @@ package dev.imprint.engine.layout;
 import dev.imprint.engine.image.ImageKind;
 import dev.imprint.engine.image.ImageMetadata;
 import dev.imprint.engine.image.IndexEntry;
-import dev.imprint.engine.image.Partition;
-import dev.imprint.engine.image.PartitionScheme;
 import dev.imprint.engine.image.RangeKind;
+import dev.imprint.engine.partition.Partition;
+import dev.imprint.engine.partition.PartitionScheme;
 
 /**
  * How small a target a whole-device image fits: its data and its partitions must lie below the

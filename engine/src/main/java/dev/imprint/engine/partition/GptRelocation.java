@@ -1,6 +1,5 @@
 package dev.imprint.engine.partition;
 
-import dev.imprint.engine.image.PartitionScheme;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;

@@ -1,6 +1,5 @@
 package dev.imprint.engine.partition;
 
-import dev.imprint.engine.image.PartitionScheme;
 import dev.imprint.engine.source.Extent;
 import dev.imprint.engine.source.RandomAccessDisk;
 import java.io.IOException;

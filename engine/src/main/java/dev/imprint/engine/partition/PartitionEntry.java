@@ -25,6 +25,15 @@ public record PartitionEntry(
     long attributes,
     boolean logical) {
 
+  /**
+   * An entry as an image header records it: number, extent, type and label, with no unique GUID, no
+   * attributes, and not marked logical (the header does not say).
+   */
+  public static PartitionEntry recorded(
+      int number, long offset, long length, String type, String label) {
+    return new PartitionEntry(number, offset, length, type, label, "", 0, false);
+  }
+
   public long end() {
     return offset + length;
   }

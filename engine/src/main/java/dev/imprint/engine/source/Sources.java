@@ -1,6 +1,7 @@
 package dev.imprint.engine.source;
 
 import com.github.luben.zstd.ZstdInputStream;
+import dev.imprint.engine.device.FileKind;
 import dev.imprint.engine.source.Magic.Format;
 import java.io.BufferedInputStream;
 import java.io.FileDescriptor;
@@ -11,8 +12,6 @@ import java.nio.ByteBuffer;
 import java.nio.channels.Channels;
 import java.nio.channels.FileChannel;
 import java.nio.file.AccessDeniedException;
-import java.nio.file.Files;
-import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
 import java.util.Arrays;
@@ -35,14 +34,6 @@ public final class Sources {
   public static final String STDIN = "-";
 
   private static final String STDIN_DESCRIPTION = "standard input";
-
-  // st_mode file types (stat(2)); Java has no portable name for devices and pipes.
-  private static final int S_IFMT = 0170000;
-  private static final int S_IFREG = 0100000;
-  private static final int S_IFDIR = 0040000;
-  private static final int S_IFBLK = 0060000;
-  private static final int S_IFCHR = 0020000;
-  private static final int S_IFIFO = 0010000;
 
   /**
    * Pipes that {@link #detect} has peeked into, kept for {@link #open}: their bytes cannot be read
@@ -252,7 +243,7 @@ public final class Sources {
   private static OptionalLong stdinSize() {
     try {
       Path stdin = Path.of("/proc/self/fd/0");
-      if (!Files.isRegularFile(stdin)) {
+      if (FileKind.of(stdin) != FileKind.REGULAR_FILE) {
         return OptionalLong.empty();
       }
       FileChannel channel = new FileInputStream(FileDescriptor.in).getChannel();
@@ -272,6 +263,7 @@ public final class Sources {
     }
   }
 
+  /** The kinds a source may be; anything else is refused with what to give instead. */
   private enum Kind {
     REGULAR_FILE,
     BLOCK_DEVICE,
@@ -279,30 +271,30 @@ public final class Sources {
   }
 
   private static Kind kind(Path path) throws SourceException {
-    int mode;
+    FileKind kind;
     try {
-      mode = (Integer) Files.getAttribute(path, "unix:mode");
-    } catch (NoSuchFileException e) {
-      throw new SourceException("source " + path + " does not exist: check the path", e);
+      kind = FileKind.of(path);
     } catch (AccessDeniedException e) {
       throw new SourceException(
           "cannot read source " + path + ": permission denied on a folder above it", e);
     } catch (IOException e) {
       throw new SourceException("cannot look at source " + path + ": " + e.getMessage(), e);
     }
-    return switch (mode & S_IFMT) {
-      case S_IFREG -> Kind.REGULAR_FILE;
-      case S_IFBLK -> Kind.BLOCK_DEVICE;
-      case S_IFIFO -> Kind.PIPE;
-      case S_IFDIR ->
+    return switch (kind) {
+      case REGULAR_FILE -> Kind.REGULAR_FILE;
+      case BLOCK_DEVICE -> Kind.BLOCK_DEVICE;
+      case PIPE -> Kind.PIPE;
+      case MISSING ->
+          throw new SourceException("source " + path + " does not exist: check the path");
+      case DIRECTORY ->
           throw new SourceException(
               "source " + path + " is a directory: give an image file or a block device");
-      case S_IFCHR ->
+      case CHARACTER_DEVICE ->
           throw new SourceException(
               "source "
                   + path
                   + " is a character device, not a disk: give an image file or a block device");
-      default ->
+      case OTHER ->
           throw new SourceException(
               "source " + path + " is not a file or a disk: give an image file or a block device");
     };

@@ -65,7 +65,7 @@ class HttpRangeReaderTest {
   void parallelRandomRangesAreByteExact() throws Exception {
     try (HttpRangeReader r =
         HttpRangeReader.open(nginx.uri("/disk.bin"), TestFiles.options().withConnections(8))) {
-      assertEquals(data.length, r.length());
+      assertEquals(data.length, r.size());
       assertTrue(r.etag().isPresent(), "nginx gives an ETag");
       assertEquals(nginx.uri("/disk.bin").toString(), r.description());
       ExecutorService pool = Executors.newFixedThreadPool(8);

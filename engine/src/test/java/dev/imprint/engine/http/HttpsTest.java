@@ -121,7 +121,7 @@ class HttpsTest {
 
   private void readAndCompare(URI uri, HttpOptions options) throws IOException {
     try (HttpRangeReader r = HttpRangeReader.open(uri, options)) {
-      assertEquals(data.length, r.length());
+      assertEquals(data.length, r.size());
       ByteBuffer b = ByteBuffer.allocate(100_000);
       r.readFully(b, 1_000_000);
       assertArrayEquals(Arrays.copyOfRange(data, 1_000_000, 1_100_000), b.array());

@@ -8,7 +8,12 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.imprint.engine.codec.Codec;
 import dev.imprint.engine.hash.Sha256;
+import dev.imprint.engine.partition.Partition;
+import dev.imprint.engine.partition.PartitionEntry;
+import dev.imprint.engine.partition.PartitionScheme;
 import dev.imprint.engine.signing.Keys;
+import dev.imprint.engine.source.FileDisk;
+import dev.imprint.engine.source.RandomAccessInput;
 import java.io.ByteArrayInputStream;
 import java.io.IOException;
 import java.nio.ByteBuffer;
@@ -47,11 +52,8 @@ class ImageFormatTest {
             "unit test disk",
             List.of(
                 new Partition(
-                    1,
-                    CS,
-                    6L * CS,
-                    "C12A7328-F81F-11D2-BA4B-00A0C93EC93B",
-                    "EFI",
+                    PartitionEntry.recorded(
+                        1, CS, 6L * CS, "C12A7328-F81F-11D2-BA4B-00A0C93EC93B", "EFI"),
                     "vfat",
                     "FAT16 table")));
     Random r = new Random(42);
@@ -86,23 +88,23 @@ class ImageFormatTest {
   }
 
   /** Counts reads so the "two reads from the end" promise is checked. */
-  static final class CountingReader implements RangeReader {
-    final FileRangeReader inner;
+  static final class CountingReader implements RandomAccessInput {
+    final FileDisk inner;
     final AtomicInteger reads = new AtomicInteger();
 
     CountingReader(Path p) throws IOException {
-      inner = new FileRangeReader(p);
+      inner = FileDisk.open(p);
     }
 
     @Override
-    public long length() {
-      return inner.length();
+    public long size() {
+      return inner.size();
     }
 
     @Override
-    public void readFully(ByteBuffer dst, long position) throws IOException {
+    public int read(ByteBuffer dst, long position) throws IOException {
       reads.incrementAndGet();
-      inner.readFully(dst, position);
+      return inner.read(dst, position);
     }
 
     @Override
@@ -232,7 +234,7 @@ class ImageFormatTest {
     all[(int) (meta + hlen + 8 + 20)] ^= 0x40;
     Files.write(p, all);
     ImageFormatException e =
-        assertThrows(ImageFormatException.class, () -> Image.open(new FileRangeReader(p)));
+        assertThrows(ImageFormatException.class, () -> Image.open(FileDisk.open(p)));
     assertTrue(e.getMessage().contains("index or header is damaged"), e.getMessage());
   }
 
@@ -244,7 +246,7 @@ class ImageFormatTest {
     all[8] = 2;
     Files.write(p, all);
     ImageFormatException e =
-        assertThrows(ImageFormatException.class, () -> Image.open(new FileRangeReader(p)));
+        assertThrows(ImageFormatException.class, () -> Image.open(FileDisk.open(p)));
     assertTrue(e.getMessage().contains("format version 2.0"), e.getMessage());
     assertTrue(e.getMessage().contains("upgrade imprint"), e.getMessage());
   }
@@ -287,7 +289,7 @@ class ImageFormatTest {
     ImageMetadata md = write(p, new ArrayList<>(), a);
     assertTrue(Keys.verify(md.signatures().get(0), md.digest()));
     ImageSigning.append(p, md, Keys.sign(b.getPrivate(), b.getPublic(), md.digest()));
-    try (Image image = Image.open(new FileRangeReader(p))) {
+    try (Image image = Image.open(FileDisk.open(p))) {
       ImageMetadata again = image.metadata();
       assertArrayEquals(md.digest(), again.digest());
       assertEquals(2, again.signatures().size());

@@ -6,8 +6,10 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assertions.fail;
 
+import dev.imprint.engine.pipeline.ImageScanner;
 import dev.imprint.engine.pipeline.ProgressListener;
 import dev.imprint.engine.signing.Keys;
+import dev.imprint.engine.source.FileDisk;
 import java.io.ByteArrayInputStream;
 import java.io.IOException;
 import java.nio.ByteBuffer;
@@ -142,7 +144,7 @@ class ImageMutationTest {
     Path p = Files.createTempFile("good", ".imprint");
     try {
       Files.write(p, good);
-      try (Image image = Image.open(new FileRangeReader(p))) {
+      try (Image image = Image.open(FileDisk.open(p))) {
         for (IndexEntry e : image.metadata().index()) {
           if (e.kind() == RangeKind.DATA
               && at >= e.payloadOffset()
@@ -167,7 +169,7 @@ class ImageMutationTest {
   private Outcome scan(byte[] bytes, String what) throws IOException {
     Path p = dir.resolve("mutant.imprint");
     Files.write(p, bytes);
-    try (Image image = Image.open(new FileRangeReader(p))) {
+    try (Image image = Image.open(FileDisk.open(p))) {
       Optional<ImageFormatException> damage = ImageScanner.scan(image, 2, ProgressListener.NONE);
       if (damage.isPresent()) {
         return refusal(damage.get(), what);

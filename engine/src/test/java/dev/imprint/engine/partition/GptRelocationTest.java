@@ -7,7 +7,6 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import dev.imprint.engine.image.PartitionScheme;
 import dev.imprint.engine.source.Extent;
 import java.io.IOException;
 import java.io.InputStream;

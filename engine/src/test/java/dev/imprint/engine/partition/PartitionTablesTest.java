@@ -5,7 +5,6 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import dev.imprint.engine.image.PartitionScheme;
 import dev.imprint.engine.partition.TableFixtures.SfdiskLine;
 import dev.imprint.engine.partition.TableFixtures.SgdiskInfo;
 import dev.imprint.engine.source.Extent;

@@ -10,14 +10,14 @@ import dev.imprint.engine.device.OpenMode;
 import dev.imprint.engine.device.TargetDevice;
 import dev.imprint.engine.http.HttpOptions;
 import dev.imprint.engine.http.HttpRangeReader;
-import dev.imprint.engine.image.FileRangeReader;
 import dev.imprint.engine.image.Image;
 import dev.imprint.engine.image.ImageMetadata;
 import dev.imprint.engine.image.MetadataCheck;
-import dev.imprint.engine.image.PartitionScheme;
 import dev.imprint.engine.image.RangeKind;
 import dev.imprint.engine.image.Signature;
+import dev.imprint.engine.partition.PartitionScheme;
 import dev.imprint.engine.signing.Keys;
+import dev.imprint.engine.source.FileDisk;
 import dev.imprint.engine.testing.NginxServer;
 import dev.imprint.engine.testing.Root;
 import dev.imprint.engine.testing.TestData;
@@ -98,7 +98,7 @@ class GoldenImagesTest {
       for (String cs : List.of("64k", "4m", "64m")) {
         String name = codec + "-" + cs + ".imprint";
         assertTrue(names.contains(name), "missing " + name);
-        try (Image image = Image.open(new FileRangeReader(golden.resolve(name)))) {
+        try (Image image = Image.open(FileDisk.open(golden.resolve(name)))) {
           assertEquals(Codec.valueOf(codec.toUpperCase(Locale.ROOT)), image.header().codec(), name);
           int chunk = cs.equals("64k") ? 64 << 10 : cs.equals("4m") ? 4 << 20 : 64 << 20;
           assertEquals(chunk, image.header().chunkSize(), name);
@@ -106,11 +106,11 @@ class GoldenImagesTest {
         }
       }
     }
-    try (Image image = Image.open(new FileRangeReader(golden.resolve("signed.imprint")))) {
+    try (Image image = Image.open(FileDisk.open(golden.resolve("signed.imprint")))) {
       assertEquals(1, image.metadata().signatures().size());
       trusted().check(image.metadata());
     }
-    try (Image image = Image.open(new FileRangeReader(golden.resolve("partitions.imprint")))) {
+    try (Image image = Image.open(FileDisk.open(golden.resolve("partitions.imprint")))) {
       assertEquals(PartitionScheme.GPT, image.header().scheme());
       assertEquals(2, image.header().partitions().size());
       assertTrue(image.metadata().bytesOf(RangeKind.UNALLOCATED) > 0, "free space is skipped");
@@ -121,7 +121,7 @@ class GoldenImagesTest {
   @ParameterizedTest(name = "{0}")
   @MethodSource("images")
   void restoresFromAFile(Golden g) throws Exception {
-    try (Image image = Image.open(new FileRangeReader(golden.resolve(g.name())))) {
+    try (Image image = Image.open(FileDisk.open(golden.resolve(g.name())))) {
       checkSignature(g, image.metadata());
       assertRestores(g, new ImageChunks(image));
     }

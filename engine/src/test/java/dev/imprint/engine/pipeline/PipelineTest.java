@@ -7,14 +7,13 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import dev.imprint.engine.codec.Compression;
 import dev.imprint.engine.device.OpenMode;
 import dev.imprint.engine.device.TargetDevice;
-import dev.imprint.engine.image.FileRangeReader;
 import dev.imprint.engine.image.Image;
 import dev.imprint.engine.image.ImageHeader;
 import dev.imprint.engine.image.ImageKind;
 import dev.imprint.engine.image.ImageWriter;
 import dev.imprint.engine.image.MetadataCheck;
-import dev.imprint.engine.image.PartitionScheme;
 import dev.imprint.engine.image.RangeKind;
+import dev.imprint.engine.partition.PartitionScheme;
 import dev.imprint.engine.source.FileDisk;
 import java.io.ByteArrayInputStream;
 import java.io.IOException;
@@ -110,7 +109,7 @@ class PipelineTest {
   void restoresToThreeTargetsAndVerifies() throws Exception {
     Path raw = disk();
     Path img = create(raw);
-    try (Image image = Image.open(new FileRangeReader(img))) {
+    try (Image image = Image.open(FileDisk.open(img))) {
       assertTrue(
           image.metadata().bytesOf(RangeKind.ZERO) >= (6 << 20),
           "holes and zero chunks become zero ranges");

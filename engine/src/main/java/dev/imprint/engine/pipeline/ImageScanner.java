@@ -1,7 +1,14 @@
-package dev.imprint.engine.image;
+package dev.imprint.engine.pipeline;
 
 import dev.imprint.engine.codec.Codec;
-import dev.imprint.engine.pipeline.ProgressListener;
+import dev.imprint.engine.image.ChunkDamagedException;
+import dev.imprint.engine.image.Image;
+import dev.imprint.engine.image.ImageDamagedException;
+import dev.imprint.engine.image.ImageFormatException;
+import dev.imprint.engine.image.ImageMetadata;
+import dev.imprint.engine.image.ImageStream;
+import dev.imprint.engine.image.IndexEntry;
+import dev.imprint.engine.image.Signature;
 import dev.imprint.engine.signing.Keys;
 import java.io.IOException;
 import java.io.InputStream;
@@ -34,7 +41,7 @@ public final class ImageScanner {
       Image image, int parallelism, ProgressListener progress) throws IOException {
     ImageMetadata md = image.metadata();
     String where = image.description();
-    long total = image.reader().length();
+    long total = image.fileSize();
     AtomicReference<ImageFormatException> first = new AtomicReference<>();
     int threads = Math.max(1, parallelism);
     int cs = image.header().chunkSize();
@@ -51,7 +58,7 @@ public final class ImageScanner {
     ThreadLocal<ByteBuffer> decoded = ThreadLocal.withInitial(() -> ByteBuffer.allocateDirect(cs));
     AtomicLong position = new AtomicLong();
     boolean drained = false;
-    try (InputStream in = new RangeInputStream(image.reader(), position)) {
+    try (InputStream in = new RangeInputStream(image, position)) {
       ImageStream stream = new ImageStream(in, where);
       if (!MessageDigest.isEqual(stream.headerBytes(), md.headerBytes())) {
         throw new ImageDamagedException(
@@ -136,13 +143,13 @@ public final class ImageScanner {
     return ob < oa ? b : a;
   }
 
-  /** A range reader read front to back in large pieces, counting the bytes read. */
+  /** An image file read front to back in large pieces, counting the bytes read. */
   private static final class RangeInputStream extends InputStream {
-    private final RangeReader reader;
+    private final Image reader;
     private final AtomicLong position;
     private final ByteBuffer buffer = ByteBuffer.allocate(READ_LENGTH).limit(0);
 
-    RangeInputStream(RangeReader reader, AtomicLong position) {
+    RangeInputStream(Image reader, AtomicLong position) {
       this.reader = reader;
       this.position = position;
     }
@@ -159,7 +166,7 @@ public final class ImageScanner {
         return 0;
       }
       if (!buffer.hasRemaining()) {
-        long left = reader.length() - position.get();
+        long left = reader.fileSize() - position.get();
         if (left <= 0) {
           return -1;
         }
