@@ -5,6 +5,8 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 
 import dev.imprint.engine.codec.Codec;
 import dev.imprint.engine.hash.Sha256;
+import dev.imprint.engine.testing.Cmd;
+import dev.imprint.engine.testing.Root;
 import java.io.IOException;
 import java.io.InputStream;
 import java.nio.ByteBuffer;
@@ -29,6 +31,24 @@ class ImageWriterTest {
 
   @Test
   void imageLargerThanTheWriteBufferWithItsSizeKnownOnlyAtTheEnd() throws IOException {
+    writeAndReadBack(dir);
+  }
+
+  /** ramfs refuses O_DIRECT: the writer falls back to the page cache and writes the same image. */
+  @Test
+  void filesystemWithoutDirectIo() throws IOException {
+    Root.assumeRoot();
+    Root.assumeCommands("mount", "umount");
+    Path mnt = Files.createDirectory(dir.resolve("ramfs"));
+    Cmd.run("mount", "-t", "ramfs", "ramfs", mnt.toString());
+    try {
+      writeAndReadBack(mnt);
+    } finally {
+      Cmd.run("umount", mnt.toString());
+    }
+  }
+
+  private static void writeAndReadBack(Path dir) throws IOException {
     Path p = dir.resolve("big.imprint");
     // Unknown size: the header says 0 and is rewritten by finish, after 8 MiB have been written.
     ImageHeader h =
@@ -65,7 +85,7 @@ class ImageWriterTest {
       }
       w.finish(List.of(), null);
     }
-    assertEquals(List.of(), leftovers(), "no temporary file is left");
+    assertEquals(List.of(), leftovers(dir), "no temporary file is left");
     try (InputStream in = Files.newInputStream(p)) {
       ImageStream s = new ImageStream(in, "test");
       assertEquals(off, s.header().logicalSize());
@@ -88,7 +108,7 @@ class ImageWriterTest {
     }
   }
 
-  private List<Path> leftovers() throws IOException {
+  private static List<Path> leftovers(Path dir) throws IOException {
     try (var files = Files.list(dir)) {
       return files.filter(f -> f.getFileName().toString().contains(".partial-")).toList();
     }
