@@ -76,7 +76,7 @@ public final class ImageWriter implements Closeable {
     }
   }
 
-  /** The file opened with O_DIRECT, or null where the filesystem refuses it (tmpfs, some FUSE). */
+  /** The file opened with O_DIRECT, or null where the filesystem refuses it (ramfs, some FUSE). */
   private static FileChannel openDirect(Path file) {
     try {
       return FileChannel.open(file, StandardOpenOption.WRITE, ExtendedOpenOption.DIRECT);

@@ -210,12 +210,7 @@ public final class DiskChunks implements ChunkSupply {
       return Chunk.empty(p.offset(), p.length(), p.kind());
     }
     if (ordered && p.unused().isEmpty() && r instanceof FileDisk f) {
-      MappedByteBuffer m;
-      try {
-        m = f.map(p.offset(), p.length());
-      } catch (IOException e) {
-        throw new UncheckedIOException(e);
-      }
+      MappedByteBuffer m = f.map(p.offset(), p.length());
       if (m != null) {
         if (m.mismatch(zeros.duplicate().limit(p.length())) < 0) {
           FileDisk.unmap(m);

@@ -80,26 +80,27 @@ public final class FileDisk implements RandomAccessDisk {
    * The bytes at [position, position + length) as a read-only view of the file's page cache:
    * mapped, not copied, for a reader that only hashes, compresses and writes them (the copy a read
    * makes was a third of create's kernel time). Its pages are touched here, so a file that has
-   * shrunk fails now; give the view back with {@link #unmap} as soon as it is used. Null when
-   * mappings cannot be released early (then read instead: holding them until a GC would fill
-   * memory).
+   * shrunk or a sector that cannot be read shows now. Null when the range cannot be mapped or
+   * touched (then {@link #read} it, which reports why) or when mappings cannot be released early
+   * (held until a GC, they would fill memory). Give the view back with {@link #unmap} as soon as it
+   * is used.
    */
-  public MappedByteBuffer map(long position, int length) throws IOException {
+  public MappedByteBuffer map(long position, int length) {
     if (UNMAP == null) {
       return null;
     }
     MappedByteBuffer m;
     try {
       m = channel.map(FileChannel.MapMode.READ_ONLY, position, length);
-    } catch (IOException e) {
-      throw new IOException(path + " ended before byte " + (position + length) + " while read", e);
+    } catch (IOException | UnsupportedOperationException e) {
+      return null; // past the end, or a filesystem without mmap
     }
     try {
       m.load();
     } catch (InternalError e) {
-      // The JDK reports a fault in a mapped page (the file was cut short meanwhile) this way.
+      // How the JDK reports a fault in a mapped page: the file shrank meanwhile, or an I/O error.
       unmap(m);
-      throw new IOException(path + " ended before byte " + (position + length) + " while read", e);
+      return null;
     }
     return m;
   }
