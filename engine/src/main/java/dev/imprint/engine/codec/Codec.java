@@ -17,9 +17,14 @@ public enum Codec {
   ZSTD(1),
   LZ4(2);
 
-  private static final LZ4Factory LZ4F = LZ4Factory.fastestInstance();
-  private static final LZ4Compressor LZ4C = LZ4F.fastCompressor();
-  private static final LZ4FastDecompressor LZ4D = LZ4F.fastDecompressor();
+  /**
+   * Loaded on first use: lz4-java unpacks and loads a native library, which zstd images never need.
+   */
+  private static final class Lz4 {
+    static final LZ4Factory F = LZ4Factory.fastestInstance();
+    static final LZ4Compressor C = F.fastCompressor();
+    static final LZ4FastDecompressor D = F.fastDecompressor();
+  }
 
   /**
    * One zstd context per thread and level: a context holds megabytes of tables, and allocating one
@@ -51,7 +56,7 @@ public enum Codec {
     return switch (this) {
       case NONE -> n;
       case ZSTD -> (int) Zstd.compressBound(n);
-      case LZ4 -> LZ4C.maxCompressedLength(n);
+      case LZ4 -> Lz4.C.maxCompressedLength(n);
     };
   }
 
@@ -87,7 +92,7 @@ public enum Codec {
         return written;
       }
       case LZ4 -> {
-        int written = LZ4C.compress(src, src.position(), n, dst, dst.position(), dst.remaining());
+        int written = Lz4.C.compress(src, src.position(), n, dst, dst.position(), dst.remaining());
         dst.position(dst.position() + written);
         return written;
       }
@@ -122,7 +127,7 @@ public enum Codec {
           dst.position(before + expected);
         }
         case LZ4 -> {
-          int read = LZ4D.decompress(src, src.position(), dst, before, expected);
+          int read = Lz4.D.decompress(src, src.position(), dst, before, expected);
           if (read != src.remaining()) {
             throw new CodecException("lz4 frame length mismatch");
           }

@@ -1,5 +1,6 @@
 package dev.imprint.engine.image;
 
+import com.sun.nio.file.ExtendedOpenOption;
 import dev.imprint.engine.codec.Codec;
 import java.io.Closeable;
 import java.io.IOException;
@@ -18,13 +19,33 @@ import java.util.List;
  * Writes an image front to back: header, records in logical order, END, metadata, trailer. The file
  * is written under a temporary name and renamed when complete, so a failed create never leaves a
  * half image under the requested name.
+ *
+ * <p>Bytes are gathered in an aligned buffer and written with O_DIRECT where the filesystem allows
+ * it: going through the page cache cost a kernel copy of every byte (about 1 CPU-s per 1.5 GB
+ * here), then background writeback, then waiting for all of it in the final fsync anyway.
  */
 public final class ImageWriter implements Closeable {
   private static final byte[] NO_HASH = new byte[32];
 
+  /** Bytes gathered before one write: large enough that the device streams. */
+  private static final int STAGE = 8 << 20;
+
   private final Path output;
   private final Path temp;
+
+  /** Opened normally: small rewrites, truncate, fsync; and all writes when O_DIRECT is refused. */
   private final FileChannel out;
+
+  /** The same file opened with O_DIRECT, or null. */
+  private FileChannel direct;
+
+  /** O_DIRECT's unit: file offsets, lengths and buffer addresses are multiples of it. */
+  private final int align;
+
+  /** Bytes not yet written, which belong at file offset {@link #flushed}. */
+  private final ByteBuffer stage;
+
+  private long flushed;
   private ImageHeader header;
   private byte[] headerBytes;
   private final IndexTable.Builder index = new IndexTable.Builder();
@@ -37,9 +58,31 @@ public final class ImageWriter implements Closeable {
     this.output = output;
     this.temp = temp;
     this.out = out;
+    this.align = directAlignment(temp);
+    this.direct = align > 0 ? openDirect(temp) : null;
+    this.stage = ByteBuffer.allocateDirect(STAGE + 4096).alignedSlice(4096).limit(STAGE).slice();
     this.header = header;
     this.headerBytes = header.encode();
     write(ByteBuffer.wrap(headerBytes));
+  }
+
+  /** The filesystem's block size when it is a power of two that divides the stage, else 0. */
+  private static int directAlignment(Path file) {
+    try {
+      long bs = Files.getFileStore(file).getBlockSize();
+      return bs >= 512 && bs <= 4096 && Long.bitCount(bs) == 1 ? (int) Math.max(bs, 4096) : 0;
+    } catch (IOException | UnsupportedOperationException e) {
+      return 0;
+    }
+  }
+
+  /** The file opened with O_DIRECT, or null where the filesystem refuses it (ramfs, some FUSE). */
+  private static FileChannel openDirect(Path file) {
+    try {
+      return FileChannel.open(file, StandardOpenOption.WRITE, ExtendedOpenOption.DIRECT);
+    } catch (IOException | UnsupportedOperationException e) {
+      return null;
+    }
   }
 
   public static ImageWriter create(Path output, ImageHeader header) throws IOException {
@@ -183,8 +226,9 @@ public final class ImageWriter implements Closeable {
             sigBytes.length,
             digest);
     write(ByteBuffer.wrap(t.encode()));
+    drainTail();
     out.force(true);
-    out.close();
+    closeChannels();
     Files.move(temp, output, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
     finished = true;
     return new ImageMetadata(header, headerBytes, entries, sigs, digest);
@@ -196,31 +240,103 @@ public final class ImageWriter implements Closeable {
     if (hb.length != headerBytes.length) {
       throw new IllegalStateException("header length changed");
     }
-    ByteBuffer b = ByteBuffer.wrap(hb);
+    // The front of the header may already be in the file; the rest is still staged.
+    int inFile = (int) Math.min(hb.length, flushed);
+    ByteBuffer b = ByteBuffer.wrap(hb, 0, inFile);
     long p = 0;
     while (b.hasRemaining()) {
       p += out.write(b, p);
+    }
+    for (int i = inFile; i < hb.length; i++) {
+      stage.put((int) (i - flushed), hb[i]);
     }
     header = h;
     headerBytes = hb;
   }
 
+  /** Appends {@code b}'s remaining bytes (and consumes them). */
   private void write(ByteBuffer b) throws IOException {
+    while (b.hasRemaining()) {
+      int n = Math.min(b.remaining(), stage.remaining());
+      stage.put(stage.position(), b, b.position(), n);
+      stage.position(stage.position() + n);
+      b.position(b.position() + n);
+      position += n;
+      if (!stage.hasRemaining()) {
+        drain(STAGE);
+      }
+    }
+  }
+
+  /** Writes the first {@code n} staged bytes (a multiple of the alignment, or the last bytes). */
+  private void drain(int n) throws IOException {
+    ByteBuffer b = stage.duplicate().position(0).limit(n);
     try {
-      while (b.hasRemaining()) {
-        position += out.write(b);
+      if (direct != null) {
+        try {
+          writeAt(direct, b, flushed);
+        } catch (IOException e) {
+          if (flushed > 0 || b.position() > 0) {
+            throw e;
+          }
+          // O_DIRECT opened but refused on the first write: the page cache still works.
+          direct.close();
+          direct = null;
+          writeAt(out, b, flushed);
+        }
+      } else {
+        writeAt(out, b, flushed);
       }
     } catch (IOException e) {
-      String msg = String.valueOf(e.getMessage());
-      if (msg.contains("No space left")) {
-        throw new IOException(
-            "the disk holding "
-                + output.getParent()
-                + " is full after "
-                + position
-                + " bytes of the image: free space or choose another --output");
-      }
-      throw new IOException("cannot write " + temp + ": " + msg, e);
+      throw failure(e);
+    }
+    flushed += n;
+    stage.clear();
+  }
+
+  /**
+   * Writes what is staged. O_DIRECT writes whole blocks, so the last one is padded with zeros and
+   * the file cut back to its length.
+   */
+  private void drainTail() throws IOException {
+    int n = stage.position();
+    if (direct == null) {
+      drain(n);
+      return;
+    }
+    int padded = (n + align - 1) / align * align;
+    stage.put(n, new byte[padded - n]);
+    drain(padded);
+    try {
+      out.truncate(position);
+    } catch (IOException e) {
+      throw failure(e);
+    }
+    flushed = position;
+  }
+
+  private static void writeAt(FileChannel ch, ByteBuffer b, long at) throws IOException {
+    while (b.hasRemaining()) {
+      ch.write(b, at + b.position());
+    }
+  }
+
+  private IOException failure(IOException e) {
+    String msg = String.valueOf(e.getMessage());
+    if (msg.contains("No space left")) {
+      return new IOException(
+          "the disk holding "
+              + output.getParent()
+              + " is full after "
+              + flushed
+              + " bytes of the image: free space or choose another --output");
+    }
+    return new IOException("cannot write " + temp + ": " + msg, e);
+  }
+
+  private void closeChannels() throws IOException {
+    try (FileChannel d = direct) {
+      out.close();
     }
   }
 
@@ -228,7 +344,7 @@ public final class ImageWriter implements Closeable {
   @Override
   public void close() throws IOException {
     if (!finished) {
-      out.close();
+      closeChannels();
       Files.deleteIfExists(temp);
     }
   }

@@ -81,12 +81,12 @@ public final class CreatePipeline {
     CompletionStage<Done> finished =
         chunks
             .chunks(par, cpu)
-            .mapAsync(par * 2, c -> CompletableFuture.supplyAsync(() -> pack(c), cpu))
+            .mapAsync(par * 2, c -> CompletableFuture.supplyAsync(() -> pack(c, chunks), cpu))
             .withAttributes(Attributes.inputBuffer(1, 2))
             .runWith(
                 Sink.<Packed>foreach(
                         pk -> {
-                          append(writer, pk);
+                          append(writer, pk, chunks);
                           progress.progress(done.addAndGet(pk.length()), total);
                         })
                     .withAttributes(ActorAttributes.dispatcher(BLOCKING)),
@@ -110,7 +110,7 @@ public final class CreatePipeline {
     return new CompletionException(t);
   }
 
-  private void append(ImageWriter writer, Packed pk) throws IOException {
+  private void append(ImageWriter writer, Packed pk, DiskChunks chunks) throws IOException {
     try {
       if (pk.kind() == RangeKind.UNALLOCATED) {
         writer.unallocated(pk.offset(), pk.length());
@@ -124,12 +124,12 @@ public final class CreatePipeline {
         stored.release(pk.payload().clear());
       }
       if (pk.chunk() != null) {
-        pk.chunk().release();
+        chunks.release(pk.chunk());
       }
     }
   }
 
-  private Packed pack(Chunk c) {
+  private Packed pack(Chunk c, DiskChunks chunks) {
     if (c.kind() != RangeKind.DATA) {
       return new Packed(
           c.kind(), c.offset(), (int) c.length(), Codec.NONE, null, null, false, null);
@@ -153,7 +153,7 @@ public final class CreatePipeline {
       }
     } catch (CodecException ex) {
       stored.release(out);
-      c.release();
+      chunks.release(c);
       throw new UncheckedIOException(ex);
     }
     out.flip();

@@ -5,17 +5,21 @@ import dev.imprint.engine.image.ImageDamagedException;
 import dev.imprint.engine.image.RangeKind;
 import dev.imprint.engine.source.DiskSource;
 import dev.imprint.engine.source.Extent;
+import dev.imprint.engine.source.FileDisk;
 import dev.imprint.engine.source.RandomAccessDisk;
 import dev.imprint.engine.source.SequentialDisk;
 import dev.imprint.engine.source.SourceException;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.ByteBuffer;
+import java.nio.MappedByteBuffer;
 import java.util.ArrayList;
 import java.util.Iterator;
 import java.util.List;
+import java.util.Map;
 import java.util.NoSuchElementException;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.Executor;
 import org.apache.pekko.NotUsed;
 import org.apache.pekko.stream.ActorAttributes;
@@ -32,6 +36,9 @@ public final class DiskChunks implements ChunkSupply {
   private final boolean ordered;
   private final List<Extent> used;
 
+  /** create's chunks that are mappings of a file, by offset, until {@link #release} unmaps them. */
+  private final Map<Long, MappedByteBuffer> mapped = new ConcurrentHashMap<>();
+
   /** Chunks in whatever order reads finish, with the xxHash64 a restore verifies against. */
   public DiskChunks(DiskSource disk, int chunkSize) {
     this(disk, chunkSize, false, null);
@@ -47,7 +54,8 @@ public final class DiskChunks implements ChunkSupply {
 
   /**
    * Chunks in disk order, as an image writer needs them; no xxHash64, since {@code create} hashes
-   * each chunk with SHA-256 itself.
+   * each chunk with SHA-256 itself. Give each chunk back with {@link #release}: chunks of a file
+   * source may be mappings of it rather than copies.
    */
   public static DiskChunks forCreate(DiskSource disk, int chunkSize, List<Extent> used) {
     return new DiskChunks(disk, chunkSize, true, used);
@@ -251,6 +259,17 @@ public final class DiskChunks implements ChunkSupply {
     if (p.kind() != RangeKind.DATA) {
       return Chunk.empty(p.offset(), p.length(), p.kind());
     }
+    if (ordered && p.unused().isEmpty() && r instanceof FileDisk f) {
+      MappedByteBuffer m = f.map(p.offset(), p.length());
+      if (m != null) {
+        if (m.mismatch(zeros.duplicate().limit(p.length())) < 0) {
+          FileDisk.unmap(m);
+          return Chunk.empty(p.offset(), p.length(), RangeKind.ZERO);
+        }
+        mapped.put(p.offset(), m);
+        return Chunk.data(p.offset(), m, 0, null);
+      }
+    }
     ByteBuffer b = pool.acquire();
     b.limit(p.length());
     try {
@@ -278,6 +297,15 @@ public final class DiskChunks implements ChunkSupply {
       return Chunk.empty(offset, len, RangeKind.ZERO);
     }
     return Chunk.data(offset, b, ordered ? 0 : Xxh64.of(b), pool);
+  }
+
+  /** Drops create's hold on a chunk from {@link #forCreate}: back to the pool, or unmapped. */
+  public void release(Chunk c) {
+    c.release();
+    MappedByteBuffer m = c.kind() == RangeKind.DATA ? mapped.remove(c.offset()) : null;
+    if (m != null) {
+      FileDisk.unmap(m);
+    }
   }
 
   @Override

@@ -3,7 +3,12 @@ package dev.imprint.engine.source;
 import com.sun.jna.LastErrorException;
 import dev.imprint.engine.device.LibC;
 import java.io.IOException;
+import java.lang.invoke.MethodHandle;
+import java.lang.invoke.MethodHandles;
+import java.lang.invoke.MethodType;
+import java.lang.reflect.Field;
 import java.nio.ByteBuffer;
+import java.nio.MappedByteBuffer;
 import java.nio.channels.FileChannel;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
@@ -14,6 +19,9 @@ import java.util.Optional;
 /** A raw disk image in a regular file, read at any offset; its holes are never read. */
 public final class FileDisk implements RandomAccessDisk {
   private static final int FILE_SECTOR_SIZE = 512;
+
+  /** Unmaps a mapping now rather than when the GC gets to it; null where the JDK hides it. */
+  private static final MethodHandle UNMAP = unmapper();
 
   private final Path path;
   private final FileChannel channel;
@@ -66,6 +74,59 @@ public final class FileDisk implements RandomAccessDisk {
   @Override
   public int read(ByteBuffer dst, long position) throws IOException {
     return readAt(channel, dst, position);
+  }
+
+  /**
+   * The bytes at [position, position + length) as a read-only view of the file's page cache:
+   * mapped, not copied, for a reader that only hashes, compresses and writes them (the copy a read
+   * makes was a third of create's kernel time). Its pages are touched here, so a file that has
+   * shrunk or a sector that cannot be read shows now. Null when the range cannot be mapped or
+   * touched (then {@link #read} it, which reports why) or when mappings cannot be released early
+   * (held until a GC, they would fill memory). Give the view back with {@link #unmap} as soon as it
+   * is used.
+   */
+  public MappedByteBuffer map(long position, int length) {
+    if (UNMAP == null) {
+      return null;
+    }
+    MappedByteBuffer m;
+    try {
+      m = channel.map(FileChannel.MapMode.READ_ONLY, position, length);
+    } catch (IOException | UnsupportedOperationException e) {
+      return null; // past the end, or a filesystem without mmap
+    }
+    try {
+      m.load();
+    } catch (InternalError e) {
+      // How the JDK reports a fault in a mapped page: the file shrank meanwhile, or an I/O error.
+      unmap(m);
+      return null;
+    }
+    return m;
+  }
+
+  /** Releases a view {@link #map} returned; it must not be used afterwards. */
+  public static void unmap(MappedByteBuffer mapped) {
+    try {
+      UNMAP.invokeExact((ByteBuffer) mapped);
+    } catch (RuntimeException | Error e) {
+      throw e;
+    } catch (Throwable e) {
+      throw new IllegalStateException(e);
+    }
+  }
+
+  private static MethodHandle unmapper() {
+    try {
+      Class<?> c = Class.forName("sun.misc.Unsafe");
+      Field f = c.getDeclaredField("theUnsafe");
+      f.setAccessible(true);
+      return MethodHandles.lookup()
+          .findVirtual(c, "invokeCleaner", MethodType.methodType(void.class, ByteBuffer.class))
+          .bindTo(f.get(null));
+    } catch (ReflectiveOperationException | RuntimeException e) {
+      return null;
+    }
   }
 
   /** Shared with {@link BlockDisk}: a positional read that only stops short at the end. */
