@@ -5,6 +5,8 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 
 import dev.imprint.engine.codec.Codec;
 import dev.imprint.engine.hash.Sha256;
+import dev.imprint.engine.partition.PartitionScheme;
+import dev.imprint.engine.source.FileDisk;
 import dev.imprint.engine.testing.Cmd;
 import dev.imprint.engine.testing.Root;
 import java.io.IOException;
@@ -102,7 +104,7 @@ class ImageWriterTest {
       // The stream reader also checked the trailer: the file ends exactly where it should.
       assertEquals(off, s.metadata().header().logicalSize());
     }
-    try (Image image = Image.open(new FileRangeReader(p))) {
+    try (Image image = Image.open(FileDisk.open(p))) {
       assertEquals(off, image.header().logicalSize());
       assertEquals(21, image.metadata().index().size());
     }

@@ -5,13 +5,12 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 
 import dev.imprint.engine.codec.Codec;
 import dev.imprint.engine.codec.Compression;
-import dev.imprint.engine.image.FileRangeReader;
 import dev.imprint.engine.image.Image;
 import dev.imprint.engine.image.ImageHeader;
 import dev.imprint.engine.image.ImageKind;
 import dev.imprint.engine.image.ImageWriter;
 import dev.imprint.engine.image.IndexEntry;
-import dev.imprint.engine.image.PartitionScheme;
+import dev.imprint.engine.partition.PartitionScheme;
 import dev.imprint.engine.image.RangeKind;
 import dev.imprint.engine.source.FileDisk;
 import java.io.RandomAccessFile;
@@ -72,7 +71,7 @@ class CreateMappingTest {
       assertEquals(List.of(), mappingsOf(raw), "every chunk's mapping is released");
       w.finish(List.of(), null);
     }
-    try (Image image = Image.open(new FileRangeReader(out))) {
+    try (Image image = Image.open(FileDisk.open(out))) {
       ByteBuffer scratch = ByteBuffer.allocateDirect(Codec.ZSTD.maxCompressedLength(CS) + 64);
       ByteBuffer decoded = ByteBuffer.allocateDirect(CS);
       List<IndexEntry> index = image.metadata().index();
