@@ -6,6 +6,8 @@ import dev.imprint.actors.restore.TargetState;
 import dev.imprint.cli.output.Display;
 import dev.imprint.cli.output.JsonDisplay;
 import dev.imprint.cli.output.Sizes;
+import dev.imprint.engine.http.HttpOptions;
+import dev.imprint.engine.http.HttpRangeReader;
 import dev.imprint.engine.job.RestoreRequest;
 import dev.imprint.engine.job.SourceSpec;
 import java.io.BufferedInputStream;
@@ -169,11 +171,16 @@ final class RestoreCommand implements Callable<Integer> {
           LoggerFactory.getLogger(RestoreCommand.class).warn("{}", w);
           events.add(new RestoreEvent.Warning(w));
         };
+    // Outages and slow servers become warning events, shown (and in JSON) in order.
+    HttpOptions http = isHttp() ? remote.http().withNotices(warnings) : null;
+    if (http != null) {
+      // Its client is built while the actor system starts, not after.
+      HttpRangeReader.prepare(http);
+    }
     SourceSpec from =
         new SourceSpec(
             source,
-            // Outages and slow servers become warning events, shown (and in JSON) in order.
-            isHttp() ? remote.http().withNotices(warnings) : null,
+            http,
             trust,
             sourceVolume,
             allBlocks,

@@ -2,6 +2,7 @@ package dev.imprint.engine.http;
 
 import java.io.IOException;
 import java.io.InputStream;
+import java.io.UncheckedIOException;
 import java.net.Authenticator;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
@@ -23,10 +24,14 @@ import java.security.cert.CertificateFactory;
 import java.security.cert.X509Certificate;
 import java.util.ArrayList;
 import java.util.Collection;
+import java.util.Collections;
+import java.util.IdentityHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.Optional;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
 import javax.net.ssl.SSLContext;
 import javax.net.ssl.SSLEngine;
 import javax.net.ssl.TrustManager;
@@ -52,7 +57,42 @@ final class HttpClients {
     return new String[] {name, value};
   }
 
+  /** Clients being built ahead of their first use, by the identity of their options. */
+  private static final Map<HttpOptions, CompletableFuture<HttpClient>> EARLY =
+      Collections.synchronizedMap(new IdentityHashMap<>());
+
+  /**
+   * Starts building the client for {@code options} on another thread. Building one loads the
+   * system's trust store and a few hundred classes (a few hundred ms on a busy machine); a command
+   * that knows early its source is a URL overlaps that with the rest of its start-up.
+   */
+  static void prepare(HttpOptions options) {
+    EARLY.computeIfAbsent(
+        options,
+        o ->
+            CompletableFuture.supplyAsync(
+                () -> {
+                  try {
+                    return create(o);
+                  } catch (IOException e) {
+                    throw new UncheckedIOException(e);
+                  }
+                }));
+  }
+
   static HttpClient build(HttpOptions options) throws IOException {
+    CompletableFuture<HttpClient> early = EARLY.remove(options);
+    if (early != null) {
+      try {
+        return early.join();
+      } catch (CompletionException e) {
+        // Built again below, so its failure is reported where it always was.
+      }
+    }
+    return create(options);
+  }
+
+  private static HttpClient create(HttpOptions options) throws IOException {
     HttpClient.Builder b =
         HttpClient.newBuilder()
             // One TCP connection per request in flight: parallel range GETs spread over several

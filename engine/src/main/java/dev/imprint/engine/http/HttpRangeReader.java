@@ -59,6 +59,14 @@ public final class HttpRangeReader implements RandomAccessDisk {
    * @throws HttpSourceException with a one-line message: not found, access denied, unknown host,
    *     cannot connect, TLS, no range support
    */
+  /**
+   * Starts setting up what {@link #open} with these very options will need (the HTTP client, the
+   * trust store) on another thread, so that it overlaps the caller's own start-up.
+   */
+  public static void prepare(HttpOptions options) {
+    HttpClients.prepare(options);
+  }
+
   public static HttpRangeReader open(URI uri, HttpOptions options) throws IOException {
     HttpEndpoint endpoint = new HttpEndpoint(uri, options);
     Retry retry = endpoint.retry();
