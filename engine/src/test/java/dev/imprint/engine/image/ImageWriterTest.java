@@ -77,12 +77,15 @@ class ImageWriterTest {
           off += CS;
           continue;
         }
-        // Odd lengths put every later record at an unaligned file offset.
-        int len = i == 20 ? 12_345 : CS - 1 - i;
+        // Whole chunks (the last one short) that compress to odd lengths put every later record
+        // at an unaligned file offset.
+        int len = i == 20 ? 12_345 : CS;
         byte[] b = new byte[len];
         r.nextBytes(b);
-        data.add(b);
-        w.data(off, len, Codec.NONE, Sha256.of(ByteBuffer.wrap(b)), ByteBuffer.wrap(b));
+        java.util.Arrays.fill(b, 0, Math.min(len, 1000 + 4099 * i), (byte) 0);
+        byte[] stored = com.github.luben.zstd.Zstd.compress(b, 3);
+        data.add(stored);
+        w.data(off, len, Codec.ZSTD, Sha256.of(ByteBuffer.wrap(b)), ByteBuffer.wrap(stored));
         off += len;
       }
       w.finish(List.of(), null);
