@@ -91,12 +91,20 @@ class MemoryLimitsTest {
                 "-noprompt"));
     assertEquals(0, restore.code(), restore.toString());
     assertTrue(restore.out().contains("Verifying"), restore.toString());
-    // Through a pipe too: the records and the index are collected without an object per entry.
+    // Through a pipe too: the records and the index are collected without an object per entry
+    // (the read-back of its 4.9 GB of zero ranges was checked above; here the pipe is the point).
     Child pipe =
         child(
             small,
             List.of(
-                "restore", "--source", "-", "--target", target.toString(), "-erase", "-noprompt"),
+                "restore",
+                "--source",
+                "-",
+                "--target",
+                target.toString(),
+                "-erase",
+                "-noprompt",
+                "-noverify"),
             img);
     assertEquals(0, pipe.code(), pipe.toString());
   }
@@ -178,9 +186,9 @@ class MemoryLimitsTest {
             : ProcessBuilder.Redirect.from(Path.of("/dev/null").toFile()));
     Process p = pb.start();
     // Out of memory, the old code could hang rather than exit.
-    if (!p.waitFor(2, TimeUnit.MINUTES)) {
+    if (!p.waitFor(5, TimeUnit.MINUTES)) {
       p.destroyForcibly();
-      throw new AssertionError("imprint " + args + " did not finish in 2 minutes");
+      throw new AssertionError("imprint " + args + " did not finish in 5 minutes");
     }
     return new Child(p.exitValue(), Files.readString(log, StandardCharsets.UTF_8));
   }
