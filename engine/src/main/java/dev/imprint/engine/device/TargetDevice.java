@@ -157,6 +157,23 @@ public final class TargetDevice implements Closeable {
     return blockDevice;
   }
 
+  /**
+   * Whether {@code [offset, offset + length)} of a file target is a hole, which reads as zeros by
+   * definition and need not be read to be checked. Always false for a block device, and false
+   * whenever the file system cannot tell (then the range is read).
+   */
+  public boolean isHole(long offset, long length) {
+    if (blockDevice) {
+      return false;
+    }
+    try {
+      return LibC.INSTANCE.lseek(fd, offset, LibC.SEEK_DATA) >= offset + length;
+    } catch (LastErrorException e) {
+      // ENXIO: no data at or after offset (the rest of the file is a hole); else: unknown.
+      return e.getErrorCode() == LibC.ENXIO;
+    }
+  }
+
   /** Whether aligned I/O bypasses the page cache (O_DIRECT was accepted). */
   public boolean direct() {
     return directChannel != null;

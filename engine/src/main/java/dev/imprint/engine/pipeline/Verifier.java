@@ -151,6 +151,9 @@ public final class Verifier {
     if (r.length() > pieceSize) {
       throw new IllegalStateException("range larger than a chunk");
     }
+    if (r.kind() == RangeKind.ZERO && device.isHole(r.offset(), r.length())) {
+      return Optional.empty(); // a hole in a file target reads as zeros: nothing to read
+    }
     ByteBuffer b = pool.acquire();
     try {
       b.limit((int) r.length());

@@ -31,6 +31,25 @@ class TargetDeviceTest {
     }
   }
 
+  /** Holes of a file target need no read-back; written bytes, even zeros, are never a hole. */
+  @Test
+  void holesOfAFileAreKnownAndWrittenRangesAreNot() throws Exception {
+    Path f = dir.resolve("holes.img");
+    try (TargetDevice d = TargetDevice.open(f, OpenMode.SHARED)) {
+      d.setLength(16 << 20);
+      d.write(ByteBuffer.wrap(new byte[1 << 20]), 4 << 20); // zeros, but written: allocated
+      byte[] junk = new byte[1 << 20];
+      new Random(5).nextBytes(junk);
+      d.write(ByteBuffer.wrap(junk), 8 << 20);
+      d.flush();
+      assertTrue(d.isHole(0, 1 << 20), "never written");
+      assertTrue(d.isHole(12 << 20, 4 << 20), "never written, up to the end");
+      assertFalse(d.isHole(4 << 20, 1 << 20), "zeros that were written are read back");
+      assertFalse(d.isHole(8 << 20, 1 << 20), "data");
+      assertFalse(d.isHole(7 << 20, 2 << 20), "a range that reaches data");
+    }
+  }
+
   @Test
   void allocateAlignedIsAlignedAndExact() {
     ByteBuffer b = TargetDevice.allocateAligned(12345);
