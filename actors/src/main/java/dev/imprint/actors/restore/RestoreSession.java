@@ -8,7 +8,6 @@ import dev.imprint.engine.pipeline.RestorePipeline;
 import dev.imprint.engine.pipeline.TargetWriter;
 import dev.imprint.engine.pipeline.Verifier;
 import java.io.IOException;
-import java.io.UncheckedIOException;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.LinkedHashSet;
@@ -16,7 +15,6 @@ import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.CompletionException;
 import java.util.concurrent.Executor;
 import org.apache.pekko.actor.typed.ActorRef;
 import org.apache.pekko.actor.typed.Behavior;
@@ -134,7 +132,7 @@ public final class RestoreSession {
 
   private Behavior<Command> onWriteDone(WriteDone d) {
     running = null;
-    if (d.error() != null && ioCause(d.error()) instanceof ImageFormatException) {
+    if (d.error() != null && RestorePipeline.asIo(d.error()) instanceof ImageFormatException) {
       sourceDamaged = true;
     }
     List<Chunk.Range> ranges = d.written() == null ? List.of() : d.written().ranges();
@@ -207,15 +205,5 @@ public final class RestoreSession {
     listener.tell(
         new RestoreEvent.Finished(list, System.currentTimeMillis() - started, sourceDamaged));
     return Behaviors.stopped();
-  }
-
-  /** The I/O failure inside a future's wrapping. */
-  static IOException ioCause(Throwable err) {
-    Throwable t = err;
-    while ((t instanceof CompletionException || t instanceof UncheckedIOException)
-        && t.getCause() != null) {
-      t = t.getCause();
-    }
-    return t instanceof IOException io ? io : new IOException(String.valueOf(t), t);
   }
 }

@@ -1,6 +1,7 @@
 package dev.imprint.actors.restore;
 
 import dev.imprint.engine.pipeline.Chunk;
+import dev.imprint.engine.pipeline.RestorePipeline;
 import dev.imprint.engine.pipeline.TargetWriter;
 import dev.imprint.engine.pipeline.Verifier;
 import java.io.IOException;
@@ -189,7 +190,7 @@ public final class TargetSession {
               }
             },
             blocking),
-        (ranges, t) -> new VerifyPlanned(ranges, t == null ? null : RestoreSession.ioCause(t)));
+        (ranges, t) -> new VerifyPlanned(ranges, t == null ? null : RestorePipeline.asIo(t)));
     return Behaviors.same();
   }
 
@@ -216,8 +217,7 @@ public final class TargetSession {
     }
     if (v.error() != null) {
       return fail(
-          "verification could not read the target: "
-              + RestoreSession.ioCause(v.error()).getMessage(),
+          "verification could not read the target: " + RestorePipeline.asIo(v.error()).getMessage(),
           false);
     }
     if (v.mismatch().isPresent()) {

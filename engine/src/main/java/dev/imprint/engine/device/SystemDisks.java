@@ -108,14 +108,7 @@ public final class SystemDisks {
     // A loop device is its backing file: compare what lies underneath.
     Optional<Path> fa = backingFile(a);
     Optional<Path> fb = backingFile(b);
-    if (fa.isEmpty() || fb.isEmpty()) {
-      return false;
-    }
-    try {
-      return Files.isSameFile(fa.get(), fb.get());
-    } catch (IOException e) {
-      return fa.get().toAbsolutePath().normalize().equals(fb.get().toAbsolutePath().normalize());
-    }
+    return fa.isPresent() && fb.isPresent() && sameFile(fa.get(), fb.get());
   }
 
   /**

@@ -228,7 +228,8 @@ public final class RestorePipeline {
     }
   }
 
-  static IOException asIo(Throwable err) {
+  /** The I/O failure inside a future's or a stream's wrapping. */
+  public static IOException asIo(Throwable err) {
     Throwable t = err;
     while ((t instanceof CompletionException || t instanceof UncheckedIOException)
         && t.getCause() != null) {

@@ -142,18 +142,13 @@ public final class TargetWriter implements AutoCloseable {
     return out;
   }
 
-  /** This target read as a disk, for the partition-table reader. */
+  /** This target read as a disk (512-byte sectors, all data), for the partition-table reader. */
   private RandomAccessDisk asDisk() throws IOException {
     long size = device.size();
     return new RandomAccessDisk() {
       @Override
       public long size() {
         return size;
-      }
-
-      @Override
-      public int sectorSize() {
-        return 512;
       }
 
       @Override
@@ -164,11 +159,6 @@ public final class TargetWriter implements AutoCloseable {
       @Override
       public int read(ByteBuffer dst, long position) throws IOException {
         return device.read(dst, position);
-      }
-
-      @Override
-      public List<Extent> dataExtents() {
-        return List.of(new Extent(0, size));
       }
 
       @Override
