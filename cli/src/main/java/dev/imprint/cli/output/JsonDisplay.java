@@ -18,13 +18,24 @@ public final class JsonDisplay implements Display {
 
   private final PrintStream out;
 
+  /** Put after the schema on every line: {@code "job":NAME,} for a batch job, else empty. */
+  private final String tag;
+
   public JsonDisplay(PrintStream out) {
     this.out = out;
+    this.tag = "";
+  }
+
+  /** The events of one job of {@code imprint batch}: each line also carries {@code "job"}. */
+  public JsonDisplay(PrintStream out, String job) {
+    this.out = out;
+    String o = Json.object("job", job);
+    this.tag = o.substring(1, o.length() - 1) + ",";
   }
 
   /** Prints one object, with {@code "schema"} put first. */
   public void emit(String json) {
-    out.println("{\"schema\":" + SCHEMA + (json.length() > 2 ? "," : "") + json.substring(1));
+    out.println("{\"schema\":" + SCHEMA + (json.length() > 2 ? "," + tag : "") + json.substring(1));
     out.flush();
   }
 
