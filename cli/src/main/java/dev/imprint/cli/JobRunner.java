@@ -3,6 +3,7 @@ package dev.imprint.cli;
 import dev.imprint.actors.restore.RestoreEvent;
 import dev.imprint.actors.restore.RestoreJob;
 import dev.imprint.cli.output.Display;
+import dev.imprint.cli.output.JsonDisplay;
 import dev.imprint.cli.output.Sizes;
 import dev.imprint.engine.job.RestoreRequest;
 import java.util.List;
@@ -99,6 +100,8 @@ final class JobRunner {
     } else if (e instanceof RestoreEvent.Warning w) {
       Terminal.err().println("imprint: warning: " + warningPrefix + w.message());
       display.restoreEvent(e);
+    } else if (e instanceof RestoreEvent.IdsRenewed n && !(display instanceof JsonDisplay)) {
+      display.note(newIds(n));
     } else if (e instanceof RestoreEvent.Planned p) {
       for (RestoreEvent.TargetToErase t : p.targets()) {
         models.put(t.target(), t.model() + (t.size() > 0 ? ", " + Sizes.human(t.size()) : ""));
@@ -107,6 +110,25 @@ final class JobRunner {
     } else {
       display.restoreEvent(e);
     }
+  }
+
+  /** One line: "New ids for T: disk GUID; partition 1 GUID, vfat ABCD-1234; ...". */
+  static String newIds(RestoreEvent.IdsRenewed n) {
+    StringBuilder b = new StringBuilder("New ids for " + n.target() + ":");
+    if (!n.ids().diskId().isEmpty()) {
+      b.append(" disk ").append(n.ids().diskId());
+    }
+    for (var v : n.ids().volumes()) {
+      b.append(b.charAt(b.length() - 1) == ':' ? " " : "; ");
+      b.append(v.number() == 0 ? "volume" : "partition " + v.number());
+      if (!v.partitionGuid().isEmpty()) {
+        b.append(' ').append(v.partitionGuid());
+      }
+      if (!v.uuid().isEmpty()) {
+        b.append(", ").append(v.filesystem()).append(' ').append(v.uuid());
+      }
+    }
+    return b.toString();
   }
 
   /** The exit code of a job that ended so (README, "Exit codes"). */

@@ -123,6 +123,14 @@ final class RestoreCommand implements Callable<Integer> {
   Integer sourceVolume;
 
   @Option(
+      names = "--new-ids",
+      description =
+          "After restoring and verifying, give each target fresh GPT disk and partition GUIDs"
+              + " (or MBR disk signature) and fresh filesystem UUIDs/serials (ext2/3/4, xfs,"
+              + " btrfs, FAT, NTFS), then check them.")
+  boolean newIds;
+
+  @Option(
       names = "--all-blocks",
       description =
           "For raw images and disks: copy every block, even those the filesystems say are free.")
@@ -194,7 +202,8 @@ final class RestoreCommand implements Callable<Integer> {
         grow,
         growLast,
         0,
-        null);
+        null,
+        newIds);
   }
 
   private boolean isHttp() {

@@ -117,6 +117,7 @@ class EventsDocTest {
             dir.resolve("t2").toString(),
             "--erase",
             "--noprompt",
+            "--new-ids",
             "--json");
     assertEquals(0, r.code(), r::toString);
     lines.addAll(r.out().lines().toList());

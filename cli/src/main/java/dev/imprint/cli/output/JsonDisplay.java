@@ -96,6 +96,26 @@ public final class JsonDisplay implements Display {
               "done", p.done(),
               "total", p.total(),
               "bytesPerSecond", Math.round(p.bytesPerSecond())));
+    } else if (event instanceof RestoreEvent.IdsRenewed n) {
+      List<Map<String, Object>> list = new ArrayList<>();
+      for (var v : n.ids().volumes()) {
+        Map<String, Object> m = new LinkedHashMap<>();
+        m.put("number", v.number());
+        m.put("partitionGuid", v.partitionGuid());
+        m.put("filesystem", v.filesystem());
+        m.put("uuid", v.uuid());
+        list.add(m);
+      }
+      emit(
+          Json.object(
+              "event",
+              "newIds",
+              "target",
+              n.target(),
+              "diskId",
+              n.ids().diskId(),
+              "volumes",
+              list));
     } else if (event instanceof RestoreEvent.Finished f) {
       List<Map<String, Object>> list = new ArrayList<>();
       for (RestoreEvent.Outcome o : f.outcomes()) {
