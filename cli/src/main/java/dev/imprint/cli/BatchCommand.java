@@ -42,10 +42,10 @@ import picocli.CommandLine.Parameters;
     name = "batch",
     mixinStandardHelpOptions = true,
     description = {
-      "Run the restore jobs of a jobs file (HOCON), up to N at once, each its own restore",
-      "job, then print a summary. The exit code is the worst of the jobs' codes, in this",
-      "order from least to most severe: 0, 2 (a job refused), 1, 4, 3, 130, 70.",
-      "The whole file is checked before any job starts, and no target may be named twice."
+      "Run the restore jobs of a jobs file (HOCON), up to N at once, each its own",
+      "restore job, then print a summary. The whole file is checked before any job",
+      "starts, and no target may be named twice. The exit code is the worst of the",
+      "jobs' codes, from least to most severe: 0, 2 (a job refused), 1, 4, 3, 130, 70."
     },
     footer = {
       "",
