@@ -117,7 +117,7 @@ class BatchCommandTest {
             defaults { verify = true }
             jobs = [
               { name = two-disks, source = disk.imprint, targets = [%s, %s], erase = true }
-              { name = one-disk, source = "%s", targets = %s, erase = true }
+              { name = one-disk, source = "%s", targets = %s, erase = true, new-ids = true }
               { name = too-small, source = "%s", targets = [%s], erase = true }
             ]
             """
@@ -140,6 +140,8 @@ class BatchCommandTest {
         r.out().lines().anyMatch(l -> l.matches("too-small\\s+refused\\s+2\\s.*smaller.*")),
         r::toString);
     assertTrue(r.out().contains("Batch finished: 2 of 3 jobs succeeded (exit 2)."), r::toString);
+    // new-ids on a disk without a table or a filesystem it knows: said, and nothing else changed.
+    assertTrue(r.out().contains("one-disk: New ids for " + b.path() + ": volume"), r::toString);
   }
 
   @Test

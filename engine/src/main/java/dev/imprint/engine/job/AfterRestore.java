@@ -54,6 +54,11 @@ public final class AfterRestore {
     if (!request.newIds()) {
       return;
     }
+    if (NewIds.needsLoopDevices(h) && !NewIds.privileged()) {
+      throw new Refusal(
+          "--new-ids needs root for the image's ext, XFS or btrfs filesystems (their tools run on"
+              + " loop devices): run as root or drop --new-ids");
+    }
     java.util.List<String> missing = NewIds.missingTools(h);
     if (!missing.isEmpty()) {
       throw new Refusal(

@@ -71,6 +71,22 @@ public final class NewIds {
     return List.copyOf(missing);
   }
 
+  /** Whether an Imprint image records a filesystem whose id a tool on a loop device changes. */
+  static boolean needsLoopDevices(ImageHeader header) {
+    return header != null
+        && header.partitions().stream()
+            .anyMatch(p -> !FilesystemIds.tools(p.filesystem()).isEmpty());
+  }
+
+  /** Root, which loop devices need (the effective user owns /proc/self). */
+  static boolean privileged() {
+    try {
+      return ((Integer) java.nio.file.Files.getAttribute(Path.of("/proc/self"), "unix:uid")) == 0;
+    } catch (IOException | RuntimeException e) {
+      return false;
+    }
+  }
+
   private static boolean onPath(String program) {
     for (String dir : System.getenv().getOrDefault("PATH", "/usr/sbin:/usr/bin").split(":")) {
       if (java.nio.file.Files.isExecutable(Path.of(dir, program))) {
