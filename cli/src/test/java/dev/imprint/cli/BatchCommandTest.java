@@ -248,6 +248,84 @@ class BatchCommandTest {
     r.out().lines().forEach(l -> assertTrue(l.startsWith("{\"schema\":1,"), l));
   }
 
+  /**
+   * Ctrl-C mid-batch, to a real process: the running job is cancelled (its target not looking
+   * valid), the job waiting for a slot never starts, and the batch exits 130.
+   */
+  @Test
+  void sigintCancelsTheRunningJobAndStartsNoOther() throws Exception {
+    Root.assumeCommands("kill", "mkfifo");
+    Path fifo = dir.resolve("source.fifo");
+    dev.imprint.engine.testing.Cmd.run("mkfifo", fifo.toString());
+    Path f =
+        jobs(
+            """
+            jobs = [
+              { name = slow, source = source.fifo, targets = [slow.img], erase = true }
+              { name = later, source = "%s", targets = [later.img], erase = true }
+            ]
+            """
+                .formatted(image));
+    Path out = dir.resolve("out.txt");
+    Process p =
+        new ProcessBuilder(
+                Path.of(System.getProperty("java.home"), "bin", "java").toString(),
+                "-cp",
+                System.getProperty("java.class.path"),
+                Main.class.getName(),
+                "batch",
+                f.toString(),
+                "--parallel",
+                "1",
+                "--noprompt")
+            .redirectOutput(out.toFile())
+            .redirectError(dir.resolve("err.txt").toFile())
+            .start();
+    Thread feeder =
+        new Thread(
+            () -> {
+              // A disk that never ends: 16 MiB, then the pipe stays open until the process ends.
+              try (var w = Files.newOutputStream(fifo)) {
+                w.write(TestData.random(16 * MIB, 3));
+                w.flush();
+                p.waitFor();
+              } catch (IOException | InterruptedException e) {
+                // the process is gone
+              }
+            });
+    feeder.setDaemon(true);
+    feeder.start();
+    try {
+      long deadline = System.nanoTime() + java.util.concurrent.TimeUnit.SECONDS.toNanos(60);
+      while (!Files.readString(out).contains("slow.img: writing")) {
+        assertTrue(p.isAlive(), () -> "imprint ended early: " + output(out));
+        assertTrue(System.nanoTime() < deadline, () -> "not writing in 60 s: " + output(out));
+        Thread.sleep(20);
+      }
+      new ProcessBuilder("kill", "-INT", Long.toString(p.pid())).start().waitFor();
+      assertTrue(p.waitFor(30, java.util.concurrent.TimeUnit.SECONDS), "no exit after SIGINT");
+      assertEquals(ExitCode.INTERRUPTED, p.exitValue(), () -> output(out));
+      String text = Files.readString(out);
+      assertTrue(text.lines().anyMatch(l -> l.matches("slow\\s+cancelled\\s+130\\s.*")), text);
+      assertTrue(
+          text.lines().anyMatch(l -> l.matches("later\\s+cancelled\\s+130\\s.*not started.*")),
+          text);
+      assertFalse(Files.exists(dir.resolve("later.img")), "the waiting job never started");
+      byte[] head = bytes(dir.resolve("slow.img"), MIB);
+      assertArrayEquals(new byte[(int) MIB], head, "the cancelled target does not look valid");
+    } finally {
+      p.destroyForcibly();
+    }
+  }
+
+  private String output(Path out) {
+    try {
+      return Files.readString(out) + "--- stderr ---\n" + Files.readString(dir.resolve("err.txt"));
+    } catch (IOException e) {
+      return e.toString();
+    }
+  }
+
   @Test
   void withoutATerminalOrNopromptNothingStarts() throws Exception {
     Path f =
