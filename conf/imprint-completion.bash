@@ -159,6 +159,7 @@ function _complete_imprint() {
   if [ "${COMP_LINE}" = "${COMP_WORDS[0]} imagescan" ];    then _picocli_imprint; return $?; fi
   if [ "${COMP_LINE}" = "${COMP_WORDS[0]} restore" ];    then _picocli_imprint; return $?; fi
   if [ "${COMP_LINE}" = "${COMP_WORDS[0]} verify" ];    then _picocli_imprint; return $?; fi
+  if [ "${COMP_LINE}" = "${COMP_WORDS[0]} batch" ];    then _picocli_imprint; return $?; fi
   if [ "${COMP_LINE}" = "${COMP_WORDS[0]} keygen" ];    then _picocli_imprint; return $?; fi
   if [ "${COMP_LINE}" = "${COMP_WORDS[0]} sign" ];    then _picocli_imprint; return $?; fi
   if [ "${COMP_LINE}" = "${COMP_WORDS[0]} help" ];    then _picocli_imprint; return $?; fi
@@ -169,13 +170,15 @@ function _complete_imprint() {
   local cmds2=(imagescan)
   local cmds3=(restore)
   local cmds4=(verify)
-  local cmds5=(keygen)
-  local cmds6=(sign)
-  local cmds7=(help)
+  local cmds5=(batch)
+  local cmds6=(keygen)
+  local cmds7=(sign)
+  local cmds8=(help)
 
-  if CompWordsContainsArray "${cmds7[@]}"; then _picocli_imprint_help; return $?; fi
-  if CompWordsContainsArray "${cmds6[@]}"; then _picocli_imprint_sign; return $?; fi
-  if CompWordsContainsArray "${cmds5[@]}"; then _picocli_imprint_keygen; return $?; fi
+  if CompWordsContainsArray "${cmds8[@]}"; then _picocli_imprint_help; return $?; fi
+  if CompWordsContainsArray "${cmds7[@]}"; then _picocli_imprint_sign; return $?; fi
+  if CompWordsContainsArray "${cmds6[@]}"; then _picocli_imprint_keygen; return $?; fi
+  if CompWordsContainsArray "${cmds5[@]}"; then _picocli_imprint_batch; return $?; fi
   if CompWordsContainsArray "${cmds4[@]}"; then _picocli_imprint_verify; return $?; fi
   if CompWordsContainsArray "${cmds3[@]}"; then _picocli_imprint_restore; return $?; fi
   if CompWordsContainsArray "${cmds2[@]}"; then _picocli_imprint_imagescan; return $?; fi
@@ -191,7 +194,7 @@ function _picocli_imprint() {
   # Get completion data
   local curr_word=${COMP_WORDS[COMP_CWORD]}
 
-  local commands="create info imagescan restore verify keygen sign help"
+  local commands="create info imagescan restore verify batch keygen sign help"
   local flag_opts="'-h' '--help' '-V' '--version'"
   local arg_opts=""
 
@@ -211,8 +214,8 @@ function _picocli_imprint_create() {
   local prev_word=${COMP_WORDS[COMP_CWORD-1]}
 
   local commands=""
-  local flag_opts="'--volume' '--force' '--json' '-json' '--puppetstrings' '-puppetstrings' '-h' '--help' '-V' '--version'"
-  local arg_opts="'--source' '-source' '--output' '-output' '-o' '--chunk-size' '--compress' '--sign' '--threads'"
+  local flag_opts="'--volume' '--all-blocks' '--force' '--overwrite' '--json' '-json' '--puppetstrings' '-puppetstrings' '--insecure' '-h' '--help' '-V' '--version'"
+  local arg_opts="'--source' '-source' '--output' '-output' '-o' '--chunk-size' '--compress' '--sign' '--threads' '--connections' '--header' '--cacert' '--retry-for'"
 
   type compopt &>/dev/null && compopt +o default
 
@@ -241,6 +244,21 @@ function _picocli_imprint_create() {
     '--threads')
       return
       ;;
+    '--connections')
+      return
+      ;;
+    '--header')
+      return
+      ;;
+    '--cacert')
+      local IFS=$'\n'
+      type compopt &>/dev/null && compopt -o filenames
+      COMPREPLY=( $( compgen -f -- "${curr_word}" ) ) # files
+      return $?
+      ;;
+    '--retry-for')
+      return
+      ;;
   esac
 
   if [[ "${curr_word}" == -* ]]; then
@@ -259,13 +277,28 @@ function _picocli_imprint_info() {
   local prev_word=${COMP_WORDS[COMP_CWORD-1]}
 
   local commands=""
-  local flag_opts="'--json' '-json' '--plist' '-plist' '-h' '--help' '-V' '--version'"
-  local arg_opts="'--source' '-source'"
+  local flag_opts="'--json' '-json' '--plist' '-plist' '--insecure' '-h' '--help' '-V' '--version'"
+  local arg_opts="'--source' '-source' '--connections' '--header' '--cacert' '--retry-for'"
 
   type compopt &>/dev/null && compopt +o default
 
   case ${prev_word} in
     '--source'|'-source')
+      return
+      ;;
+    '--connections')
+      return
+      ;;
+    '--header')
+      return
+      ;;
+    '--cacert')
+      local IFS=$'\n'
+      type compopt &>/dev/null && compopt -o filenames
+      COMPREPLY=( $( compgen -f -- "${curr_word}" ) ) # files
+      return $?
+      ;;
+    '--retry-for')
       return
       ;;
   esac
@@ -286,13 +319,28 @@ function _picocli_imprint_imagescan() {
   local prev_word=${COMP_WORDS[COMP_CWORD-1]}
 
   local commands=""
-  local flag_opts="'--json' '-json' '--puppetstrings' '-puppetstrings' '-h' '--help' '-V' '--version'"
-  local arg_opts="'--source' '-source'"
+  local flag_opts="'--json' '-json' '--puppetstrings' '-puppetstrings' '--insecure' '-h' '--help' '-V' '--version'"
+  local arg_opts="'--source' '-source' '--connections' '--header' '--cacert' '--retry-for'"
 
   type compopt &>/dev/null && compopt +o default
 
   case ${prev_word} in
     '--source'|'-source')
+      return
+      ;;
+    '--connections')
+      return
+      ;;
+    '--header')
+      return
+      ;;
+    '--cacert')
+      local IFS=$'\n'
+      type compopt &>/dev/null && compopt -o filenames
+      COMPREPLY=( $( compgen -f -- "${curr_word}" ) ) # files
+      return $?
+      ;;
+    '--retry-for')
       return
       ;;
   esac
@@ -313,8 +361,8 @@ function _picocli_imprint_restore() {
   local prev_word=${COMP_WORDS[COMP_CWORD-1]}
 
   local commands=""
-  local flag_opts="'--erase' '-erase' '--noprompt' '-noprompt' '--noverify' '-noverify' '--discard' '--buffered' '--json' '-json' '--puppetstrings' '-puppetstrings' '-h' '--help' '-V' '--version'"
-  local arg_opts="'--source' '-source' '--target' '-target' '--trust' '-trust'"
+  local flag_opts="'--erase' '-erase' '--noprompt' '-noprompt' '--noverify' '-noverify' '--discard' '--buffered' '--remount' '-remount' '--noremount' '-noremount' '--grow' '--grow-last-partition' '--new-ids' '--all-blocks' '--json' '-json' '--puppetstrings' '-puppetstrings' '--insecure' '-h' '--help' '-V' '--version'"
+  local arg_opts="'--source' '-source' '--target' '-target' '--trust' '-trust' '--source-volume' '--connections' '--header' '--cacert' '--retry-for'"
 
   type compopt &>/dev/null && compopt +o default
 
@@ -330,6 +378,24 @@ function _picocli_imprint_restore() {
       type compopt &>/dev/null && compopt -o filenames
       COMPREPLY=( $( compgen -f -- "${curr_word}" ) ) # files
       return $?
+      ;;
+    '--source-volume')
+      return
+      ;;
+    '--connections')
+      return
+      ;;
+    '--header')
+      return
+      ;;
+    '--cacert')
+      local IFS=$'\n'
+      type compopt &>/dev/null && compopt -o filenames
+      COMPREPLY=( $( compgen -f -- "${curr_word}" ) ) # files
+      return $?
+      ;;
+    '--retry-for')
+      return
       ;;
   esac
 
@@ -349,8 +415,8 @@ function _picocli_imprint_verify() {
   local prev_word=${COMP_WORDS[COMP_CWORD-1]}
 
   local commands=""
-  local flag_opts="'--json' '-json' '--puppetstrings' '-puppetstrings' '-h' '--help' '-V' '--version'"
-  local arg_opts="'--source' '-source' '--target' '-target'"
+  local flag_opts="'--json' '-json' '--puppetstrings' '-puppetstrings' '--insecure' '-h' '--help' '-V' '--version'"
+  local arg_opts="'--source' '-source' '--target' '-target' '--connections' '--header' '--cacert' '--retry-for'"
 
   type compopt &>/dev/null && compopt +o default
 
@@ -361,12 +427,76 @@ function _picocli_imprint_verify() {
     '--target'|'-target')
       return
       ;;
+    '--connections')
+      return
+      ;;
+    '--header')
+      return
+      ;;
+    '--cacert')
+      local IFS=$'\n'
+      type compopt &>/dev/null && compopt -o filenames
+      COMPREPLY=( $( compgen -f -- "${curr_word}" ) ) # files
+      return $?
+      ;;
+    '--retry-for')
+      return
+      ;;
   esac
 
   if [[ "${curr_word}" == -* ]]; then
     COMPREPLY=( $(compgen -W "${flag_opts} ${arg_opts}" -- "${curr_word}") )
   else
     local positionals=""
+    local IFS=$'\n'
+    COMPREPLY=( $(compgen -W "${commands// /$'\n'}${IFS}${positionals}" -- "${curr_word}") )
+  fi
+}
+
+# Generates completions for the options and subcommands of the `batch` subcommand.
+function _picocli_imprint_batch() {
+  # Get completion data
+  local curr_word=${COMP_WORDS[COMP_CWORD]}
+  local prev_word=${COMP_WORDS[COMP_CWORD-1]}
+
+  local commands=""
+  local flag_opts="'--dry-run' '--noprompt' '-noprompt' '--json' '-json' '--insecure' '-h' '--help' '-V' '--version'"
+  local arg_opts="'--parallel' '--connections' '--header' '--cacert' '--retry-for'"
+
+  type compopt &>/dev/null && compopt +o default
+
+  case ${prev_word} in
+    '--parallel')
+      return
+      ;;
+    '--connections')
+      return
+      ;;
+    '--header')
+      return
+      ;;
+    '--cacert')
+      local IFS=$'\n'
+      type compopt &>/dev/null && compopt -o filenames
+      COMPREPLY=( $( compgen -f -- "${curr_word}" ) ) # files
+      return $?
+      ;;
+    '--retry-for')
+      return
+      ;;
+  esac
+
+  if [[ "${curr_word}" == -* ]]; then
+    COMPREPLY=( $(compgen -W "${flag_opts} ${arg_opts}" -- "${curr_word}") )
+  else
+    local positionals=""
+    local currIndex
+    currIndex=$(currentPositionalIndex "batch" "${arg_opts}" "${flag_opts}")
+    if (( currIndex >= 0 && currIndex <= 0 )); then
+      local IFS=$'\n'
+      type compopt &>/dev/null && compopt -o filenames
+      positionals=$( compgen -f -- "${curr_word}" ) # files
+    fi
     local IFS=$'\n'
     COMPREPLY=( $(compgen -W "${commands// /$'\n'}${IFS}${positionals}" -- "${curr_word}") )
   fi
@@ -440,7 +570,7 @@ function _picocli_imprint_help() {
   # Get completion data
   local curr_word=${COMP_WORDS[COMP_CWORD]}
 
-  local commands="create info imagescan restore verify keygen sign"
+  local commands="create info imagescan restore verify batch keygen sign"
   local flag_opts="'-h' '--help'"
   local arg_opts=""
 

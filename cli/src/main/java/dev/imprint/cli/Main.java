@@ -56,13 +56,15 @@ public final class Main implements Runnable {
     VERBS.put("imagescan", ImagescanCommand::new);
     VERBS.put("restore", RestoreCommand::new);
     VERBS.put("verify", VerifyCommand::new);
+    VERBS.put("batch", BatchCommand::new);
     VERBS.put("keygen", KeygenCommand::new);
     VERBS.put("sign", SignCommand::new);
     VERBS.put("help", CommandLine.HelpCommand::new);
   }
 
   /** The commands that run Pekko streams: their actor system starts before parsing. */
-  private static final Set<String> VERBS_WITH_ACTORS = Set.of("restore", "create", "verify");
+  private static final Set<String> VERBS_WITH_ACTORS =
+      Set.of("restore", "create", "verify", "batch");
 
   @CommandLine.Spec CommandLine.Model.CommandSpec spec;
 

@@ -18,14 +18,9 @@ import java.util.List;
 import java.util.Map;
 import java.util.concurrent.BlockingQueue;
 import java.util.concurrent.Callable;
-import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.TimeUnit;
-import org.apache.pekko.actor.typed.ActorRef;
 import org.apache.pekko.actor.typed.ActorSystem;
-import org.apache.pekko.actor.typed.Props;
-import org.apache.pekko.actor.typed.Terminated;
-import org.apache.pekko.actor.typed.javadsl.Behaviors;
 import org.slf4j.LoggerFactory;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
@@ -128,6 +123,14 @@ final class RestoreCommand implements Callable<Integer> {
   Integer sourceVolume;
 
   @Option(
+      names = "--new-ids",
+      description =
+          "After restoring and verifying, give each target fresh GPT disk and partition GUIDs"
+              + " (or MBR disk signature) and fresh filesystem UUIDs/serials (ext2/3/4, xfs,"
+              + " btrfs, FAT, NTFS), then check them.")
+  boolean newIds;
+
+  @Option(
       names = "--all-blocks",
       description =
           "For raw images and disks: copy every block, even those the filesystems say are free.")
@@ -199,7 +202,8 @@ final class RestoreCommand implements Callable<Integer> {
         grow,
         growLast,
         0,
-        null);
+        null,
+        newIds);
   }
 
   private boolean isHttp() {
@@ -213,43 +217,10 @@ final class RestoreCommand implements Callable<Integer> {
   private int run(
       ActorSystem<Void> system, RestoreRequest request, Display display, Map<String, String> models)
       throws IOException, InterruptedException {
-    CompletableFuture<ActorRef<RestoreJob.Command>> job = new CompletableFuture<>();
-    system.systemActorOf(
-        Behaviors.<RestoreEvent>setup(
-            ctx -> {
-              var j = ctx.spawn(RestoreJob.create(request, ctx.getSelf()), "job");
-              ctx.watch(j);
-              job.complete(j);
-              return Behaviors.receive(RestoreEvent.class)
-                  .onMessage(
-                      RestoreEvent.class,
-                      e -> {
-                        events.add(e);
-                        return Behaviors.same();
-                      })
-                  .onSignal(
-                      Terminated.class,
-                      t -> {
-                        // The job always says JobEnded before it stops; this is the backstop.
-                        events.add(
-                            new RestoreEvent.JobEnded(
-                                new RestoreJob.Result(
-                                    RestoreJob.Status.INTERNAL_ERROR,
-                                    "internal error: the restore job stopped (see the log)",
-                                    List.of())));
-                        return Behaviors.stopped();
-                      })
-                  .build();
-            }),
-        "restore-" + System.nanoTime(),
-        Props.empty());
-    Runnable cancel = () -> job.thenAccept(j -> j.tell(new RestoreJob.Cancel("interrupted")));
-    Main.onInterrupt(cancel);
+    JobRunner job = JobRunner.start(system, request, events::add);
+    Main.onInterrupt(() -> job.cancel("interrupted"));
     try {
-      long silence =
-          request.stallLimit().toMillis()
-              + (isHttp() ? request.source().http().retryBudget().toMillis() : 0)
-              + 60_000;
+      long silence = JobRunner.silenceMillis(request);
       while (true) {
         RestoreEvent e = events.poll(silence, TimeUnit.MILLISECONDS);
         if (e == null) {
@@ -264,43 +235,19 @@ final class RestoreCommand implements Callable<Integer> {
         if (e instanceof RestoreEvent.JobEnded end) {
           return ended(end.result(), display);
         }
-        show(e, display, models, job.join());
+        JobRunner.show(e, display, models, "");
+        if (e instanceof RestoreEvent.Planned p && p.consentNeeded()) {
+          job.tell(consent(p.targets()));
+        }
       }
     } finally {
       Main.onInterrupt(null);
     }
   }
 
-  private void show(
-      RestoreEvent e, Display display, Map<String, String> models, ActorRef<RestoreJob.Command> job)
-      throws IOException {
-    if (e instanceof RestoreEvent.Step s) {
-      switch (s.status()) {
-        case STARTED -> display.stepStarted(s.name());
-        case DONE -> display.stepDone(s.name());
-        case FAILED -> display.stepFailed(s.name());
-      }
-    } else if (e instanceof RestoreEvent.Note n) {
-      display.note(n.message());
-    } else if (e instanceof RestoreEvent.Warning w) {
-      Terminal.err().println("imprint: warning: " + w.message());
-      display.restoreEvent(e);
-    } else if (e instanceof RestoreEvent.Planned p) {
-      for (RestoreEvent.TargetToErase t : p.targets()) {
-        models.put(t.target(), t.model() + (t.size() > 0 ? ", " + Sizes.human(t.size()) : ""));
-      }
-      display.restoreEvent(e);
-      if (p.consentNeeded()) {
-        job.tell(consent(p.targets()));
-      }
-    } else {
-      display.restoreEvent(e);
-    }
-  }
-
   /** The job's result as the last line and the exit code. */
   private static int ended(RestoreJob.Result r, Display display) {
-    int code = exitCode(r.status());
+    int code = JobRunner.exitCode(r.status());
     if (display instanceof JsonDisplay json) {
       json.finished(code == ExitCode.OK, r.message(), r.status().name(), code);
     }
@@ -318,18 +265,6 @@ final class RestoreCommand implements Callable<Integer> {
     return code;
   }
 
-  static int exitCode(RestoreJob.Status s) {
-    return switch (s) {
-      case SUCCEEDED -> ExitCode.OK;
-      case TARGETS_FAILED -> ExitCode.TARGETS_FAILED;
-      case REFUSED -> ExitCode.BAD_INPUT;
-      case VERIFY_FAILED -> ExitCode.VERIFY_FAILED;
-      case DAMAGED -> ExitCode.DAMAGED;
-      case CANCELLED -> ExitCode.INTERRUPTED;
-      case INTERNAL_ERROR -> ExitCode.INTERNAL;
-    };
-  }
-
   /** asr's question, naming every target, the device under a mount point, and what unmounts. */
   private RestoreJob.Consent consent(List<RestoreEvent.TargetToErase> list) throws IOException {
     if (!Terminal.interactive() || SourceSpec.STDIN.equals(source)) {
@@ -339,6 +274,16 @@ final class RestoreCommand implements Callable<Integer> {
               + String.join(", ", targets)
               + ": add --noprompt (-noprompt) to agree in advance");
     }
+    return Terminal.confirm("Erase contents of " + erasing(list) + "?")
+        ? new RestoreJob.Consent(true, null)
+        : new RestoreJob.Consent(false, "not erased: nothing was written");
+  }
+
+  /**
+   * The targets as asr's question names them: the device (and the mount point named), model, size,
+   * and what unmounts.
+   */
+  static String erasing(List<RestoreEvent.TargetToErase> list) {
     StringBuilder q = new StringBuilder();
     for (RestoreEvent.TargetToErase t : list) {
       if (q.length() > 0) {
@@ -357,8 +302,6 @@ final class RestoreCommand implements Callable<Integer> {
         q.append("; unmounts ").append(m);
       }
     }
-    return Terminal.confirm("Erase contents of " + q + "?")
-        ? new RestoreJob.Consent(true, null)
-        : new RestoreJob.Consent(false, "not erased: nothing was written");
+    return q.toString();
   }
 }

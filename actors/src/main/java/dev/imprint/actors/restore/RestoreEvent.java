@@ -66,6 +66,10 @@ public sealed interface RestoreEvent {
   record Outcome(
       String target, TargetState state, String detail, boolean verifyFailed, long bytesWritten) {}
 
+  /** {@code --new-ids}: a restored target got these fresh ids (for the station's audit log). */
+  record IdsRenewed(String target, dev.imprint.engine.job.NewIds.Result ids)
+      implements RestoreEvent {}
+
   /** The job is over: the last event a front end gets. */
   record JobEnded(RestoreJob.Result result) implements RestoreEvent {}
 }

@@ -231,6 +231,7 @@ public final class RestoreJob {
               try {
                 step("Validating sizes");
                 planner.checkSizes(plans, supply, request.source());
+                AfterRestore.checkNewIds(request, TargetPlanner.headerOf(supply));
                 stepDone("Validating sizes");
                 for (TargetCheck.Plan p : plans) {
                   if (!p.mounts().isEmpty()) {
@@ -344,7 +345,13 @@ public final class RestoreJob {
   /** Every target has an outcome: summarize, then grow and mount back where that applies. */
   private Behavior<Command> afterSession(RestoreEvent.Finished f) {
     Result r = summarize(f);
-    if (r.status() != Status.SUCCEEDED) {
+    boolean someDone = f.outcomes().stream().anyMatch(o -> o.state() == TargetState.DONE);
+    // New ids go to every target restored and verified, even when another target failed.
+    boolean renew =
+        request.newIds()
+            && someDone
+            && (r.status() == Status.TARGETS_FAILED || r.status() == Status.VERIFY_FAILED);
+    if (r.status() != Status.SUCCEEDED && !renew) {
       return end(r);
     }
     busy = true;
@@ -372,7 +379,8 @@ public final class RestoreJob {
             .warn("closing {}: {}", w.name(), e.getMessage());
       }
     }
-    if (request.grow() || request.growLast()) {
+    boolean succeeded = r.status() == Status.SUCCEEDED;
+    if (succeeded && (request.grow() || request.growLast())) {
       ImageHeader h = TargetPlanner.headerOf(supply);
       Partition part = AfterRestore.partitionToGrow(h, request.source(), request.growLast());
       if (part == null) {
@@ -396,7 +404,40 @@ public final class RestoreJob {
         }
       }
     }
+    if (request.newIds()) {
+      for (TargetCheck.Plan p : plans) {
+        boolean done =
+            r.outcomes().stream()
+                .anyMatch(o -> o.target().equals(p.spec()) && o.state() == TargetState.DONE);
+        if (!done) {
+          continue;
+        }
+        String step = "New ids for " + p.spec();
+        step(step);
+        try {
+          var ids = AfterRestore.newIds(p.path());
+          stepDone(step);
+          listener.tell(new RestoreEvent.IdsRenewed(p.spec(), ids));
+          for (String n : ids.notes()) {
+            listener.tell(new RestoreEvent.Note(p.spec() + ": " + n));
+          }
+        } catch (IOException | RuntimeException e) {
+          stepFailed(step);
+          org.slf4j.LoggerFactory.getLogger(RestoreJob.class).warn("new ids", e);
+          if (out.status() == Status.SUCCEEDED) {
+            out =
+                new Result(
+                    Status.TARGETS_FAILED,
+                    p.spec() + ": restored and verified, but " + e.getMessage(),
+                    r.outcomes());
+          }
+        }
+      }
+    }
     for (TargetCheck.Plan p : plans) {
+      if (!succeeded) {
+        break;
+      }
       boolean back =
           switch (request.remount()) {
             case ALL -> true;

@@ -18,13 +18,24 @@ public final class JsonDisplay implements Display {
 
   private final PrintStream out;
 
+  /** Put after the schema on every line: {@code "job":NAME,} for a batch job, else empty. */
+  private final String tag;
+
   public JsonDisplay(PrintStream out) {
     this.out = out;
+    this.tag = "";
+  }
+
+  /** The events of one job of {@code imprint batch}: each line also carries {@code "job"}. */
+  public JsonDisplay(PrintStream out, String job) {
+    this.out = out;
+    String o = Json.object("job", job);
+    this.tag = o.substring(1, o.length() - 1) + ",";
   }
 
   /** Prints one object, with {@code "schema"} put first. */
   public void emit(String json) {
-    out.println("{\"schema\":" + SCHEMA + (json.length() > 2 ? "," : "") + json.substring(1));
+    out.println("{\"schema\":" + SCHEMA + (json.length() > 2 ? "," + tag : "") + json.substring(1));
     out.flush();
   }
 
@@ -85,6 +96,26 @@ public final class JsonDisplay implements Display {
               "done", p.done(),
               "total", p.total(),
               "bytesPerSecond", Math.round(p.bytesPerSecond())));
+    } else if (event instanceof RestoreEvent.IdsRenewed n) {
+      List<Map<String, Object>> list = new ArrayList<>();
+      for (var v : n.ids().volumes()) {
+        Map<String, Object> m = new LinkedHashMap<>();
+        m.put("number", v.number());
+        m.put("partitionGuid", v.partitionGuid());
+        m.put("filesystem", v.filesystem());
+        m.put("uuid", v.uuid());
+        list.add(m);
+      }
+      emit(
+          Json.object(
+              "event",
+              "newIds",
+              "target",
+              n.target(),
+              "diskId",
+              n.ids().diskId(),
+              "volumes",
+              list));
     } else if (event instanceof RestoreEvent.Finished f) {
       List<Map<String, Object>> list = new ArrayList<>();
       for (RestoreEvent.Outcome o : f.outcomes()) {

@@ -139,7 +139,8 @@ public final class TargetCheck {
         }
       }
     }
-    if (sourcePath == null || !Files.exists(sourcePath)) {
+    // A named pipe holds no disk that a target could be (and probing it as one refused it).
+    if (sourcePath == null || !FileKind.probe(sourcePath).holdsDisk()) {
       return;
     }
     DeviceInfo src = DeviceInfo.probe(sourcePath);

@@ -30,17 +30,7 @@ public final class Grow {
               + BTRFS_MIN_RESIZE
               + " bytes) or more");
     }
-    String loop =
-        run(
-                "losetup",
-                "--find",
-                "--show",
-                "--offset",
-                Long.toString(offset),
-                "--sizelimit",
-                Long.toString(length),
-                target.toString())
-            .trim();
+    String loop = attach(target, offset, length, false);
     try {
       switch (filesystem) {
         case "ext2", "ext3", "ext4" -> {
@@ -78,16 +68,36 @@ public final class Grow {
     }
   }
 
-  private static String run(String... argv) throws IOException {
+  /**
+   * A loop device over [offset, offset + length) of {@code target}; with {@code directIo} it reads
+   * and writes the target past the page cache. Detach it with {@code losetup -d}.
+   */
+  static String attach(Path target, long offset, long length, boolean directIo) throws IOException {
+    List<String> argv = new ArrayList<>(List.of("losetup", "--find", "--show"));
+    if (directIo) {
+      argv.add("--direct-io=on");
+    }
+    argv.addAll(
+        List.of(
+            "--offset",
+            Long.toString(offset),
+            "--sizelimit",
+            Long.toString(length),
+            target.toString()));
+    return run(argv.toArray(String[]::new)).trim();
+  }
+
+  static String run(String... argv) throws IOException {
     return runAllowing(new int[] {0}, argv);
   }
 
-  private static String runAllowing(int[] ok, String... argv) throws IOException {
+  static String runAllowing(int[] ok, String... argv) throws IOException {
     Process p;
     try {
       p = new ProcessBuilder(argv).redirectErrorStream(true).start();
     } catch (IOException e) {
-      throw new IOException(argv[0] + " is not installed: install it to grow filesystems");
+      throw new IOException(
+          argv[0] + " is not installed: install it (imprint runs it to grow or renew filesystems)");
     }
     String out;
     try {

@@ -8,7 +8,7 @@ import dev.imprint.engine.partition.Partition;
 import java.io.IOException;
 import java.nio.file.Path;
 
-/** What a job does after every target was restored: grow filesystems. */
+/** What a job does after every target was restored: grow filesystems, give new ids. */
 public final class AfterRestore {
   private AfterRestore() {}
 
@@ -44,5 +44,34 @@ public final class AfterRestore {
       long length = growLast ? size - 33L * Math.max(512, h.sectorSize()) - offset : size;
       return Grow.grow(target, offset, length, part.filesystem());
     }
+  }
+
+  /**
+   * {@code --new-ids} can run: refuses, before anything is written, when a program it needs for the
+   * filesystems the image records is missing.
+   */
+  public static void checkNewIds(RestoreRequest request, ImageHeader h) throws Refusal {
+    if (!request.newIds()) {
+      return;
+    }
+    if (NewIds.needsLoopDevices(h) && !NewIds.privileged()) {
+      throw new Refusal(
+          "--new-ids needs root for the image's ext, XFS or btrfs filesystems (their tools run on"
+              + " loop devices): run as root or drop --new-ids");
+    }
+    java.util.List<String> missing = NewIds.missingTools(h);
+    if (!missing.isEmpty()) {
+      throw new Refusal(
+          "--new-ids needs "
+              + String.join(", ", missing)
+              + " for the image's filesystems: install "
+              + (missing.size() == 1 ? "it" : "them")
+              + " (e2fsprogs, xfsprogs, btrfs-progs, util-linux) or drop --new-ids");
+    }
+  }
+
+  /** Gives one restored and verified target fresh ids ({@link NewIds}). */
+  public static NewIds.Result newIds(Path target) throws IOException {
+    return NewIds.apply(target);
   }
 }

@@ -16,6 +16,8 @@ import java.util.List;
  * @param growLast whole-device GPT images: extend the last partition to each target's end
  * @param parallelism chunks decoded side by side (0: the job chooses)
  * @param stallLimit how long the job may go without any progress before it is stopped as stuck
+ * @param newIds after the restore, give each target fresh GPT GUIDs and filesystem UUIDs/serials
+ *     ({@code NewIds})
  */
 public record RestoreRequest(
     SourceSpec source,
@@ -28,13 +30,42 @@ public record RestoreRequest(
     boolean grow,
     boolean growLast,
     int parallelism,
-    Duration stallLimit) {
+    Duration stallLimit,
+    boolean newIds) {
   /** No progress at all for this long means the job is stuck (a bug, or hardware that hangs). */
   public static final Duration DEFAULT_STALL_LIMIT = Duration.ofMinutes(10);
 
   public RestoreRequest {
     targets = List.copyOf(targets);
     stallLimit = stallLimit == null ? DEFAULT_STALL_LIMIT : stallLimit;
+  }
+
+  /** A request that keeps the image's ids. */
+  public RestoreRequest(
+      SourceSpec source,
+      List<String> targets,
+      boolean verify,
+      boolean consented,
+      boolean discard,
+      boolean buffered,
+      Remount remount,
+      boolean grow,
+      boolean growLast,
+      int parallelism,
+      Duration stallLimit) {
+    this(
+        source,
+        targets,
+        verify,
+        consented,
+        discard,
+        buffered,
+        remount,
+        grow,
+        growLast,
+        parallelism,
+        stallLimit,
+        false);
   }
 
   /** Mounting back what a restore unmounted. */
@@ -75,7 +106,8 @@ public record RestoreRequest(
         grow,
         growLast,
         parallelism,
-        stallLimit);
+        stallLimit,
+        newIds);
   }
 
   public RestoreRequest withConsented(boolean c) {
@@ -90,7 +122,8 @@ public record RestoreRequest(
         grow,
         growLast,
         parallelism,
-        stallLimit);
+        stallLimit,
+        newIds);
   }
 
   public RestoreRequest withStallLimit(Duration d) {
@@ -105,6 +138,23 @@ public record RestoreRequest(
         grow,
         growLast,
         parallelism,
-        d);
+        d,
+        newIds);
+  }
+
+  public RestoreRequest withNewIds(boolean n) {
+    return new RestoreRequest(
+        source,
+        targets,
+        verify,
+        consented,
+        discard,
+        buffered,
+        remount,
+        grow,
+        growLast,
+        parallelism,
+        stallLimit,
+        n);
   }
 }

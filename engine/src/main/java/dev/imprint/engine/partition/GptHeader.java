@@ -134,6 +134,20 @@ final class GptHeader {
     return sector;
   }
 
+  /**
+   * This header with another disk GUID and entries CRC ({@code --new-ids}): a full sector, fresh
+   * CRC, every other byte kept.
+   */
+  byte[] renewed(int sectorSize, byte[] diskGuid, int entriesCrc) {
+    byte[] sector = new byte[sectorSize];
+    System.arraycopy(raw, 0, sector, 0, raw.length);
+    System.arraycopy(diskGuid, 0, sector, DISK_GUID, 16);
+    ByteBuffer b = ByteBuffer.wrap(sector).order(ByteOrder.LITTLE_ENDIAN);
+    b.putInt(ENTRIES_CRC, entriesCrc);
+    b.putInt(HEADER_CRC, crcWithFieldZeroed(Arrays.copyOf(sector, raw.length)));
+    return sector;
+  }
+
   /** Whether two headers describe the same table (they differ only in where they sit). */
   boolean sameTableAs(GptHeader other) {
     return firstUsableLba == other.firstUsableLba

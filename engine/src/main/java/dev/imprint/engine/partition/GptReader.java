@@ -21,7 +21,7 @@ final class GptReader {
   private static final int[] SECTOR_SIZES = {512, 4096};
 
   /** A header whose entry array was read and matched its CRC. */
-  private record Loaded(GptHeader header, byte[] entries, long lba) {}
+  record Loaded(GptHeader header, byte[] entries, long lba) {}
 
   private GptReader() {}
 
@@ -164,7 +164,7 @@ final class GptReader {
     }
   }
 
-  private static Loaded load(RandomAccessDisk disk, int ss, long lba, String which)
+  static Loaded load(RandomAccessDisk disk, int ss, long lba, String which)
       throws IOException, PartitionException {
     return entries(disk, ss, header(disk, ss, lba, which), lba, which);
   }

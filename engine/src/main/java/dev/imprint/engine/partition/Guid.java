@@ -23,6 +23,15 @@ final class Guid {
         b[off + 15]);
   }
 
+  /** A random (version 4, RFC 4122 variant) GUID in GPT's byte order. */
+  static byte[] random(java.util.Random random) {
+    byte[] g = new byte[16];
+    random.nextBytes(g);
+    g[7] = (byte) ((g[7] & 0x0f) | 0x40); // version: the high nibble of the little-endian field 3
+    g[8] = (byte) ((g[8] & 0x3f) | 0x80);
+    return g;
+  }
+
   static boolean isZero(byte[] b, int off) {
     for (int i = 0; i < 16; i++) {
       if (b[off + i] != 0) {
