@@ -46,6 +46,13 @@ final class StreamImages {
     return d;
   }
 
+  /** A disk of random bytes only: every chunk is stored raw, as large as it gets. */
+  static byte[] random(int size, long seed) {
+    byte[] d = new byte[size];
+    new Random(seed).nextBytes(d);
+    return d;
+  }
+
   /** Writes {@code disk} as an image of {@code chunk}-byte chunks at {@code out}. */
   static Path write(Path out, byte[] disk, int chunk) throws IOException {
     ImageHeader h =
