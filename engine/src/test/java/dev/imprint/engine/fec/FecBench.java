@@ -1,5 +1,8 @@
 package dev.imprint.engine.fec;
 
+import dev.imprint.engine.hash.Sha256;
+import dev.imprint.engine.multicast.Datagram;
+import dev.imprint.engine.multicast.SessionKeys;
 import java.lang.management.ManagementFactory;
 import java.lang.management.ThreadMXBean;
 import java.nio.ByteBuffer;
@@ -32,11 +35,58 @@ public final class FecBench {
     encode(k, r, size, src, parity, 0.5);
     double enc = encode(k, r, size, src, parity, seconds);
     System.out.printf("encode k=%d r=%d S=%d: %.0f MB/s per core%n", k, r, size, enc);
-    for (int lost : new int[] {Math.max(1, k / 20), r}) {
-      decode(k, size, src, parity, lost, 0.5);
-      double dec = decode(k, size, src, parity, lost, seconds);
-      System.out.printf("decode k=%d lost=%d S=%d: %.0f MB/s per core%n", k, lost, size, dec);
+    double[] dec = new double[2];
+    int[] lost = {Math.max(1, k / 20), r};
+    for (int i = 0; i < 2; i++) {
+      decode(k, size, src, parity, lost[i], 0.5);
+      dec[i] = decode(k, size, src, parity, lost[i], seconds);
+      System.out.printf("decode k=%d lost=%d S=%d: %.0f MB/s per core%n", k, lost[i], size, dec[i]);
     }
+    mac(size, 0.5);
+    double macUs = mac(size, seconds);
+    sha(0.5);
+    double sha = sha(seconds);
+    System.out.printf("HMAC-SHA256 per %d-byte datagram: %.2f us per core%n", size + 52, macUs);
+    System.out.printf("SHA-256 of 1 MiB chunks: %.0f MB/s per core%n", sha);
+    double rate = 50e6;
+    double macs = rate / size * (1 + (double) r / k) * macUs / 1e6;
+    double server = rate / (enc * 1e6) + macs;
+    double client = rate / (dec[0] * 1e6) + macs + rate / (sha * 1e6);
+    System.out.printf(
+        "at 50 MB/s: server %.2f core (encode + MAC), client %.2f core (MAC + decode at 5%%"
+            + " loss + SHA-256; decompression not counted)%n",
+        server, client);
+  }
+
+  /** Microseconds of CPU per MAC of one datagram. */
+  private static double mac(int size, double s) {
+    SessionKeys keys = SessionKeys.generate(new byte[32]);
+    Datagram d = new Datagram(keys);
+    ByteBuffer b = ByteBuffer.allocateDirect(size + 52);
+    long n = 0;
+    long t0 = cpu();
+    long end = t0 + (long) (s * 1e9);
+    while (cpu() < end) {
+      for (int i = 0; i < 100; i++) {
+        b.clear();
+        d.seal(b, size);
+        n++;
+      }
+    }
+    return (cpu() - t0) / 1e3 / n;
+  }
+
+  /** MB/s of SHA-256 over 1 MiB direct buffers (libcrypto when it loads, as chunks are). */
+  private static double sha(double s) {
+    ByteBuffer b = ByteBuffer.allocateDirect(1 << 20);
+    long bytes = 0;
+    long t0 = cpu();
+    long end = t0 + (long) (s * 1e9);
+    while (cpu() < end) {
+      Sha256.of(b);
+      bytes += b.capacity();
+    }
+    return bytes / ((cpu() - t0) / 1e9) / 1e6;
   }
 
   private static double encode(int k, int r, int size, byte[] src, byte[][] parity, double s) {
