@@ -13,6 +13,8 @@ package dev.imprint.engine.fec;
 public final class Decoder {
   private int[] missing = new int[0];
   private int[] parity = new int[0];
+  private int[] coef = new int[0];
+  private int[] at = new int[0];
   private int[][] matrix = new int[0][];
   private byte[] scratch = new byte[0];
 
@@ -38,27 +40,31 @@ public final class Decoder {
         e++;
       }
     }
-    // P' = P - the known sources' share.
+    // P' = P - the known sources' share: one pass over each known source for all e rows.
     for (int a = 0; a < e; a++) {
-      int row = parity[a];
-      int at = missing[a] * size;
-      for (int j = 0, x = 0; j < k; j++) {
-        if (x < e && missing[x] == j) {
-          x++;
-          continue;
-        }
-        Gf256.mulAdd(ReedSolomon.coefficient(row, j), data, j * size, data, at, size);
+      at[a] = missing[a] * size;
+    }
+    for (int j = 0, x = 0; j < k; j++) {
+      if (x < e && missing[x] == j) {
+        x++;
+        continue;
       }
+      for (int a = 0; a < e; a++) {
+        coef[a] = ReedSolomon.coefficient(parity[a], j);
+      }
+      Gf256.mulAddMany(coef, e, data, j * size, data, at, size);
     }
     invert(e);
     // D_M = A^-1 P', through scratch since the inputs sit where the outputs go.
+    java.util.Arrays.fill(scratch, 0, e * size, (byte) 0);
     for (int a = 0; a < e; a++) {
-      int[] inv = matrix[a];
-      int out = a * size;
-      Gf256.mulSet(inv[e], data, missing[0] * size, scratch, out, size);
-      for (int c = 1; c < e; c++) {
-        Gf256.mulAdd(inv[e + c], data, missing[c] * size, scratch, out, size);
+      at[a] = a * size;
+    }
+    for (int c = 0; c < e; c++) {
+      for (int a = 0; a < e; a++) {
+        coef[a] = matrix[a][e + c];
       }
+      Gf256.mulAddMany(coef, e, data, missing[c] * size, scratch, at, size);
     }
     for (int a = 0; a < e; a++) {
       System.arraycopy(scratch, a * size, data, missing[a] * size, size);
@@ -70,6 +76,8 @@ public final class Decoder {
     if (missing.length < k) {
       missing = new int[k];
       parity = new int[k];
+      coef = new int[k];
+      at = new int[k];
       matrix = new int[k][2 * k];
     }
     if (scratch.length < k * size) {

@@ -104,6 +104,47 @@ public final class Gf256 {
     }
   }
 
+  /**
+   * For each q < n: dst[at[q]..at[q]+len) ^= c[q] * src[s..s+len). One pass over the source for
+   * many outputs: a word's eight byte indices are taken apart once and looked up in every row,
+   * which is where encoding r parity symbols spends its time.
+   */
+  static void mulAddMany(int[] c, int n, byte[] src, int s, byte[] dst, int[] at, int len) {
+    byte[] mul = MUL;
+    int i = 0;
+    for (; i + 8 <= len; i += 8) {
+      long v = (long) LONGS.get(src, s + i);
+      int b0 = (int) v & 0xff;
+      int b1 = (int) (v >>> 8) & 0xff;
+      int b2 = (int) (v >>> 16) & 0xff;
+      int b3 = (int) (v >>> 24) & 0xff;
+      int b4 = (int) (v >>> 32) & 0xff;
+      int b5 = (int) (v >>> 40) & 0xff;
+      int b6 = (int) (v >>> 48) & 0xff;
+      int b7 = (int) (v >>> 56);
+      for (int q = 0; q < n; q++) {
+        int row = c[q] << 8;
+        long m =
+            (mul[row | b0] & 0xffL)
+                | (mul[row | b1] & 0xffL) << 8
+                | (mul[row | b2] & 0xffL) << 16
+                | (mul[row | b3] & 0xffL) << 24
+                | (mul[row | b4] & 0xffL) << 32
+                | (mul[row | b5] & 0xffL) << 40
+                | (mul[row | b6] & 0xffL) << 48
+                | (mul[row | b7] & 0xffL) << 56;
+        int o = at[q] + i;
+        LONGS.set(dst, o, (long) LONGS.get(dst, o) ^ m);
+      }
+    }
+    for (; i < len; i++) {
+      int x = src[s + i] & 0xff;
+      for (int q = 0; q < n; q++) {
+        dst[at[q] + i] ^= mul[(c[q] << 8) | x];
+      }
+    }
+  }
+
   /** dst[d..d+len) = c * src[s..s+len). */
   static void mulSet(int c, byte[] src, int s, byte[] dst, int d, int len) {
     byte[] mul = MUL;

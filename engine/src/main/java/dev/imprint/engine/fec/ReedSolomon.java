@@ -49,6 +49,50 @@ public final class ReedSolomon {
   }
 
   /**
+   * Computes the {@code count} parity symbols {@code p[0..count)} of a block in one pass over its
+   * sources, into {@code out} end to end from {@code outFrom}: what a sender does for a loop.
+   * {@code coef} and {@code at} are work space of at least {@code count} entries, so nothing is
+   * allocated.
+   */
+  public static void encode(
+      int k,
+      int size,
+      byte[] source,
+      int from,
+      int[] p,
+      int count,
+      byte[] out,
+      int outFrom,
+      int[] coef,
+      int[] at) {
+    checkK(k);
+    if (count < 0 || count > p.length || coef.length < count || at.length < count) {
+      throw new IllegalArgumentException("work space for " + count + " parity symbols is missing");
+    }
+    for (int q = 0; q < count; q++) {
+      checkParity(k, p[q]);
+    }
+    if (size <= 0
+        || from < 0
+        || (long) from + (long) k * size > source.length
+        || outFrom < 0
+        || (long) outFrom + (long) count * size > out.length) {
+      throw new IllegalArgumentException(
+          "the block's " + k + " symbols of " + size + " bytes do not fit the buffers given");
+    }
+    java.util.Arrays.fill(out, outFrom, outFrom + count * size, (byte) 0);
+    for (int q = 0; q < count; q++) {
+      at[q] = outFrom + q * size;
+    }
+    for (int j = 0; j < k; j++) {
+      for (int q = 0; q < count; q++) {
+        coef[q] = COEF[(p[q] << 8) | j];
+      }
+      Gf256.mulAddMany(coef, count, source, from + j * size, out, at, size);
+    }
+  }
+
+  /**
    * Computes parity symbol {@code p} of a block whose {@code k} source symbols of {@code size}
    * bytes lie end to end in {@code source} from {@code from}, into {@code out} at {@code outFrom}.
    * Allocates nothing.

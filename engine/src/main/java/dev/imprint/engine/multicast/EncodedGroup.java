@@ -11,6 +11,10 @@ import java.util.concurrent.RecursiveAction;
  * allocates nothing per datagram (the buffers grow once to the largest group).
  */
 final class EncodedGroup {
+  /** Per encoding thread: parity indices, coefficients, offsets. */
+  private static final ThreadLocal<int[][]> WORK =
+      ThreadLocal.withInitial(() -> new int[3][ReedSolomon.MAX_SYMBOLS]);
+
   int loop;
   int group;
   int parity;
@@ -83,10 +87,11 @@ final class EncodedGroup {
       int s = layout.symbolSize();
       int k = layout.blockK(firstBlock + from);
       int r = Math.min(parity, Carousel.parityLimit(k));
+      int[][] w = WORK.get();
       for (int i = 0; i < r; i++) {
-        int p = Carousel.parityIndex(k, rotation, i);
-        ReedSolomon.encode(k, s, source[from], 0, p, repair[from], i * s);
+        w[0][i] = Carousel.parityIndex(k, rotation, i);
       }
+      ReedSolomon.encode(k, s, source[from], 0, w[0], r, repair[from], 0, w[1], w[2]);
     }
   }
 

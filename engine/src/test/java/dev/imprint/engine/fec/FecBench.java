@@ -90,14 +90,22 @@ public final class FecBench {
   }
 
   private static double encode(int k, int r, int size, byte[] src, byte[][] parity, double s) {
+    int[] p = new int[r];
+    for (int i = 0; i < r; i++) {
+      p[i] = k + i;
+    }
+    byte[] out = new byte[r * size];
+    int[] coef = new int[r];
+    int[] at = new int[r];
     long bytes = 0;
     long t0 = cpu();
     long end = t0 + (long) (s * 1e9);
     while (cpu() < end) {
-      for (int i = 0; i < r; i++) {
-        ReedSolomon.encode(k, size, src, 0, k + i, parity[i], 0);
-      }
+      ReedSolomon.encode(k, size, src, 0, p, r, out, 0, coef, at);
       bytes += (long) k * size;
+    }
+    for (int i = 0; i < r; i++) {
+      System.arraycopy(out, i * size, parity[i], 0, size);
     }
     return bytes / ((cpu() - t0) / 1e9) / 1e6;
   }

@@ -133,6 +133,49 @@ class ReedSolomonTest {
   }
 
   @Test
+  void manyParityInOnePassEqualsOneAtATime() {
+    Random r = new Random(11);
+    for (int size : new int[] {1400, 13, 64}) {
+      int k = 37;
+      byte[][] sym = codeword(k, k + 20, size, size);
+      byte[] src = new byte[k * size];
+      for (int j = 0; j < k; j++) {
+        System.arraycopy(sym[j], 0, src, j * size, size);
+      }
+      int[] p = {k + 19, k, 200, 255, k + 3};
+      byte[] out = new byte[p.length * size + 5];
+      r.nextBytes(out); // stale bytes must be overwritten
+      ReedSolomon.encode(k, size, src, 0, p, p.length, out, 5, new int[8], new int[8]);
+      for (int q = 0; q < p.length; q++) {
+        byte[] one = new byte[size];
+        ReedSolomon.encode(k, size, src, 0, p[q], one, 0);
+        byte[] many = new byte[size];
+        System.arraycopy(out, 5 + q * size, many, 0, size);
+        assertArrayEquals(one, many, "parity " + p[q] + " of " + size + "-byte symbols");
+      }
+    }
+    assertThrows(
+        IllegalArgumentException.class,
+        () ->
+            ReedSolomon.encode(
+                4, 8, new byte[32], 0, new int[] {3}, 1, new byte[8], 0, new int[1], new int[1]));
+    assertThrows(
+        IllegalArgumentException.class,
+        () ->
+            ReedSolomon.encode(
+                4,
+                8,
+                new byte[32],
+                0,
+                new int[] {5, 6},
+                2,
+                new byte[8],
+                0,
+                new int[2],
+                new int[2]));
+  }
+
+  @Test
   void duplicatesCountOnce() {
     byte[][] sym = codeword(4, 8, 8, 3);
     FecBlock b = new FecBlock(4, 8);
