@@ -114,7 +114,17 @@ public final class MulticastSender implements AutoCloseable {
     // A burst of 64 datagrams: parking finer than ~50 us is not reliable.
     this.pacer = new Pacer(start, 64L * Datagram.length(p.symbolSize()));
     this.rates = RateController.forCeiling(config.dataRate(), config.clientDataRate());
-    this.encoders = new ForkJoinPool(Runtime.getRuntime().availableProcessors());
+    this.encoders =
+        new ForkJoinPool(
+            Runtime.getRuntime().availableProcessors(),
+            pool -> {
+              var t = ForkJoinPool.defaultForkJoinWorkerThreadFactory.newThread(pool);
+              t.setName("imprint-mcast-encode-" + t.getPoolIndex());
+              t.setDaemon(true);
+              return t;
+            },
+            null,
+            false);
     this.reader =
         Executors.newSingleThreadExecutor(
             r -> {

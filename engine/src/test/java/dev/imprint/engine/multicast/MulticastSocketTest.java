@@ -180,6 +180,19 @@ class MulticastSocketTest {
         assertNull(failed.get(), () -> "failed: " + failed.get());
         assertTrue(done, () -> "not done: " + reception.progress());
       }
+      assertTrue(tx.stats().datagrams() > 0 && !rogue.isOpen());
+      long left = 0;
+      for (long until = System.nanoTime() + 5_000_000_000L; System.nanoTime() < until; ) {
+        left =
+            Thread.getAllStackTraces().keySet().stream()
+                .filter(t -> t.getName().startsWith("imprint-mcast") && t.isAlive())
+                .count();
+        if (left == 0) {
+          break;
+        }
+        Thread.sleep(20);
+      }
+      assertEquals(0, left, "closing the sender and receiver leaves no thread behind");
       assertArrayEquals(disk, got.disk);
       got.seen.values().forEach(n -> assertEquals(1, n));
       Reception.Progress p = reception.progress();

@@ -151,7 +151,6 @@ class ReceptionTest {
             }
           });
       decoders.submit(() -> {}).get();
-      Thread.sleep(0);
       assertFalse(r.isDone(), "25% loss with 8 parity per 60 leaves blocks missing");
       List<RepairRange> want = r.wanted(Long.MAX_VALUE);
       long bytes = want.stream().mapToLong(RepairRange::length).sum();
