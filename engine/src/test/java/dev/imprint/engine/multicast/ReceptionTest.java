@@ -6,7 +6,9 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.imprint.engine.image.Image;
+import java.io.IOException;
 import java.nio.ByteBuffer;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
@@ -50,30 +52,59 @@ class ReceptionTest {
     }
   }
 
-  @Test
-  void lossyStreamIsDeliveredExactAndOnce() throws Exception {
-    byte[] disk = StreamImages.disk(SIZE, CHUNK, 1);
-    try (Image image =
-        StreamImages.open(StreamImages.write(dir.resolve("a.imprint"), disk, CHUNK))) {
-      StreamLayout l = StreamLayout.of(image.metadata().index(), PARAMS);
-      SessionKeys keys = SessionKeys.generate(image.metadata().digest());
-      StreamImages.Collector got = new StreamImages.Collector(SIZE);
-      Reception r = new Reception(l, image.metadata().index(), keys, got, decoders, 64L << 20);
-      Random rnd = new Random(3);
+  /** An image written from a seeded disk, its stream's layout and keys, and a reception of it. */
+  private final class Fixture implements AutoCloseable {
+    final byte[] disk;
+    final Path file;
+    final Image image;
+    final StreamLayout layout;
+    final SessionKeys keys;
+    final StreamImages.Collector got = new StreamImages.Collector(SIZE);
+    final Reception reception;
+
+    Fixture(long seed, long budget) throws IOException {
+      disk = StreamImages.disk(SIZE, CHUNK, seed);
+      file = StreamImages.write(dir.resolve(seed + ".imprint"), disk, CHUNK);
+      image = StreamImages.open(file);
+      layout = StreamLayout.of(image.metadata().index(), PARAMS);
+      keys = SessionKeys.generate(image.metadata().digest());
+      reception = new Reception(layout, image.metadata().index(), keys, got, decoders, budget);
+    }
+
+    /** Offers {@code loops} loops, losing each datagram with {@code lossPercent}% chance. */
+    void receive(int loops, int lossPercent, long seed) throws Exception {
+      Random rnd = new Random(seed);
       stream(
           image,
-          l,
+          layout,
           keys,
-          3,
+          loops,
           d -> {
-            if (rnd.nextInt(100) >= 10) {
-              r.offer(d);
+            if (!reception.isDone() && rnd.nextInt(100) >= lossPercent) {
+              reception.offer(d);
             }
           });
-      assertTrue(r.await(30, TimeUnit.SECONDS), "done from three loops at 10% loss");
+    }
+
+    /** Waits for the reception and checks every byte and that each chunk came once. */
+    void assertExact() throws Exception {
+      assertTrue(reception.await(30, TimeUnit.SECONDS), () -> "done: " + reception.progress());
       assertArrayEquals(disk, got.disk);
       got.seen.values().forEach(n -> assertEquals(1, n));
-      Reception.Progress p = r.progress();
+    }
+
+    @Override
+    public void close() throws IOException {
+      image.close();
+    }
+  }
+
+  @Test
+  void lossyStreamIsDeliveredExactAndOnce() throws Exception {
+    try (Fixture f = new Fixture(1, 64L << 20)) {
+      f.receive(3, 10, 3);
+      f.assertExact();
+      Reception.Progress p = f.reception.progress();
       assertEquals(0, p.forged());
       assertTrue(p.lossRate() > 0.07 && p.lossRate() < 0.13, "loss " + p.lossRate());
       assertTrue(p.fullLoopSeen());
@@ -82,30 +113,21 @@ class ReceptionTest {
 
   @Test
   void forgedAlteredAndForeignDatagramsNeverReachOutput() throws Exception {
-    byte[] disk = StreamImages.disk(SIZE, CHUNK, 2);
-    byte[] other = StreamImages.disk(SIZE, CHUNK, 9);
-    try (Image image =
-            StreamImages.open(StreamImages.write(dir.resolve("a.imprint"), disk, CHUNK));
-        Image wrong =
-            StreamImages.open(StreamImages.write(dir.resolve("b.imprint"), other, CHUNK))) {
-      StreamLayout l = StreamLayout.of(image.metadata().index(), PARAMS);
-      SessionKeys keys = SessionKeys.generate(image.metadata().digest());
-      StreamImages.Collector got = new StreamImages.Collector(SIZE);
-      Reception r = new Reception(l, image.metadata().index(), keys, got, decoders, 64L << 20);
+    try (Fixture f = new Fixture(2, 64L << 20);
+        Fixture other = new Fixture(9, 64L << 20)) {
+      Reception r = f.reception;
       Random rnd = new Random(5);
       // A rogue who knows the session id and digest (they travel in clear) but not the secret.
-      SessionKeys rogue =
-          new SessionKeys(keys.sessionId(), image.metadata().digest(), new byte[32]);
-      StreamLayout wl = StreamLayout.of(wrong.metadata().index(), PARAMS);
+      SessionKeys rogue = new SessionKeys(f.keys.sessionId(), f.keys.imageDigest(), new byte[32]);
       List<Reception.Verdict> bad = new ArrayList<>();
-      stream(wrong, wl, rogue, 1, d -> bad.add(r.offer(d)));
+      stream(other.image, other.layout, rogue, 1, d -> bad.add(r.offer(d)));
       // Another session of the same image with its own secret: foreign.
-      SessionKeys earlier = SessionKeys.generate(image.metadata().digest());
-      stream(image, l, earlier, 1, d -> bad.add(r.offer(d)));
+      SessionKeys earlier = SessionKeys.generate(f.keys.imageDigest());
+      stream(f.image, f.layout, earlier, 1, d -> bad.add(r.offer(d)));
       stream(
-          image,
-          l,
-          keys,
+          f.image,
+          f.layout,
+          f.keys,
           2,
           d -> {
             ByteBuffer copy = ByteBuffer.allocate(d.remaining()).put(d.duplicate()).flip();
@@ -122,8 +144,7 @@ class ReceptionTest {
           });
       assertFalse(bad.contains(Reception.Verdict.ACCEPTED));
       assertFalse(bad.contains(Reception.Verdict.DUPLICATE));
-      assertTrue(r.await(30, TimeUnit.SECONDS));
-      assertArrayEquals(disk, got.disk);
+      f.assertExact();
       Reception.Progress p = r.progress();
       assertEquals(0, p.rejectedChunks(), "nothing wrong ever reached a chunk's hash");
       assertTrue(p.forged() > 0 && p.foreign() > 0);
@@ -132,63 +153,28 @@ class ReceptionTest {
 
   @Test
   void repairCompletesWhatOneLoopMissed() throws Exception {
-    byte[] disk = StreamImages.disk(SIZE, CHUNK, 4);
-    Path img = StreamImages.write(dir.resolve("a.imprint"), disk, CHUNK);
-    try (Image image = StreamImages.open(img)) {
-      StreamLayout l = StreamLayout.of(image.metadata().index(), PARAMS);
-      SessionKeys keys = SessionKeys.generate(image.metadata().digest());
-      StreamImages.Collector got = new StreamImages.Collector(SIZE);
-      Reception r = new Reception(l, image.metadata().index(), keys, got, decoders, 64L << 20);
-      Random rnd = new Random(8);
-      stream(
-          image,
-          l,
-          keys,
-          1,
-          d -> {
-            if (rnd.nextInt(100) >= 25) {
-              r.offer(d);
-            }
-          });
+    try (Fixture f = new Fixture(4, 64L << 20)) {
+      f.receive(1, 25, 8);
       decoders.submit(() -> {}).get();
-      assertFalse(r.isDone(), "25% loss with 8 parity per 60 leaves blocks missing");
-      List<RepairRange> want = r.wanted(Long.MAX_VALUE);
+      assertFalse(f.reception.isDone(), "25% loss with 8 parity per 60 leaves blocks missing");
+      List<RepairRange> want = f.reception.wanted(Long.MAX_VALUE);
       long bytes = want.stream().mapToLong(RepairRange::length).sum();
-      assertTrue(bytes > 0 && bytes < l.storedBytes() / 4, "repair " + bytes);
-      byte[] file = java.nio.file.Files.readAllBytes(img);
+      assertTrue(bytes > 0 && bytes < f.layout.storedBytes() / 4, "repair " + bytes);
+      byte[] file = Files.readAllBytes(f.file);
       for (RepairRange w : want) {
-        r.repaired(w, ByteBuffer.wrap(file, (int) w.fileOffset(), w.length()));
+        f.reception.repaired(w, ByteBuffer.wrap(file, (int) w.fileOffset(), w.length()));
       }
-      assertTrue(r.await(30, TimeUnit.SECONDS));
-      assertArrayEquals(disk, got.disk);
+      f.assertExact();
     }
   }
 
   @Test
   void memoryBudgetDropsNewBlocksButStillCompletes() throws Exception {
-    byte[] disk = StreamImages.disk(SIZE, CHUNK, 6);
-    try (Image image =
-        StreamImages.open(StreamImages.write(dir.resolve("a.imprint"), disk, CHUNK))) {
-      StreamLayout l = StreamLayout.of(image.metadata().index(), PARAMS);
-      SessionKeys keys = SessionKeys.generate(image.metadata().digest());
-      StreamImages.Collector got = new StreamImages.Collector(SIZE);
-      // Room for about 12 blocks: far less than the image.
-      Reception r =
-          new Reception(l, image.metadata().index(), keys, got, decoders, 12L * 60 * 1400);
-      Random rnd = new Random(2);
-      stream(
-          image,
-          l,
-          keys,
-          12,
-          d -> {
-            if (!r.isDone() && rnd.nextInt(100) >= 30) {
-              r.offer(d);
-            }
-          });
-      assertTrue(r.await(30, TimeUnit.SECONDS), "progress " + r.progress());
-      assertArrayEquals(disk, got.disk);
-      assertTrue(r.progress().overBudget() > 0, "the budget was tested");
+    // Room for about 12 blocks: far less than the image.
+    try (Fixture f = new Fixture(6, 12L * 60 * 1400)) {
+      f.receive(12, 30, 2);
+      f.assertExact();
+      assertTrue(f.reception.progress().overBudget() > 0, "the budget was tested");
     }
   }
 }

@@ -71,25 +71,9 @@ final class TwoHostLan implements AutoCloseable {
 
   /** Drops {@code percent}% of the UDP datagrams the receiver's namespace takes in. */
   void loss(int percent) {
-    Cmd.run("ip", "netns", "exec", receiver, "nft", "add", "table", "inet", "fecloss");
-    Cmd.run(
-        "ip",
-        "netns",
-        "exec",
-        receiver,
-        "nft",
-        "add",
-        "chain",
-        "inet",
-        "fecloss",
-        "input",
-        "{ type filter hook input priority 0 ; }");
-    Cmd.run(
-        "ip",
-        "netns",
-        "exec",
-        receiver,
-        "nft",
+    nft("add", "table", "inet", "fecloss");
+    nft("add", "chain", "inet", "fecloss", "input", "{ type filter hook input priority 0 ; }");
+    nft(
         "add",
         "rule",
         "inet",
@@ -105,6 +89,13 @@ final class TwoHostLan implements AutoCloseable {
         "<",
         String.valueOf(percent),
         "drop");
+  }
+
+  private void nft(String... args) {
+    java.util.List<String> argv =
+        new java.util.ArrayList<>(java.util.List.of("ip", "netns", "exec", receiver, "nft"));
+    argv.addAll(java.util.List.of(args));
+    Cmd.run(argv.toArray(String[]::new));
   }
 
   /** Runs {@code work} on a thread that has entered namespace {@code ns}. */
