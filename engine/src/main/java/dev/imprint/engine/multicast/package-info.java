@@ -46,5 +46,12 @@
  * }</pre>
  *
  * ZERO and UNALLOCATED ranges never travel: the client takes them from the index.
+ *
+ * <p>Notes for callers: give {@code Reception} an executor that queues (e.g. a fixed pool), never
+ * one that runs tasks on the caller or blocks it, since the socket's handler thread submits to it;
+ * the sink may block (disk writes), which only makes the reception drop what it cannot hold. {@code
+ * Progress.lossRate()} is since the first datagram; for a report interval, diff {@code authentic}
+ * and {@code expected} of two snapshots. A client joins mid-loop without anything special: blocks
+ * fill in any order, and {@code fullLoopSeen} says when repair makes sense.
  */
 package dev.imprint.engine.multicast;
