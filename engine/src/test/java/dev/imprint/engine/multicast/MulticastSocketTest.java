@@ -203,4 +203,65 @@ class MulticastSocketTest {
       assertTrue(loops.get() <= 2, "done within a few loops, not " + loops.get());
     }
   }
+
+  @Test
+  void senderHoldsWhilePausedAndFollowsReports() throws Exception {
+    byte[] disk = StreamImages.disk(4 << 20, CHUNK, 12);
+    try (Image image =
+        StreamImages.open(StreamImages.write(dir.resolve("p.imprint"), disk, CHUNK))) {
+      StreamParams params = StreamParams.DEFAULT;
+      StreamLayout layout = StreamLayout.of(image.metadata().index(), params);
+      SessionKeys keys = SessionKeys.generate(image.metadata().digest());
+      InetSocketAddress group = group();
+      StreamImages.Collector got = new StreamImages.Collector(4 << 20);
+      Reception reception =
+          new Reception(layout, image.metadata().index(), keys, got, decoders, 64L << 20);
+      MulticastReceiver rx =
+          TwoHostLan.in(
+              lan.receiver,
+              () ->
+                  MulticastReceiver.open(
+                      reception,
+                      group,
+                      NetworkInterface.getByName(lan.receiverIf),
+                      RATE,
+                      new MulticastReceiver.Listener() {}));
+      MulticastSender tx =
+          TwoHostLan.in(
+              lan.sender,
+              () ->
+                  MulticastSender.open(
+                      layout,
+                      StoredChunks.of(image),
+                      keys,
+                      new MulticastSender.Config(
+                          group,
+                          NetworkInterface.getByName(lan.senderIf),
+                          1,
+                          RATE,
+                          0,
+                          true,
+                          false,
+                          params),
+                      new MulticastSender.Listener() {}));
+      try (rx;
+          tx) {
+        rx.start();
+        tx.setPaused(true);
+        tx.start();
+        Thread.sleep(500); // a negative check: nothing may arrive in this time
+        assertEquals(0, rx.datagrams(), "a paused sender sends nothing");
+        assertEquals(0, tx.stats().datagrams());
+        int parity = tx.stats().parity();
+        tx.report(java.util.List.of(new ClientReport(0.4, 0), new ClientReport(0.4, 0)));
+        assertTrue(tx.stats().parity() > parity, "40% loss raises the parity");
+        assertTrue(
+            tx.stats().rate() >= RATE * 0.74 && tx.stats().rate() < RATE,
+            "and, above 25%, lowers the rate");
+        tx.setPaused(false);
+        assertTrue(reception.await(60, TimeUnit.SECONDS), () -> "" + reception.progress());
+      }
+      assertArrayEquals(disk, got.disk);
+    }
+  }
 }
