@@ -60,6 +60,44 @@ class MulticastSocketTest {
         InetAddress.getByName("239.77." + new Random().nextInt(1, 250) + ".9"), 7800);
   }
 
+  private MulticastReceiver openReceiver(
+      Reception reception, InetSocketAddress group, MulticastReceiver.Listener listener)
+      throws Exception {
+    return TwoHostLan.in(
+        lan.receiver,
+        () ->
+            MulticastReceiver.open(
+                reception, group, NetworkInterface.getByName(lan.receiverIf), RATE, listener));
+  }
+
+  private MulticastSender openSender(
+      StreamLayout layout,
+      Image image,
+      SessionKeys keys,
+      InetSocketAddress group,
+      boolean adaptive,
+      MulticastSender.Listener listener)
+      throws Exception {
+    StreamParams params = StreamParams.DEFAULT;
+    return TwoHostLan.in(
+        lan.sender,
+        () ->
+            MulticastSender.open(
+                layout,
+                StoredChunks.of(image),
+                keys,
+                new MulticastSender.Config(
+                    group,
+                    NetworkInterface.getByName(lan.senderIf),
+                    1,
+                    RATE,
+                    0,
+                    adaptive,
+                    false,
+                    params),
+                listener));
+  }
+
   @Test
   void chunksArriveExactThroughFivePercentLossAndARogue() throws Exception {
     lan.loss(5);
@@ -77,53 +115,38 @@ class MulticastSocketTest {
       AtomicReference<Exception> failed = new AtomicReference<>();
       AtomicInteger loops = new AtomicInteger();
       MulticastReceiver rx =
-          TwoHostLan.in(
-              lan.receiver,
-              () ->
-                  MulticastReceiver.open(
-                      reception,
-                      group,
-                      NetworkInterface.getByName(lan.receiverIf),
-                      RATE,
-                      new MulticastReceiver.Listener() {
-                        @Override
-                        public void receiveBuffer(int requested, int granted) {
-                          buffer.set(new int[] {requested, granted});
-                        }
+          openReceiver(
+              reception,
+              group,
+              new MulticastReceiver.Listener() {
+                @Override
+                public void receiveBuffer(int requested, int granted) {
+                  buffer.set(new int[] {requested, granted});
+                }
 
-                        @Override
-                        public void failed(Exception e) {
-                          failed.set(e);
-                        }
-                      }));
+                @Override
+                public void failed(Exception e) {
+                  failed.set(e);
+                }
+              });
       MulticastSender tx =
-          TwoHostLan.in(
-              lan.sender,
-              () ->
-                  MulticastSender.open(
-                      layout,
-                      StoredChunks.of(image),
-                      keys,
-                      new MulticastSender.Config(
-                          group,
-                          NetworkInterface.getByName(lan.senderIf),
-                          1,
-                          RATE,
-                          0,
-                          false,
-                          false,
-                          params),
-                      new MulticastSender.Listener() {
-                        @Override
-                        public void loopStarted(int loop) {
-                          loops.set(loop);
-                        }
+          openSender(
+              layout,
+              image,
+              keys,
+              group,
+              false,
+              new MulticastSender.Listener() {
+                @Override
+                public void loopStarted(int loop) {
+                  loops.set(loop);
+                }
 
-                        @Override
-                        public void failed(Exception e) {
-                          failed.set(e);
-                        }
-                      }));
+                @Override
+                public void failed(Exception e) {
+                  failed.set(e);
+                }
+              });
       DatagramChannel rogue =
           TwoHostLan.in(
               lan.sender,
@@ -216,34 +239,9 @@ class MulticastSocketTest {
       StreamImages.Collector got = new StreamImages.Collector(4 << 20);
       Reception reception =
           new Reception(layout, image.metadata().index(), keys, got, decoders, 64L << 20);
-      MulticastReceiver rx =
-          TwoHostLan.in(
-              lan.receiver,
-              () ->
-                  MulticastReceiver.open(
-                      reception,
-                      group,
-                      NetworkInterface.getByName(lan.receiverIf),
-                      RATE,
-                      new MulticastReceiver.Listener() {}));
+      MulticastReceiver rx = openReceiver(reception, group, new MulticastReceiver.Listener() {});
       MulticastSender tx =
-          TwoHostLan.in(
-              lan.sender,
-              () ->
-                  MulticastSender.open(
-                      layout,
-                      StoredChunks.of(image),
-                      keys,
-                      new MulticastSender.Config(
-                          group,
-                          NetworkInterface.getByName(lan.senderIf),
-                          1,
-                          RATE,
-                          0,
-                          true,
-                          false,
-                          params),
-                      new MulticastSender.Listener() {}));
+          openSender(layout, image, keys, group, true, new MulticastSender.Listener() {});
       try (rx;
           tx) {
         rx.start();
