@@ -185,7 +185,7 @@ public final class Reception {
     synchronized (this) {
       count(Datagram.sequence(d), Datagram.loop(d), b);
     }
-    return accept(b, Datagram.index(d), d.duplicate().position(Datagram.HEADER));
+    return accept(b, Datagram.index(d), d.duplicate().position(Datagram.HEADER), false);
   }
 
   private void count(int seq, int loop, int block) {
@@ -205,8 +205,11 @@ public final class Reception {
     }
   }
 
-  /** Adds symbol {@code index} of block {@code b}; starts its decoding when it has k symbols. */
-  private Verdict accept(int b, int index, ByteBuffer symbol) {
+  /**
+   * Adds symbol {@code index} of block {@code b}; starts its decoding when it has k symbols. Repair
+   * ({@code force}) may exceed the memory budget: it was asked for and will not come again.
+   */
+  private Verdict accept(int b, int index, ByteBuffer symbol, boolean force) {
     FecBlock fb;
     synchronized (this) {
       byte st = state[b];
@@ -217,7 +220,7 @@ public final class Reception {
       if (fb == null) {
         int k = layout.blockK(b);
         long need = (long) k * layout.symbolSize();
-        if (memory + need > memoryBudget && memory > 0) {
+        if (memory + need > memoryBudget && memory > 0 && !force) {
           overBudget++;
           return Verdict.OVER_BUDGET;
         }
@@ -487,7 +490,7 @@ public final class Reception {
         }
         int sym = layout.firstSymbol(c) + (range.chunkOffset() + off) / s;
         int b = layout.blockOf(sym);
-        accept(b, sym - layout.blockStart(b), repairSymbol);
+        accept(b, sym - layout.blockStart(b), repairSymbol, true);
       }
     }
   }
