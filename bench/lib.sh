@@ -368,3 +368,17 @@ CONF
 imprint_info() {
     "$IMPRINT" info --source "$1" --json 2>/dev/null | grep -o "\"$2\": *[0-9]*" | head -n1 | grep -o '[0-9]*$'
 }
+
+# ---------------------------------------------------------------- engine's test classpath
+# Builds engine's main and test classes offline and sets ENGINE_TEST_CP to run a main class
+# from them (bench/fec.sh, bench/fecsim.sh).
+engine_test_classpath() {
+    need mvn java
+    log "building engine's test classes (offline)"
+    (cd "$REPO" && mvn -o -q -pl engine -am test-compile -Dspotless.apply.skip=true >/dev/null) \
+        || die "build failed"
+    local cp_file=$BENCH_WORK/engine-test.classpath
+    (cd "$REPO" && mvn -o -q -pl engine dependency:build-classpath \
+        -Dmdep.outputFile="$cp_file" >/dev/null) || die "cannot resolve engine's classpath offline"
+    ENGINE_TEST_CP=$REPO/engine/target/classes:$REPO/engine/target/test-classes:$(cat "$cp_file")
+}
