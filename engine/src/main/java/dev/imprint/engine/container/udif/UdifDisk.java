@@ -1,0 +1,313 @@
+package dev.imprint.engine.container.udif;
+
+import dev.imprint.engine.container.ContainerDisk;
+import dev.imprint.engine.container.ContainerExtent;
+import dev.imprint.engine.container.ContainerFormat;
+import dev.imprint.engine.image.ImageDamagedException;
+import dev.imprint.engine.source.RandomAccessInput;
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.TreeMap;
+import java.util.function.LongConsumer;
+
+/**
+ * The disk a UDIF holds. Its chunks, from every blkx table, are kept in disk order with the gaps
+ * between tables filled as zeros; a read finds the first chunk by binary search and decodes each
+ * chunk it touches once, reading compressed chunks that lie back to back in the file with one read
+ * of the input (one range request over HTTP). Raw chunks are read straight into the caller's
+ * buffer. Nothing is cached between reads.
+ */
+final class UdifDisk implements ContainerDisk {
+  /**
+   * Compressed chunks lying back to back in the file are fetched together up to this many bytes.
+   */
+  private static final int MAX_SPAN = 16 << 20;
+
+  private final ContainerFormat format;
+  private final RandomAccessInput in;
+  private final Koly koly;
+  private final List<BlockTable> tables;
+  private final Chunk[] chunks;
+  private final long[] starts;
+  private final long size;
+  private final List<ContainerExtent> extents;
+
+  UdifDisk(
+      ContainerFormat format,
+      RandomAccessInput in,
+      Koly koly,
+      List<BlockTable> tables,
+      Chunk[] chunks) {
+    this.format = format;
+    this.in = in;
+    this.koly = koly;
+    this.tables = tables;
+    this.chunks = chunks;
+    this.size = koly.sectorCount() * BlockTable.SECTOR;
+    this.starts = new long[chunks.length];
+    for (int i = 0; i < chunks.length; i++) {
+      starts[i] = chunks[i].diskOffset();
+    }
+    this.extents = mergeExtents(chunks);
+  }
+
+  private static List<ContainerExtent> mergeExtents(Chunk[] chunks) {
+    List<ContainerExtent> out = new ArrayList<>();
+    for (Chunk c : chunks) {
+      ContainerExtent last = out.isEmpty() ? null : out.get(out.size() - 1);
+      if (last != null && last.kind() == c.kind() && last.end() == c.diskOffset()) {
+        out.set(
+            out.size() - 1,
+            new ContainerExtent(last.offset(), last.length() + c.length(), c.kind()));
+      } else {
+        out.add(new ContainerExtent(c.diskOffset(), c.length(), c.kind()));
+      }
+    }
+    return List.copyOf(out);
+  }
+
+  @Override
+  public ContainerFormat format() {
+    return format;
+  }
+
+  @Override
+  public List<ContainerExtent> extents() {
+    return extents;
+  }
+
+  @Override
+  public long size() {
+    return size;
+  }
+
+  @Override
+  public String description() {
+    return in.description();
+  }
+
+  @Override
+  public void close() throws IOException {
+    in.close();
+  }
+
+  @Override
+  public Map<String, String> describe() {
+    Map<String, String> m = new LinkedHashMap<>();
+    m.put("version", "UDIF " + koly.version() + ", variant " + koly.imageVariant());
+    m.put("disk", size + " bytes (" + koly.sectorCount() + " sectors of 512)");
+    m.put("data fork", koly.dataForkLength() + " bytes at " + koly.dataForkOffset());
+    StringBuilder parts = new StringBuilder();
+    for (BlockTable t : tables) {
+      if (parts.length() > 0) {
+        parts.append("; ");
+      }
+      parts.append(t.name().isEmpty() ? "blkx " + t.index() : t.name());
+    }
+    m.put("blkx tables", tables.size() + (parts.length() > 0 ? ": " + parts : ""));
+    TreeMap<String, Integer> kinds = new TreeMap<>();
+    for (Chunk c : chunks) {
+      if (c.table() >= 0) {
+        kinds.merge(Chunk.name(c.type()), 1, Integer::sum);
+      }
+    }
+    StringBuilder ck = new StringBuilder();
+    kinds.forEach((k, v) -> ck.append(ck.length() > 0 ? ", " : "").append(k).append(' ').append(v));
+    m.put("chunks", ck.toString());
+    m.put(
+        "checksums",
+        "data fork "
+            + koly.dataForkChecksum().label()
+            + ", master "
+            + koly.masterChecksum().label()
+            + ", blkx "
+            + tableChecksumLabels());
+    return m;
+  }
+
+  private String tableChecksumLabels() {
+    TreeMap<String, Integer> labels = new TreeMap<>();
+    for (BlockTable t : tables) {
+      labels.merge(t.checksum().label(), 1, Integer::sum);
+    }
+    return labels.size() == 1 ? labels.firstKey() : labels.toString();
+  }
+
+  @Override
+  public int read(ByteBuffer dst, long position) throws IOException {
+    if (position < 0 || position >= size || !dst.hasRemaining()) {
+      return 0;
+    }
+    int want = (int) Math.min(dst.remaining(), size - position);
+    int base = dst.position();
+    long end = position + want;
+    int i = find(position);
+    while (i < chunks.length && chunks[i].diskOffset() < end) {
+      Chunk c = chunks[i];
+      long from = Math.max(position, c.diskOffset());
+      int len = (int) (Math.min(end, c.end()) - from);
+      int at = base + (int) (from - position);
+      if (c.type() == Chunk.RAW) {
+        long stored = c.storedOffset() + (from - c.diskOffset());
+        readStored(dst.duplicate().limit(at + len).position(at), stored, c);
+        i++;
+      } else if (!c.stored()) {
+        zero(dst, at, len);
+        i++;
+      } else {
+        i = decodeSpan(dst, position, end, base, i);
+      }
+    }
+    dst.position(base + want);
+    return want;
+  }
+
+  /** Decodes the compressed chunks from {@code i} that lie back to back in the file, one read. */
+  private int decodeSpan(ByteBuffer dst, long position, long end, int base, int i)
+      throws IOException {
+    long spanStart = chunks[i].storedOffset();
+    long spanEnd = chunks[i].storedEnd();
+    int j = i + 1;
+    while (j < chunks.length
+        && chunks[j].diskOffset() < end
+        && Chunk.compressed(chunks[j].type())
+        && chunks[j].storedOffset() == spanEnd
+        && spanEnd + chunks[j].storedLength() - spanStart <= MAX_SPAN) {
+      spanEnd += chunks[j].storedLength();
+      j++;
+    }
+    byte[] span = new byte[(int) (spanEnd - spanStart)];
+    readStored(ByteBuffer.wrap(span), spanStart, chunks[i]);
+    for (int k = i; k < j; k++) {
+      Chunk c = chunks[k];
+      int srcOff = (int) (c.storedOffset() - spanStart);
+      long from = Math.max(position, c.diskOffset());
+      int len = (int) (Math.min(end, c.end()) - from);
+      int at = base + (int) (from - position);
+      if (dst.hasArray() && len == c.length()) {
+        // The whole chunk is wanted: decode straight into the caller's array.
+        ChunkDecoder.decode(c, span, srcOff, dst.array(), dst.arrayOffset() + at, where(c));
+      } else {
+        byte[] out = new byte[(int) c.length()];
+        ChunkDecoder.decode(c, span, srcOff, out, 0, where(c));
+        dst.put(at, out, (int) (from - c.diskOffset()), len);
+      }
+    }
+    return j;
+  }
+
+  private void readStored(ByteBuffer into, long stored, Chunk c) throws IOException {
+    try {
+      in.readFully(into, stored);
+    } catch (dev.imprint.engine.source.TruncatedException e) {
+      throw ChunkDecoder.damaged(
+          c, where(c), "cannot be read: " + e.message("the file is truncated"));
+    }
+  }
+
+  private String where(Chunk c) {
+    if (c.table() < 0) {
+      return in.description();
+    }
+    BlockTable t = tables.get(c.table());
+    return in.description()
+        + " blkx "
+        + t.index()
+        + (t.name().isEmpty() ? "" : " (" + t.name() + ")");
+  }
+
+  private static void zero(ByteBuffer dst, int at, int len) {
+    if (dst.hasArray()) {
+      Arrays.fill(dst.array(), dst.arrayOffset() + at, dst.arrayOffset() + at + len, (byte) 0);
+      return;
+    }
+    ByteBuffer z = ByteBuffer.allocate(Math.min(len, 1 << 16));
+    for (int done = 0; done < len; ) {
+      int n = Math.min(z.capacity(), len - done);
+      dst.put(at + done, z, 0, n);
+      done += n;
+    }
+  }
+
+  /** Index of the chunk holding {@code position}. */
+  private int find(long position) {
+    int i = Arrays.binarySearch(starts, position);
+    return i >= 0 ? i : -i - 2;
+  }
+
+  /**
+   * Checks the data fork's checksum over its stored bytes, then every blkx table's over its decoded
+   * chunks (raw, compressed and zero fill, in order; ignored chunks take no part), reading the
+   * whole container.
+   */
+  @Override
+  public void scan(LongConsumer progress) throws IOException {
+    UdifChecksum fork = koly.dataForkChecksum();
+    if (fork.checkable()) {
+      UdifChecksum.Running run = fork.start();
+      ByteBuffer buf = ByteBuffer.allocate(4 << 20);
+      for (long off = 0; off < koly.dataForkLength(); ) {
+        buf.clear().limit((int) Math.min(buf.capacity(), koly.dataForkLength() - off));
+        try {
+          in.readFully(buf, koly.dataForkOffset() + off);
+        } catch (dev.imprint.engine.source.TruncatedException e) {
+          throw new ImageDamagedException(e.message("the image is damaged (copy it again)"));
+        }
+        buf.flip();
+        run.update(buf);
+        off += buf.limit();
+      }
+      byte[] got = run.finish();
+      if (!fork.matches(got)) {
+        throw ImageDamagedException.field(
+            in.description(),
+            "data fork " + fork.label(),
+            java.util.HexFormat.of().formatHex(got),
+            "differs from the " + fork.hex() + " in the trailer");
+      }
+    }
+    long done = 0;
+    for (BlockTable t : tables) {
+      UdifChecksum.Running run = t.checksum().checkable() ? t.checksum().start() : null;
+      for (Chunk c : t.chunks()) {
+        if (run != null && c.type() == Chunk.ZERO_FILL) {
+          run.updateZeros(c.length());
+        } else if (c.stored()) {
+          for (long off = 0; off < c.length(); ) {
+            // Whole chunks (≤ 64 MiB) at once for compressed ones; raw ones in 4 MiB pieces.
+            int n =
+                (int) (c.type() == Chunk.RAW ? Math.min(4 << 20, c.length() - off) : c.length());
+            ByteBuffer b = ByteBuffer.allocate(n);
+            read(b, c.diskOffset() + off);
+            if (run != null) {
+              run.update(b.array(), 0, n);
+            }
+            off += n;
+            progress.accept(done + off);
+          }
+        }
+        done += c.length();
+        progress.accept(done);
+      }
+      if (run != null) {
+        byte[] got = run.finish();
+        if (!t.checksum().matches(got)) {
+          throw ImageDamagedException.field(
+              in.description()
+                  + " blkx "
+                  + t.index()
+                  + (t.name().isEmpty() ? "" : " (" + t.name() + ")"),
+              t.checksum().label(),
+              java.util.HexFormat.of().formatHex(got),
+              "differs from the " + t.checksum().hex() + " its table records");
+        }
+      }
+    }
+    progress.accept(size);
+  }
+}
