@@ -13,7 +13,8 @@ public final class Containers {
   private Containers() {}
 
   /** One line per format; a reader is added here and nowhere else. */
-  public static final List<ContainerFormat> ALL = List.of();
+  public static final List<ContainerFormat> ALL =
+      List.of(new dev.imprint.engine.container.qcow2.Qcow2());
 
   /**
    * Bytes of the head and of the tail that recognition reads once and shares between the formats,
