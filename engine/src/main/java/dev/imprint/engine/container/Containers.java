@@ -14,7 +14,9 @@ public final class Containers {
 
   /** One line per format; a reader is added here and nowhere else. */
   public static final List<ContainerFormat> ALL =
-      List.of(new dev.imprint.engine.container.qcow2.Qcow2());
+      List.of(
+          new dev.imprint.engine.container.qcow2.Qcow2(),
+          new dev.imprint.engine.container.udif.Udif());
 
   /**
    * Bytes of the head and of the tail that recognition reads once and shares between the formats,

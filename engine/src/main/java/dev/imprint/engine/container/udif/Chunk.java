@@ -12,7 +12,7 @@ import dev.imprint.engine.container.ContainerExtent;
  * @param storedOffset first byte in the .dmg file (data fork offset + table data offset + entry
  *     offset)
  * @param storedLength bytes in the file (0 for zero-fill and ignore)
- * @param table index of the blkx table in the property list, or −1 for a gap between tables
+ * @param table index of the blkx table in the property list, or −1 for a gap inside a table
  */
 record Chunk(
     int type, long diskOffset, long length, long storedOffset, long storedLength, int table) {

@@ -177,33 +177,49 @@ public final class Udif implements ContainerFormat {
     }
   }
 
-  /** Every chunk in disk order, gaps between tables as zero-fill; overlaps are damage. */
+  /**
+   * Every chunk in disk order. The tables must cover the disk from its first sector to the
+   * trailer's sector count without gaps or overlaps (hdiutil writes a table for free space too); a
+   * gap inside one table, between two of its chunks, is zero fill.
+   */
   private static Chunk[] layout(List<BlockTable> tables, Koly k, String where)
       throws ImageDamagedException {
-    List<Chunk> all = new ArrayList<>();
-    for (BlockTable t : tables) {
-      all.addAll(t.chunks());
-    }
-    all.sort(Comparator.comparingLong(Chunk::diskOffset));
-    List<Chunk> out = new ArrayList<>(all.size() + 8);
+    List<BlockTable> sorted = new ArrayList<>(tables);
+    sorted.sort(Comparator.comparingLong(BlockTable::firstSector));
+    List<Chunk> out = new ArrayList<>();
     long next = 0;
-    for (Chunk c : all) {
-      if (c.diskOffset() < next) {
+    for (BlockTable t : sorted) {
+      String tableWhere =
+          where + " blkx " + t.index() + (t.name().isEmpty() ? "" : " (" + t.name() + ")");
+      if (t.firstSector() != next) {
         throw ImageDamagedException.field(
-            where + " blkx " + c.table(),
-            "chunk at disk offset",
-            c.diskOffset(),
-            "overlaps a chunk of another table (which ends at " + next + ")");
+            tableWhere,
+            "first sector",
+            t.firstSector(),
+            t.firstSector() < next
+                ? "overlaps the table before it (which ends at sector " + next + ")"
+                : "leaves sectors " + next + " to " + t.firstSector() + " in no table");
       }
-      if (c.diskOffset() > next) {
-        out.add(new Chunk(Chunk.ZERO_FILL, next, c.diskOffset() - next, 0, 0, -1));
+      long at = t.firstSector() * BlockTable.SECTOR;
+      for (Chunk c : t.chunks()) {
+        if (c.diskOffset() > at) {
+          out.add(new Chunk(Chunk.ZERO_FILL, at, c.diskOffset() - at, 0, 0, -1));
+        }
+        out.add(c);
+        at = c.end();
       }
-      out.add(c);
-      next = c.end();
+      long end = (t.firstSector() + t.sectorCount()) * BlockTable.SECTOR;
+      if (end > at) {
+        out.add(new Chunk(Chunk.ZERO_FILL, at, end - at, 0, 0, -1));
+      }
+      next = t.firstSector() + t.sectorCount();
     }
-    long size = k.sectorCount() * BlockTable.SECTOR;
-    if (next < size) {
-      out.add(new Chunk(Chunk.ZERO_FILL, next, size - next, 0, 0, -1));
+    if (next != k.sectorCount()) {
+      throw ImageDamagedException.field(
+          where,
+          "sector count",
+          k.sectorCount(),
+          "differs from the " + next + " sectors its blkx tables cover");
     }
     return out.toArray(new Chunk[0]);
   }

@@ -283,6 +283,8 @@ class UdifTest {
             new Case("type", b -> b.putInt(e1, 0x80000009), k -> {}),
             new Case("stored length", b -> b.putLong(e1 + 32, 100), k -> {}),
             new Case("sector count", b -> {}, k -> k.putLong(492, -5)),
+            new Case("sector count", b -> {}, k -> k.putLong(492, 5)),
+            new Case("first sector", b -> b.putLong(8, 1), k -> k.putLong(492, 5)),
             new Case("data fork", b -> {}, k -> k.putLong(32, 1L << 40)),
             new Case("XML property list", b -> {}, k -> k.putLong(224, 1L << 40)),
             new Case("XML property list", b -> {}, k -> k.putLong(216, 3)),
