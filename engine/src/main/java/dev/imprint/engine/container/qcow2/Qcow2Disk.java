@@ -135,12 +135,12 @@ final class Qcow2Disk extends BlockMappedDisk {
     @Override
     public void decode(byte[] src, int off, int len, byte[] out, long diskOffset)
         throws IOException {
-      long frame = Zstd.findFrameCompressedSize(src, off, len);
-      if (Zstd.isError(frame)) {
-        throw undecodable(diskOffset, "zstd: " + Zstd.getErrorName(frame));
-      }
       int n;
       try {
+        long frame = Zstd.findFrameCompressedSize(src, off, len);
+        if (Zstd.isError(frame)) {
+          throw undecodable(diskOffset, "zstd: " + Zstd.getErrorName(frame));
+        }
         n = ctx.decompressByteArray(out, 0, out.length, src, off, (int) frame);
       } catch (ZstdException e) {
         throw undecodable(diskOffset, "zstd: " + e.getMessage());
