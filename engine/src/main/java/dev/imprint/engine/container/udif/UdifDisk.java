@@ -163,8 +163,50 @@ final class UdifDisk implements ContainerDisk {
         i = decodeSpan(dst, position, end, base, i);
       }
     }
+    checkWholeTables(dst, base, position, end);
     dst.position(base + want);
     return want;
+  }
+
+  /**
+   * Checks the checksum of every blkx table this read covered whole: the bytes are in {@code dst}
+   * already, so it costs one pass of CRC-32 (or the table's digest) over them, and a restore whose
+   * reads span whole partitions (small ones, or large reads) has them checked on the way.
+   */
+  private void checkWholeTables(ByteBuffer dst, int base, long position, long end)
+      throws ImageDamagedException {
+    for (BlockTable t : tables) {
+      long from = t.firstSector() * BlockTable.SECTOR;
+      long to = from + t.sectorCount() * BlockTable.SECTOR;
+      if (from < position || to > end || !t.checksum().checkable()) {
+        continue;
+      }
+      UdifChecksum.Running run = t.checksum().start();
+      for (Chunk c : t.chunks()) {
+        if (c.type() != Chunk.IGNORE) {
+          int at = base + (int) (c.diskOffset() - position);
+          run.update(dst.duplicate().limit(at + (int) c.length()).position(at));
+        }
+      }
+      compare(t, run.finish());
+    }
+  }
+
+  private void compare(BlockTable t, byte[] got) throws ImageDamagedException {
+    if (!t.checksum().matches(got)) {
+      throw ImageDamagedException.field(
+          tableWhere(t),
+          t.checksum().label(),
+          java.util.HexFormat.of().formatHex(got),
+          "differs from the " + t.checksum().hex() + " its table records");
+    }
+  }
+
+  private String tableWhere(BlockTable t) {
+    return in.description()
+        + " blkx "
+        + t.index()
+        + (t.name().isEmpty() ? "" : " (" + t.name() + ")");
   }
 
   /** Decodes the compressed chunks from {@code i} that lie back to back in the file, one read. */
@@ -295,17 +337,7 @@ final class UdifDisk implements ContainerDisk {
         progress.accept(done);
       }
       if (run != null) {
-        byte[] got = run.finish();
-        if (!t.checksum().matches(got)) {
-          throw ImageDamagedException.field(
-              in.description()
-                  + " blkx "
-                  + t.index()
-                  + (t.name().isEmpty() ? "" : " (" + t.name() + ")"),
-              t.checksum().label(),
-              java.util.HexFormat.of().formatHex(got),
-              "differs from the " + t.checksum().hex() + " its table records");
-        }
+        compare(t, run.finish());
       }
     }
     progress.accept(size);

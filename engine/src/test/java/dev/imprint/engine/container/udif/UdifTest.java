@@ -244,6 +244,9 @@ class UdifTest {
     try (ContainerDisk d = open(write(dmg))) {
       ImageDamagedException e = assertThrows(ImageDamagedException.class, () -> d.scan(n -> {}));
       assertTrue(e.getMessage().contains("blkx 0"), e.getMessage());
+      // A read that covers the whole table checks it too; one that covers part of it cannot.
+      assertThrows(ImageDamagedException.class, () -> readAll(d));
+      assertEquals(512, d.read(ByteBuffer.allocate(512), 512));
     }
   }
 
