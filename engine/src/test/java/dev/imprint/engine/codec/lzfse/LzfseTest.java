@@ -114,6 +114,89 @@ class LzfseTest {
     assertThrows(CodecException.class, () -> Lzfse.decodeStream(far, 0, far.length, dst, 0, 12));
   }
 
+  /** The same streams with every bvx2 header rewritten as a plain bvx1 header decode the same. */
+  @ParameterizedTest
+  @CsvSource({
+    "text, 400000, 9d95040ba46ba02f2a91feae40dea62fb3fe60ad6feb332630567ca45207279d",
+    "mixed, 130000, e85f1b2d74d271bb484da91205000c8ee21b0450fb80169eda86ae9426dc7671"
+  })
+  void v1HeadersDecodeLikeV2(String name, int size, String sha256) throws Exception {
+    byte[] v1 = toV1(vector(name));
+    byte[] dst = new byte[size];
+    assertEquals(size, Lzfse.decodeStream(v1, 0, v1.length, dst, 0, size));
+    assertEquals(
+        sha256, HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256").digest(dst)));
+  }
+
+  /** Rewrites each bvx2 block as bvx1 (fields unpacked, frequencies as u16), payloads unchanged. */
+  private static byte[] toV1(byte[] v2) {
+    ByteBuffer in = ByteBuffer.wrap(v2).order(ByteOrder.LITTLE_ENDIAN);
+    java.io.ByteArrayOutputStream out = new java.io.ByteArrayOutputStream();
+    int at = 0;
+    while (true) {
+      int magic = in.getInt(at);
+      if (magic == 0x24787662) {
+        out.write(v2, at, 4);
+        return out.toByteArray();
+      }
+      if (magic != 0x32787662) {
+        throw new IllegalStateException("only bvx2 blocks expected");
+      }
+      long f0 = in.getLong(at + 8);
+      long f1 = in.getLong(at + 16);
+      long f2 = in.getLong(at + 24);
+      int headerSize = (int) f2;
+      int[] freq = new int[360];
+      long acc = 0;
+      int bits = 0;
+      int p = at + 32;
+      for (int i = 0; i < 360; i++) {
+        while (p < at + headerSize && bits <= 24) {
+          acc |= (v2[p++] & 0xffL) << bits;
+          bits += 8;
+        }
+        int len;
+        if ((acc & 3) == 0 || (acc & 3) == 2) {
+          freq[i] = (int) (acc >> 1) & 1;
+          len = 2;
+        } else if ((acc & 7) == 1 || (acc & 7) == 5) {
+          freq[i] = 2 + ((int) (acc >> 2) & 1);
+          len = 3;
+        } else if ((acc & 7) == 3) {
+          freq[i] = 4 + ((int) (acc >> 3) & 3);
+          len = 5;
+        } else if ((acc & 15) == 7) {
+          freq[i] = 8 + ((int) (acc >> 4) & 15);
+          len = 8;
+        } else {
+          freq[i] = 24 + ((int) (acc >> 4) & 1023);
+          len = 14;
+        }
+        acc >>>= len;
+        bits -= len;
+      }
+      int nLitPayload = (int) (f0 >>> 20) & 0xfffff;
+      int nLmdPayload = (int) (f1 >>> 40) & 0xfffff;
+      ByteBuffer h = ByteBuffer.allocate(772).order(ByteOrder.LITTLE_ENDIAN);
+      h.putInt(0x31787662).putInt(in.getInt(at + 4)).putInt(nLitPayload + nLmdPayload);
+      h.putInt((int) f0 & 0xfffff).putInt((int) (f0 >>> 40) & 0xfffff);
+      h.putInt(nLitPayload).putInt(nLmdPayload);
+      h.putInt((int) (f0 >>> 60 & 7) - 7);
+      for (int i = 0; i < 4; i++) {
+        h.putShort((short) (f1 >>> (10 * i) & 1023));
+      }
+      h.putInt((int) (f1 >>> 60 & 7) - 7);
+      h.putShort((short) (f2 >>> 32 & 1023)).putShort((short) (f2 >>> 42 & 1023));
+      h.putShort((short) (f2 >>> 52 & 1023));
+      for (int f : freq) {
+        h.putShort((short) f);
+      }
+      out.write(h.array(), 0, 772);
+      out.write(v2, at + headerSize, nLitPayload + nLmdPayload);
+      at += headerSize + nLitPayload + nLmdPayload;
+    }
+  }
+
   private static byte[] lzvn(byte[] payload, int raw) {
     ByteBuffer b = ByteBuffer.allocate(payload.length + 16).order(ByteOrder.LITTLE_ENDIAN);
     b.put("bvxn".getBytes()).putInt(raw).putInt(payload.length).put(payload).put("bvx$".getBytes());
