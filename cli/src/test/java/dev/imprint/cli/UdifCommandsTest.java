@@ -74,19 +74,17 @@ class UdifCommandsTest {
   void restoresEachCompressionToAFileAndVerifies(String kind) throws Exception {
     Path dmg = fixture("compression-" + kind + ".dmg");
     Path target = tmp.resolve("target-" + kind + ".img");
+    restoreAndVerify(dmg, target.toString());
+    assertTrue(TestData.sha256(target, 0, FIVE_MIB).startsWith(FIVE), kind);
+  }
+
+  /** Restores {@code dmg} onto {@code target}, then verifies the target against it. */
+  private static void restoreAndVerify(Path dmg, String target) {
     CliRun.Result r =
         CliRun.run(
-            "restore",
-            "--source",
-            dmg.toString(),
-            "--target",
-            target.toString(),
-            "--erase",
-            "--noprompt");
+            "restore", "--source", dmg.toString(), "--target", target, "--erase", "--noprompt");
     assertEquals(0, r.code(), r::toString);
-    assertTrue(TestData.sha256(target, 0, FIVE_MIB).startsWith(FIVE), r::toString);
-    CliRun.Result v =
-        CliRun.run("verify", "--source", dmg.toString(), "--target", target.toString());
+    CliRun.Result v = CliRun.run("verify", "--source", dmg.toString(), "--target", target);
     assertEquals(0, v.code(), v::toString);
   }
 
@@ -97,20 +95,7 @@ class UdifCommandsTest {
     Files.write(backing, TestData.random(9_379_840, 77));
     LoopDevice loop = LoopDevice.attach(backing);
     cleanup.add(loop);
-    Path dmg = fixture("gpt.dmg");
-    CliRun.Result r =
-        CliRun.run(
-            "restore",
-            "--source",
-            dmg.toString(),
-            "--target",
-            loop.path().toString(),
-            "--erase",
-            "--noprompt");
-    assertEquals(0, r.code(), r::toString);
-    CliRun.Result v =
-        CliRun.run("verify", "--source", dmg.toString(), "--target", loop.path().toString());
-    assertEquals(0, v.code(), v::toString);
+    restoreAndVerify(fixture("gpt.dmg"), loop.path().toString());
   }
 
   @Test

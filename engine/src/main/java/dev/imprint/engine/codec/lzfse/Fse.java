@@ -49,33 +49,15 @@ final class Fse {
    */
   static void valueTable(
       int nStates, int[] freq, byte[] extraBits, int[] baseValue, int[] table, int[] bases) {
-    int pos = 0;
-    int clzStates = Integer.numberOfLeadingZeros(nStates);
-    for (int symbol = 0; symbol < freq.length; symbol++) {
-      int f = freq[symbol];
-      if (f == 0) {
-        continue;
-      }
-      int k = Integer.numberOfLeadingZeros(f) - clzStates;
-      int j0 = ((2 * nStates) >> k) - f;
+    // The same spread of states as for symbols; each entry then also reads its class's extra bits.
+    symbolTable(nStates, freq, table);
+    for (int i = 0; i < nStates; i++) {
+      int e = table[i];
+      int symbol = e & 0xff;
       int extra = extraBits[symbol];
-      for (int j = 0; j < f; j++) {
-        int bits;
-        int delta;
-        if (j < j0) {
-          bits = k;
-          delta = ((f + j) << k) - nStates;
-        } else {
-          bits = k - 1;
-          delta = (j - j0) << (k - 1);
-        }
-        table[pos] = (delta << 16) | (extra << 8) | (bits + extra);
-        bases[pos] = baseValue[symbol];
-        pos++;
-      }
+      table[i] = (e & 0xffff0000) | (extra << 8) | (((e >>> 8) & 0xff) + extra);
+      bases[i] = baseValue[symbol];
     }
-    java.util.Arrays.fill(table, pos, nStates, 0);
-    java.util.Arrays.fill(bases, pos, nStates, 0);
   }
 
   /** Whether the frequencies fit the table: their sum may not pass the number of states. */
