@@ -44,13 +44,14 @@ public final class Udif implements ContainerFormat {
 
   @Override
   public ContainerDisk open(RandomAccessInput in) throws IOException {
-    String refused = refusal(in);
-    if (refused != null) {
-      throw new ContainerRefusedException(in.description() + " is " + refused);
-    }
     ByteBuffer trailer = koly(in);
     String where = in.description();
     if (trailer == null) {
+      // Only images without a trailer need their head read (one range request less over http).
+      String refused = refusal(in);
+      if (refused != null) {
+        throw new ContainerRefusedException(where + " is " + refused);
+      }
       throw new ImageDamagedException(where + ": no UDIF trailer (koly) in its last 512 bytes");
     }
     Koly k = Koly.parse(trailer);
