@@ -131,6 +131,31 @@ final class UdifBuilder {
         }
         yield o.toByteArray();
       }
+      case Chunk.BZIP2 -> {
+        ByteArrayOutputStream o = new ByteArrayOutputStream();
+        try (var b =
+            new org.apache.commons.compress.compressors.bzip2.BZip2CompressorOutputStream(o)) {
+          b.write(content);
+        }
+        yield o.toByteArray();
+      }
+      case Chunk.ADC -> {
+        // Literal runs only (0x80 | n - 1, then n bytes): valid ADC, if not a small one.
+        ByteArrayOutputStream o = new ByteArrayOutputStream();
+        for (int at = 0; at < content.length; at += 128) {
+          int n = Math.min(128, content.length - at);
+          o.write(0x80 | (n - 1));
+          o.write(content, at, n);
+        }
+        yield o.toByteArray();
+      }
+      case Chunk.LZFSE -> {
+        // One uncompressed block (bvx-) and the end of stream (bvx$).
+        ByteBuffer b =
+            ByteBuffer.allocate(content.length + 12).order(java.nio.ByteOrder.LITTLE_ENDIAN);
+        b.putInt(0x2d787662).putInt(content.length).put(content).putInt(0x24787662);
+        yield b.array();
+      }
       default -> throw new IllegalArgumentException("builder cannot store " + Chunk.name(type));
     };
   }
