@@ -308,7 +308,7 @@ public final class Lzfse {
       if ((long) l + m > blockEnd - d) {
         throw new CodecException("LZFSE block decodes to more bytes than it declares");
       }
-      System.arraycopy(lits, lit, dst, d, l);
+      Lzvn.copy(lits, lit, dst, d, l);
       lit += l;
       d += l;
       if (m > 0) {

@@ -119,7 +119,7 @@ final class Lzvn {
         if (lit > dEnd - d) {
           throw tooLong();
         }
-        System.arraycopy(src, s, dst, d, lit);
+        copy(src, s, dst, d, lit);
         s += lit;
         d += lit;
       }
@@ -139,11 +139,26 @@ final class Lzvn {
 
   /** Copies {@code n} bytes from {@code dist} bytes back; overlapping copies repeat a pattern. */
   static void copyMatch(byte[] dst, int d, int dist, int n) {
-    if (dist >= n) {
+    if (dist >= n && n > SHORT) {
       System.arraycopy(dst, d - dist, dst, d, n);
     } else {
+      // Short or overlapping: a plain loop (arraycopy's setup costs more than a few bytes).
       for (int i = 0; i < n; i++) {
         dst[d + i] = dst[d + i - dist];
+      }
+    }
+  }
+
+  /** Copies of at most this many bytes are done by hand. */
+  static final int SHORT = 32;
+
+  /** Copies {@code n} non-overlapping bytes; short ones by hand. */
+  static void copy(byte[] src, int s, byte[] dst, int d, int n) {
+    if (n > SHORT) {
+      System.arraycopy(src, s, dst, d, n);
+    } else {
+      for (int i = 0; i < n; i++) {
+        dst[d + i] = src[s + i];
       }
     }
   }
