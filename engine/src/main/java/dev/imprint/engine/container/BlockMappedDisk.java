@@ -25,14 +25,52 @@ public abstract class BlockMappedDisk implements ContainerDisk {
 
   private static final byte[] ZEROS = new byte[64 << 10];
 
+  private final ContainerFormat format;
   protected final RandomAccessInput in;
   protected final BlockMap map;
   private final List<ContainerExtent> extents;
 
-  protected BlockMappedDisk(RandomAccessInput in, BlockMap map) {
+  protected BlockMappedDisk(ContainerFormat format, RandomAccessInput in, BlockMap map) {
+    this.format = format;
     this.in = in;
     this.map = map;
     this.extents = map.extents();
+  }
+
+  @Override
+  public ContainerFormat format() {
+    return format;
+  }
+
+  /** Whether {@code in} holds {@code magic} at {@code at}; false when it is too short to. */
+  public static boolean hasMagic(RandomAccessInput in, long at, byte[] magic) throws IOException {
+    if (at < 0 || at > in.size() - magic.length) {
+      return false;
+    }
+    ByteBuffer b = ByteBuffer.allocate(magic.length);
+    in.readFully(b, at);
+    return java.util.Arrays.equals(b.array(), magic);
+  }
+
+  /**
+   * One of a container's tables, read when it is opened (big-endian until the caller says
+   * otherwise); a file that ends first is a truncated image.
+   */
+  public static ByteBuffer readTable(RandomAccessInput in, long offset, int length, String where)
+      throws IOException {
+    ByteBuffer b = ByteBuffer.allocate(length);
+    try {
+      in.readFully(b, offset);
+    } catch (TruncatedException e) {
+      throw new ImageDamagedException(
+          where
+              + ": the file ends at byte "
+              + in.size()
+              + ", before its table at byte "
+              + offset
+              + " ends: the image is truncated (copy it again)");
+    }
+    return b;
   }
 
   /** Decodes compressed blocks for one read; closed when the read ends. */

@@ -1,13 +1,13 @@
 package dev.imprint.engine.container.qcow2;
 
 import dev.imprint.engine.container.BlockMap;
+import dev.imprint.engine.container.BlockMappedDisk;
 import dev.imprint.engine.container.ContainerDisk;
 import dev.imprint.engine.container.ContainerFormat;
 import dev.imprint.engine.container.ContainerRefusedException;
 import dev.imprint.engine.image.ImageDamagedException;
 import dev.imprint.engine.source.Extent;
 import dev.imprint.engine.source.RandomAccessInput;
-import dev.imprint.engine.source.TruncatedException;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
@@ -21,7 +21,7 @@ import java.util.List;
  * incompatible features are refused.
  */
 public final class Qcow2 implements ContainerFormat {
-  static final int MAGIC = 0x514649fb; // "QFI\xfb"
+  private static final byte[] MAGIC = {'Q', 'F', 'I', (byte) 0xfb};
 
   private static final int V2_HEADER = 72;
   private static final int V3_HEADER = 104;
@@ -55,12 +55,7 @@ public final class Qcow2 implements ContainerFormat {
 
   @Override
   public boolean recognizes(RandomAccessInput in) throws IOException {
-    if (in.size() < 8) {
-      return false;
-    }
-    ByteBuffer b = ByteBuffer.allocate(8);
-    in.readFully(b, 0);
-    return b.getInt(0) == MAGIC;
+    return BlockMappedDisk.hasMagic(in, 0, MAGIC);
   }
 
   @Override
@@ -165,7 +160,6 @@ public final class Qcow2 implements ContainerFormat {
     }
     ByteBuffer l1 = read(in, l1Offset, (int) (l1Needed * 8), where);
     BlockMap.Builder map = BlockMap.builder(cs, size);
-    ByteBuffer l2 = ByteBuffer.allocate(cs);
     int x = 62 - (clusterBits - 8);
     long compressedOffsetMask = (1L << x) - 1;
     long sectorsMask = (1L << (clusterBits - 8)) - 1;
@@ -189,8 +183,7 @@ public final class Qcow2 implements ContainerFormat {
             "places an L2 table past the end of the file (" + fileSize + " bytes)");
       }
       metadata.add(new Extent(l2Offset, cs));
-      l2.clear();
-      readInto(in, l2, l2Offset, where);
+      ByteBuffer l2 = read(in, l2Offset, cs, where);
       long base = (long) i * l2Entries;
       for (int j = 0; j < l2Entries && base + j < clusters; j++) {
         long entry = l2.getLong(j * 8);
@@ -314,33 +307,16 @@ public final class Qcow2 implements ContainerFormat {
     }
   }
 
+  private static ByteBuffer read(RandomAccessInput in, long offset, int length, String where)
+      throws IOException {
+    return BlockMappedDisk.readTable(in, offset, length, where);
+  }
+
   private static void checkAligned(String where, String field, long offset, int cs)
       throws ImageDamagedException {
     if (offset < 0 || offset % cs != 0) {
       throw ImageDamagedException.field(
           where, field, Long.toUnsignedString(offset), "is not aligned to a cluster");
-    }
-  }
-
-  static ByteBuffer read(RandomAccessInput in, long offset, int length, String where)
-      throws IOException {
-    ByteBuffer b = ByteBuffer.allocate(length);
-    readInto(in, b, offset, where);
-    return b;
-  }
-
-  private static void readInto(RandomAccessInput in, ByteBuffer b, long offset, String where)
-      throws IOException {
-    try {
-      in.readFully(b, offset);
-    } catch (TruncatedException e) {
-      throw new ImageDamagedException(
-          where
-              + ": the file ends at byte "
-              + in.size()
-              + ", before its table at byte "
-              + offset
-              + ": the image is truncated (copy it again)");
     }
   }
 }

@@ -21,7 +21,6 @@ final class Qcow2Disk extends BlockMappedDisk {
     ZSTD
   }
 
-  private final ContainerFormat format;
   private final int version;
   private final Compression compression;
   private final int snapshots;
@@ -37,18 +36,12 @@ final class Qcow2Disk extends BlockMappedDisk {
       int snapshots,
       boolean dirty,
       long[] clusters) {
-    super(in, map);
-    this.format = format;
+    super(format, in, map);
     this.version = version;
     this.compression = compression;
     this.snapshots = snapshots;
     this.dirty = dirty;
     this.clusters = clusters;
-  }
-
-  @Override
-  public ContainerFormat format() {
-    return format;
   }
 
   @Override

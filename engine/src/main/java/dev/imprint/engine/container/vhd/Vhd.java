@@ -1,13 +1,13 @@
 package dev.imprint.engine.container.vhd;
 
 import dev.imprint.engine.container.BlockMap;
+import dev.imprint.engine.container.BlockMappedDisk;
 import dev.imprint.engine.container.ContainerDisk;
 import dev.imprint.engine.container.ContainerFormat;
 import dev.imprint.engine.container.ContainerRefusedException;
 import dev.imprint.engine.image.ImageDamagedException;
 import dev.imprint.engine.source.Extent;
 import dev.imprint.engine.source.RandomAccessInput;
-import dev.imprint.engine.source.TruncatedException;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
@@ -51,9 +51,7 @@ public final class Vhd implements ContainerFormat {
   }
 
   private static boolean hasCookie(RandomAccessInput in, long at) throws IOException {
-    ByteBuffer b = ByteBuffer.allocate(COOKIE.length);
-    in.readFully(b, at);
-    return java.util.Arrays.equals(b.array(), COOKIE);
+    return BlockMappedDisk.hasMagic(in, at, COOKIE);
   }
 
   @Override
@@ -196,18 +194,6 @@ public final class Vhd implements ContainerFormat {
 
   private static ByteBuffer read(RandomAccessInput in, long offset, int length, String where)
       throws IOException {
-    ByteBuffer b = ByteBuffer.allocate(length);
-    try {
-      in.readFully(b, offset);
-    } catch (TruncatedException e) {
-      throw new ImageDamagedException(
-          where
-              + ": the file ends at byte "
-              + in.size()
-              + ", inside its table at byte "
-              + offset
-              + ": the image is truncated (copy it again)");
-    }
-    return b;
+    return BlockMappedDisk.readTable(in, offset, length, where);
   }
 }

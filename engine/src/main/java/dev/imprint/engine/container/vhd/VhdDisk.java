@@ -13,7 +13,6 @@ import java.util.Map;
  * them).
  */
 final class VhdDisk extends BlockMappedDisk {
-  private final ContainerFormat format;
   private final boolean dynamic;
   private final long allocated;
   private final long blocks;
@@ -27,17 +26,11 @@ final class VhdDisk extends BlockMappedDisk {
       long allocated,
       long blocks,
       String creator) {
-    super(in, map);
-    this.format = format;
+    super(format, in, map);
     this.dynamic = dynamic;
     this.allocated = allocated;
     this.blocks = blocks;
     this.creator = creator;
-  }
-
-  @Override
-  public ContainerFormat format() {
-    return format;
   }
 
   @Override

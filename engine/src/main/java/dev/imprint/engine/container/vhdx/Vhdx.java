@@ -1,13 +1,13 @@
 package dev.imprint.engine.container.vhdx;
 
 import dev.imprint.engine.container.BlockMap;
+import dev.imprint.engine.container.BlockMappedDisk;
 import dev.imprint.engine.container.ContainerDisk;
 import dev.imprint.engine.container.ContainerFormat;
 import dev.imprint.engine.container.ContainerRefusedException;
 import dev.imprint.engine.image.ImageDamagedException;
 import dev.imprint.engine.source.Extent;
 import dev.imprint.engine.source.RandomAccessInput;
-import dev.imprint.engine.source.TruncatedException;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
@@ -58,12 +58,7 @@ public final class Vhdx implements ContainerFormat {
 
   @Override
   public boolean recognizes(RandomAccessInput in) throws IOException {
-    if (in.size() < SIGNATURE.length) {
-      return false;
-    }
-    ByteBuffer b = ByteBuffer.allocate(SIGNATURE.length);
-    in.readFully(b, 0);
-    return Arrays.equals(b.array(), SIGNATURE);
+    return BlockMappedDisk.hasMagic(in, 0, SIGNATURE);
   }
 
   @Override
@@ -396,18 +391,6 @@ public final class Vhdx implements ContainerFormat {
 
   private static ByteBuffer read(RandomAccessInput in, long offset, int length, String where)
       throws IOException {
-    ByteBuffer b = ByteBuffer.allocate(length).order(ByteOrder.LITTLE_ENDIAN);
-    try {
-      in.readFully(b, offset);
-    } catch (TruncatedException e) {
-      throw new ImageDamagedException(
-          where
-              + ": the file ends at byte "
-              + in.size()
-              + ", before its structure at byte "
-              + offset
-              + ": the image is truncated (copy it again)");
-    }
-    return b;
+    return BlockMappedDisk.readTable(in, offset, length, where).order(ByteOrder.LITTLE_ENDIAN);
   }
 }

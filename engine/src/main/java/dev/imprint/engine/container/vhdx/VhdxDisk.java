@@ -9,7 +9,6 @@ import java.util.Map;
 
 /** The disk inside a VHDX: fully present blocks read in place, the others zeros or don't-care. */
 final class VhdxDisk extends BlockMappedDisk {
-  private final ContainerFormat format;
   private final long sequence;
   private final int logicalSector;
   private final long present;
@@ -25,18 +24,12 @@ final class VhdxDisk extends BlockMappedDisk {
       long present,
       long zero,
       long blocks) {
-    super(in, map);
-    this.format = format;
+    super(format, in, map);
     this.sequence = sequence;
     this.logicalSector = logicalSector;
     this.present = present;
     this.zero = zero;
     this.blocks = blocks;
-  }
-
-  @Override
-  public ContainerFormat format() {
-    return format;
   }
 
   @Override
