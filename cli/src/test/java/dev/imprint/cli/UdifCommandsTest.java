@@ -89,6 +89,31 @@ class UdifCommandsTest {
   }
 
   @Test
+  void createConvertsADmgToAnImprintImage() throws Exception {
+    Path image = tmp.resolve("from-dmg.imprint");
+    CliRun.Result c =
+        CliRun.run(
+            "create",
+            "--source",
+            fixture("compression-adc.dmg").toString(),
+            "--output",
+            image.toString());
+    assertEquals(0, c.code(), c::toString);
+    Path target = tmp.resolve("from-image.img");
+    CliRun.Result r =
+        CliRun.run(
+            "restore",
+            "--source",
+            image.toString(),
+            "--target",
+            target.toString(),
+            "--erase",
+            "--noprompt");
+    assertEquals(0, r.code(), r::toString);
+    assertTrue(TestData.sha256(target, 0, FIVE_MIB).startsWith(FIVE), r::toString);
+  }
+
+  @Test
   void restoresOntoALoopDevice() throws Exception {
     Root.assumeRoot();
     Path backing = tmp.resolve("loop-backing.img");
