@@ -106,7 +106,7 @@ final class ChunkDecoder {
 
   private static InputStream lzma(byte[] src, int off, int len) throws IOException {
     ByteArrayInputStream in = new ByteArrayInputStream(src, off, len);
-    // hdiutil's LZMA chunks are .xz streams; a bare .lzma stream is accepted too.
+    // An .xz stream when it starts with the xz magic, else a bare .lzma (LZMA-alone) stream.
     boolean xz = len >= 6 && src[off] == (byte) 0xfd && src[off + 1] == '7' && src[off + 2] == 'z';
     return xz
         ? new XZInputStream(in, LZMA_MEMORY_LIMIT_KIB)

@@ -17,6 +17,7 @@ import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.Comparator;
+import java.util.HexFormat;
 import java.util.List;
 
 /**
@@ -173,7 +174,7 @@ public final class Udif implements ContainerFormat {
       throw ImageDamagedException.field(
           where,
           "master " + master.label() + " of the blkx checksums",
-          java.util.HexFormat.of().formatHex(got),
+          HexFormat.of().formatHex(got),
           "differs from the " + master.hex() + " in the trailer");
     }
   }

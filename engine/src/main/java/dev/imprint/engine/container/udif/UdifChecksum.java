@@ -1,5 +1,6 @@
 package dev.imprint.engine.container.udif;
 
+import java.nio.ByteBuffer;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
 import java.util.Arrays;
@@ -33,7 +34,7 @@ record UdifChecksum(int type, int bits, byte[] value) {
   static final int FIELD_SIZE = 136;
 
   /** Reads the field at {@code at} in {@code b} (big endian). */
-  static UdifChecksum parse(java.nio.ByteBuffer b, int at) {
+  static UdifChecksum parse(ByteBuffer b, int at) {
     int type = b.getInt(at);
     int bits = b.getInt(at + 4);
     int n = bits > 0 && bits <= 1024 && bits % 8 == 0 ? bits / 8 : 0;
@@ -123,7 +124,7 @@ record UdifChecksum(int type, int bits, byte[] value) {
       }
     }
 
-    void update(java.nio.ByteBuffer b) {
+    void update(ByteBuffer b) {
       if (crc != null) {
         crc.update(b);
       } else {

@@ -5,10 +5,12 @@ import dev.imprint.engine.container.ContainerExtent;
 import dev.imprint.engine.container.ContainerFormat;
 import dev.imprint.engine.image.ImageDamagedException;
 import dev.imprint.engine.source.RandomAccessInput;
+import dev.imprint.engine.source.TruncatedException;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.HexFormat;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -197,7 +199,7 @@ final class UdifDisk implements ContainerDisk {
       throw ImageDamagedException.field(
           tableWhere(t),
           t.checksum().label(),
-          java.util.HexFormat.of().formatHex(got),
+          HexFormat.of().formatHex(got),
           "differs from the " + t.checksum().hex() + " its table records");
     }
   }
@@ -246,7 +248,7 @@ final class UdifDisk implements ContainerDisk {
   private void readStored(ByteBuffer into, long stored, Chunk c) throws IOException {
     try {
       in.readFully(into, stored);
-    } catch (dev.imprint.engine.source.TruncatedException e) {
+    } catch (TruncatedException e) {
       throw ChunkDecoder.damaged(
           c, where(c), "cannot be read: " + e.message("the file is truncated"));
     }
@@ -297,7 +299,7 @@ final class UdifDisk implements ContainerDisk {
         buf.clear().limit((int) Math.min(buf.capacity(), koly.dataForkLength() - off));
         try {
           in.readFully(buf, koly.dataForkOffset() + off);
-        } catch (dev.imprint.engine.source.TruncatedException e) {
+        } catch (TruncatedException e) {
           throw new ImageDamagedException(e.message("the image is damaged (copy it again)"));
         }
         buf.flip();
@@ -309,7 +311,7 @@ final class UdifDisk implements ContainerDisk {
         throw ImageDamagedException.field(
             in.description(),
             "data fork " + fork.label(),
-            java.util.HexFormat.of().formatHex(got),
+            HexFormat.of().formatHex(got),
             "differs from the " + fork.hex() + " in the trailer");
       }
     }
