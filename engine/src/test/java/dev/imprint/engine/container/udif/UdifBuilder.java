@@ -64,6 +64,14 @@ final class UdifBuilder {
     return this;
   }
 
+  private boolean zeroFillInSums = true;
+
+  /** Whether table checksums count zero-fill chunks as zeros (true) or leave them out. */
+  UdifBuilder zeroFillInSums(boolean in) {
+    this.zeroFillInSums = in;
+    return this;
+  }
+
   UdifBuilder checksums(Sum s) {
     this.sum = s;
     return this;
@@ -82,7 +90,9 @@ final class UdifBuilder {
       byte[] stored = encode(p.type(), p.content());
       fork.write(stored);
       entries.add(new long[] {p.type(), count, sectors, at, stored.length});
-      if (run != null && p.type() != Chunk.IGNORE) {
+      if (run != null
+          && p.type() != Chunk.IGNORE
+          && (zeroFillInSums || p.type() != Chunk.ZERO_FILL)) {
         run.update(p.content(), 0, p.content().length);
       }
       count += sectors;

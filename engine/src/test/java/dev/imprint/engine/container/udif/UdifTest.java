@@ -237,6 +237,25 @@ class UdifTest {
     }
   }
 
+  /** Zero-fill chunks may be counted in a table's checksum as zeros or left out: both match. */
+  @ParameterizedTest
+  @ValueSource(booleans = {true, false})
+  void zeroFillCountsEitherWayInTableChecksums(boolean counted) throws Exception {
+    byte[] raw = sectors(2, 6);
+    byte[] dmg =
+        new UdifBuilder()
+            .zeroFillInSums(counted)
+            .table(
+                new UdifBuilder.Part(Chunk.RAW, raw),
+                new UdifBuilder.Part(Chunk.ZERO_FILL, new byte[9 * 512]),
+                new UdifBuilder.Part(Chunk.RAW, raw))
+            .build();
+    try (ContainerDisk d = open(write(dmg))) {
+      readAll(d);
+      d.scan(n -> {});
+    }
+  }
+
   @ParameterizedTest
   @EnumSource(
       value = UdifBuilder.Sum.class,
