@@ -138,9 +138,9 @@ public final class Udif implements ContainerFormat {
       byte[] data = null;
       if (blkx.objectAtIndex(i) instanceof NSDictionary entry) {
         if (entry.objectForKey("Name") instanceof NSString s) {
-          name = s.getContent();
+          name = s.getContent().strip();
         } else if (entry.objectForKey("CFName") instanceof NSString s) {
-          name = s.getContent();
+          name = s.getContent().strip();
         }
         if (entry.objectForKey("Data") instanceof NSData bytes) {
           data = bytes.bytes();
