@@ -18,11 +18,12 @@ import java.util.TreeMap;
 import java.util.function.LongConsumer;
 
 /**
- * The disk a UDIF holds. Its chunks, from every blkx table, are kept in disk order with the gaps
- * between tables filled as zeros; a read finds the first chunk by binary search and decodes each
- * chunk it touches once, reading compressed chunks that lie back to back in the file with one read
- * of the input (one range request over HTTP). Raw chunks are read straight into the caller's
- * buffer. Nothing is cached between reads.
+ * The disk a UDIF holds. Its chunks, from every blkx table, are kept in disk order (a gap between
+ * two entries of one table as zero fill); a read finds the first chunk by binary search and decodes
+ * each chunk it touches once, reading compressed chunks that lie back to back in the file with one
+ * read of the input (one range request over HTTP). Raw chunks are read straight into the caller's
+ * buffer. Only the last few chunks decoded for part of a read are kept ({@link Recent}), so
+ * neighbouring reads that split a chunk decode it once.
  */
 final class UdifDisk implements ContainerDisk {
   /**
@@ -38,6 +39,7 @@ final class UdifDisk implements ContainerDisk {
   private final long[] starts;
   private final long size;
   private final List<ContainerExtent> extents;
+  private final Recent recent = new Recent();
 
   UdifDisk(
       ContainerFormat format,
@@ -161,6 +163,8 @@ final class UdifDisk implements ContainerDisk {
       } else if (!c.stored()) {
         zero(dst, at, len);
         i++;
+      } else if (len < c.length() && recent.copy(i, dst, at, (int) (from - c.diskOffset()), len)) {
+        i++;
       } else {
         i = decodeSpan(dst, position, end, base, i);
       }
@@ -276,6 +280,7 @@ final class UdifDisk implements ContainerDisk {
         byte[] out = new byte[(int) c.length()];
         ChunkDecoder.decode(c, span, srcOff, out, 0, where(c));
         dst.put(at, out, (int) (from - c.diskOffset()), len);
+        recent.put(k, out);
       }
     }
     return j;
@@ -311,6 +316,43 @@ final class UdifDisk implements ContainerDisk {
       int n = Math.min(z.capacity(), len - done);
       dst.put(at + done, z, 0, n);
       done += n;
+    }
+  }
+
+  /**
+   * The last few chunks decoded for a read that wanted only part of them. A restore reads only what
+   * filesystems use, so one compressed chunk is often split between neighbouring reads; this
+   * decodes it once for them. Bounded: {@link #ENTRIES} chunks of at most {@link #LARGEST} bytes.
+   */
+  private static final class Recent {
+    static final int ENTRIES = 8;
+    static final int LARGEST = 4 << 20;
+
+    private final LinkedHashMap<Integer, byte[]> map =
+        new LinkedHashMap<>(16, 0.75f, true) {
+          @Override
+          protected boolean removeEldestEntry(Map.Entry<Integer, byte[]> eldest) {
+            return size() > ENTRIES;
+          }
+        };
+
+    synchronized void put(int chunk, byte[] decoded) {
+      if (decoded.length <= LARGEST) {
+        map.put(chunk, decoded);
+      }
+    }
+
+    /** Copies {@code len} bytes of chunk {@code chunk} from {@code from} into dst, if kept. */
+    boolean copy(int chunk, ByteBuffer dst, int at, int from, int len) {
+      byte[] b;
+      synchronized (this) {
+        b = map.get(chunk);
+      }
+      if (b == null) {
+        return false;
+      }
+      dst.put(at, b, from, len);
+      return true;
     }
   }
 
