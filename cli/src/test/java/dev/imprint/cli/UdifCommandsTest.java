@@ -78,13 +78,13 @@ class UdifCommandsTest {
     assertTrue(TestData.sha256(target, 0, FIVE_MIB).startsWith(FIVE), kind);
   }
 
-  /** Restores {@code dmg} onto {@code target}, then verifies the target against it. */
-  private static void restoreAndVerify(Path dmg, String target) {
+  /** Restores {@code source} onto {@code target}, then verifies the target against it. */
+  private static void restoreAndVerify(Path source, String target) {
     CliRun.Result r =
         CliRun.run(
-            "restore", "--source", dmg.toString(), "--target", target, "--erase", "--noprompt");
+            "restore", "--source", source.toString(), "--target", target, "--erase", "--noprompt");
     assertEquals(0, r.code(), r::toString);
-    CliRun.Result v = CliRun.run("verify", "--source", dmg.toString(), "--target", target);
+    CliRun.Result v = CliRun.run("verify", "--source", source.toString(), "--target", target);
     assertEquals(0, v.code(), v::toString);
   }
 
@@ -100,17 +100,8 @@ class UdifCommandsTest {
             image.toString());
     assertEquals(0, c.code(), c::toString);
     Path target = tmp.resolve("from-image.img");
-    CliRun.Result r =
-        CliRun.run(
-            "restore",
-            "--source",
-            image.toString(),
-            "--target",
-            target.toString(),
-            "--erase",
-            "--noprompt");
-    assertEquals(0, r.code(), r::toString);
-    assertTrue(TestData.sha256(target, 0, FIVE_MIB).startsWith(FIVE), r::toString);
+    restoreAndVerify(image, target.toString());
+    assertTrue(TestData.sha256(target, 0, FIVE_MIB).startsWith(FIVE));
   }
 
   @Test
