@@ -114,8 +114,7 @@ public final class AuditLog implements Closeable {
       }
     }
     StringBuilder b = new StringBuilder();
-    List<String> header =
-        new ArrayList<>(EMPTY.fields().keySet());
+    List<String> header = new ArrayList<>(EMPTY.fields().keySet());
     header.remove("event");
     b.append(String.join(",", header)).append("\r\n");
     for (AuditRecord r : jobs.values()) {
@@ -137,12 +136,11 @@ public final class AuditLog implements Closeable {
     return b.toString();
   }
 
-  private static String sample() {
-    return new AuditRecord(
-            "start", "", "", "", "", "", "", "", "", "", "", "", false, 0, "", "", List.of(), 0, "",
-            -1, 0, "", "", "")
-        .toJson();
-  }
+  /** A record with no content: its field names are the CSV header. */
+  private static final AuditRecord EMPTY =
+      new AuditRecord(
+          "start", "", "", "", "", "", "", "", "", "", "", "", false, 0, "", "", List.of(), 0, "",
+          -1, 0, "", "", "");
 
   private static String cell(String s) {
     if (s.contains(",") || s.contains("\"") || s.contains("\n") || s.contains("\r")) {

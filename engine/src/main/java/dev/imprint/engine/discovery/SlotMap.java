@@ -15,7 +15,8 @@ import java.util.Optional;
 /**
  * Labels for slots ("A1".."D4"), read from a text file: one slot a line, {@code LABEL PORT-PATH
  * [armed]}, {@code #} starts a comment. A slot marked {@code armed} may be imaged when the station
- * runs with {@code --armed}.
+ * runs with {@code --armed}. Safe to use from several threads (learning appends while drives are
+ * judged).
  */
 public final class SlotMap {
   /** One line of the map. */
@@ -64,27 +65,27 @@ public final class SlotMap {
     return new SlotMap(entries);
   }
 
-  public Optional<Entry> entry(String slot) {
+  public synchronized Optional<Entry> entry(String slot) {
     return Optional.ofNullable(bySlot.get(slot));
   }
 
   /** The label of {@code slot}, or the slot itself when it has none. */
-  public String label(String slot) {
+  public synchronized String label(String slot) {
     Entry e = bySlot.get(slot);
     return e == null ? slot : e.label();
   }
 
-  public boolean armed(String slot) {
+  public synchronized boolean armed(String slot) {
     Entry e = bySlot.get(slot);
     return e != null && e.armed();
   }
 
-  public List<Entry> entries() {
+  public synchronized List<Entry> entries() {
     return List.copyOf(bySlot.values());
   }
 
   /** The first of A1..D4 (then E1, ...) not taken yet: the label learning gives the next port. */
-  public String nextLabel() {
+  public synchronized String nextLabel() {
     for (int row = 0; row < 26; row++) {
       for (int col = 1; col <= 4; col++) {
         String l = (char) ('A' + row) + Integer.toString(col);
@@ -97,7 +98,7 @@ public final class SlotMap {
   }
 
   /** Adds a learned slot and appends it to {@code file}. */
-  public Entry learn(Path file, String slot) throws IOException {
+  public synchronized Entry learn(Path file, String slot) throws IOException {
     Entry e = new Entry(nextLabel(), slot, false);
     Files.writeString(
         file,
