@@ -129,6 +129,7 @@ public final class Station {
   }
 
   private Behavior<Command> onPresent(List<Drive> drives) {
+    out.tell(new StationEvent.Watching(drives.size()));
     for (Drive d : drives) {
       judge(d, true);
     }

@@ -41,6 +41,8 @@ final class StationJson implements StationDisplay {
               "done", p.done(),
               "total", p.total(),
               "bytesPerSecond", Math.round(p.bytesPerSecond()));
+    } else if (e instanceof StationEvent.Watching w) {
+      line = Json.object("schema", 1, "event", "watching", "present", w.present());
     } else if (e instanceof StationEvent.SlotLearned l) {
       line = Json.object("schema", 1, "event", "learned", "slot", l.slot(), "label", l.label());
     } else if (e instanceof StationEvent.Warning w) {
