@@ -247,6 +247,7 @@ public final class Station {
     if (s != null && s.job != null && s.job.equals(e.job())) {
       s.job = null;
       s.state = e.ok() ? SlotState.DONE : SlotState.FAILED;
+      s.detail = e.ok() ? "done" : "failed";
       if (s.gone) {
         slots.remove(e.slot());
         out.tell(
