@@ -60,7 +60,18 @@ final class StationJson implements StationDisplay {
   public void finished(boolean ok, String message, int exitCode) {
     out.println(
         Json.object(
-            "schema", 1, "event", "finished", "ok", ok, "message", message, "exitCode", exitCode));
+            "schema",
+            1,
+            "event",
+            "finished",
+            "ok",
+            ok,
+            "message",
+            message,
+            "exitCode",
+            exitCode,
+            "chunksDecoded",
+            dev.imprint.engine.pipeline.ImageChunks.decodedChunks()));
     out.flush();
   }
 }
