@@ -31,7 +31,7 @@ final class StationBoard implements StationDisplay {
   private final long startNanos = System.nanoTime();
   private boolean closed;
 
-  private StationBoard(Terminal terminal, String title) {
+  StationBoard(Terminal terminal, String title) {
     this.terminal = terminal;
     this.title = title;
     this.display = new Display(terminal, true);

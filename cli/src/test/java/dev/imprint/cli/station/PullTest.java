@@ -47,17 +47,8 @@ class PullTest {
       }
     }
     try (StationProcess s =
-        StationProcess.start(
-            dir,
-            "--source",
-            source.toString(),
-            "--erase",
-            "--match",
-            "backing=" + dir.toAbsolutePath() + "/*",
-            "--probe-capacity",
-            "never",
-            "--audit",
-            dir.resolve("audit.jsonl").toString())) {
+        StationProcess.erasing(
+            dir, source, dir.resolve("audit.jsonl"), "--probe-capacity", "never")) {
       LoopDevice la = LoopDevice.attach(a);
       cleanup.add(la);
       LoopDevice lb = LoopDevice.attach(b);
@@ -89,6 +80,36 @@ class PullTest {
     }
     assertEquals(TestData.sha256(source), TestData.sha256(b));
     assertEquals(TestData.sha256(source), TestData.sha256(a));
+  }
+
+  @Test
+  void aSecondSignalAbortsRunningJobsAndLeavesTheirDisksNotLookingValid() throws Exception {
+    Root.assumeRoot();
+    Root.assumeCommands("kill");
+    long size = 384 * MIB;
+    Path source = TestData.randomFile(dir.resolve("golden.img"), size, 6);
+    Path a = dir.resolve("a.img");
+    try (RandomAccessFile r = new RandomAccessFile(a.toFile(), "rw")) {
+      r.setLength(size);
+    }
+    try (StationProcess s =
+        StationProcess.erasing(
+            dir, source, dir.resolve("audit.jsonl"), "--probe-capacity", "never")) {
+      LoopDevice la = LoopDevice.attach(a);
+      cleanup.add(la);
+      s.awaitState(la.path(), "writing", 120);
+      Cmd.run("kill", "-TERM", Long.toString(s.pid()));
+      s.await(l -> l.contains("\"event\":\"draining\""), 30);
+      Cmd.run("kill", "-TERM", Long.toString(s.pid()));
+      String failed = s.awaitState(la.path(), "failed", 60);
+      assertTrue(failed.contains("aborted"), failed);
+      assertEquals(ExitCode.INTERRUPTED, s.exit(60), s::output);
+    }
+    byte[] head = new byte[(int) MIB];
+    try (RandomAccessFile r = new RandomAccessFile(a.toFile(), "r")) {
+      r.readFully(head);
+    }
+    assertTrue(java.util.Arrays.equals(head, new byte[(int) MIB]), "the first MiB was written");
   }
 
   /** Cuts the loop device's capacity to zero, as a disk that is gone. */

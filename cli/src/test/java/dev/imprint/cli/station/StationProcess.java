@@ -70,6 +70,26 @@ final class StationProcess implements AutoCloseable {
     return s;
   }
 
+  /**
+   * Starts a station that images {@code source} onto loop devices over files under {@code dir} only
+   * (other builds attach loop devices on this machine too), with its audit log at {@code audit}.
+   */
+  static StationProcess erasing(Path dir, Path source, Path audit, String... more)
+      throws Exception {
+    List<String> args = new ArrayList<>();
+    args.addAll(
+        List.of(
+            "--source",
+            source.toString(),
+            "--erase",
+            "--match",
+            "backing=" + dir.toAbsolutePath() + "/*",
+            "--audit",
+            audit.toString()));
+    args.addAll(List.of(more));
+    return start(dir, args.toArray(String[]::new));
+  }
+
   /** The first line (from the start) that {@code p} accepts, waiting up to {@code seconds}. */
   String await(Predicate<String> p, int seconds) throws InterruptedException {
     long end = System.nanoTime() + TimeUnit.SECONDS.toNanos(seconds);

@@ -62,10 +62,6 @@ class StationTest {
     return l;
   }
 
-  private String mine() {
-    return "backing=" + dir.toAbsolutePath() + "/*";
-  }
-
   /** Whether {@code target} starts with the source's bytes. */
   private boolean holdsImage(Path target) throws Exception {
     return TestData.sha256(target, 0, 16 * MIB).equals(TestData.sha256(source, 0, 16 * MIB));
@@ -82,19 +78,7 @@ class StationTest {
     Path a = disk("a.img", 64 * MIB);
     Path b = disk("b.img", 64 * MIB);
     try (StationProcess s =
-        StationProcess.start(
-            dir,
-            "--source",
-            image.toString(),
-            "--erase",
-            "--match",
-            mine(),
-            "--probe-capacity",
-            "always",
-            "--once",
-            "2",
-            "--audit",
-            audit.toString())) {
+        StationProcess.erasing(dir, image, audit, "--probe-capacity", "always", "--once", "2")) {
       LoopDevice la = attach(a);
       LoopDevice lb = attach(b);
       s.awaitState(la.path(), "done", 120);
@@ -124,18 +108,8 @@ class StationTest {
     Root.assumeRoot();
     Path a = disk("a.img", 32 * MIB);
     try (StationProcess s =
-        StationProcess.start(
-            dir,
-            "--source",
-            source.toString(),
-            "--erase",
-            "--no-uevents",
-            "--match",
-            mine(),
-            "--once",
-            "1",
-            "--audit",
-            dir.resolve("audit.jsonl").toString())) {
+        StationProcess.erasing(
+            dir, source, dir.resolve("audit.jsonl"), "--no-uevents", "--once", "1")) {
       LoopDevice la = attach(a);
       s.awaitState(la.path(), "done", 120);
       assertEquals(ExitCode.OK, s.exit(60), s::output);
@@ -161,22 +135,17 @@ class StationTest {
     List<String> before = untouched.stream().map(StationTest::hash).toList();
     Path good = disk("good.img", 32 * MIB);
     try (StationProcess s =
-        StationProcess.start(
+        StationProcess.erasing(
             dir,
-            "--source",
-            source.toString(),
-            "--erase",
+            source,
+            dir.resolve("audit.jsonl"),
             "--include-present",
-            "--match",
-            mine(),
             "--exclude",
             "backing=*keep-me*",
             "--max-size",
             "64M",
             "--once",
-            "1",
-            "--audit",
-            dir.resolve("audit.jsonl").toString())) {
+            "1")) {
       assertTrue(s.awaitState(lm.path(), "ignored", 60).contains("\"detail\":\"mounted: "));
       assertTrue(s.awaitState(ls.path(), "ignored", 60).contains("too small: 8.4 MB"));
       assertTrue(s.awaitState(ll.path(), "ignored", 60).contains("too large: 83.9 MB"));
@@ -201,19 +170,7 @@ class StationTest {
     Path fine = disk("fine.img", 64 * MIB);
     Path audit = dir.resolve("audit.jsonl");
     try (StationProcess s =
-        StationProcess.start(
-            dir,
-            "--source",
-            source.toString(),
-            "--erase",
-            "--match",
-            mine(),
-            "--probe-capacity",
-            "never",
-            "--once",
-            "2",
-            "--audit",
-            audit.toString())) {
+        StationProcess.erasing(dir, source, audit, "--probe-capacity", "never", "--once", "2")) {
       LoopDevice lf = attach(full);
       LoopDevice lo = attach(fine);
       String failed = s.awaitState(lf.path(), "failed", 120);
@@ -258,16 +215,7 @@ class StationTest {
     Path a = disk("a.img", 32 * MIB);
     Path b = disk("b.img", 32 * MIB);
     Path c = disk("c.img", 32 * MIB);
-    try (StationProcess s =
-        StationProcess.start(
-            dir,
-            "--source",
-            source.toString(),
-            "--erase",
-            "--match",
-            mine(),
-            "--audit",
-            audit.toString())) {
+    try (StationProcess s = StationProcess.erasing(dir, source, audit)) {
       LoopDevice la = attach(a);
       LoopDevice lb = attach(b);
       s.awaitState(la.path(), "done", 120);
@@ -284,6 +232,31 @@ class StationTest {
     assertEquals(3, records.stream().filter(r -> r.event().equals("start")).count());
     CliRun.Result csv = CliRun.run("audit", audit.toString(), "--csv");
     assertTrue(csv.out().contains(",incomplete,"), csv::toString);
+  }
+
+  @Test
+  void learningLabelsEachNewPortInTurnAndWritesNothing() throws Exception {
+    Root.assumeRoot();
+    Path map = dir.resolve("slots.txt");
+    Files.writeString(map, "A1 pci-0000:00:14.0-usb-1-1\n");
+    Path a = disk("a.img", 32 * MIB);
+    try (StationProcess s =
+        StationProcess.start(
+            dir, "--source", source.toString(), "--slot-map", map.toString(), "--learn-slots")) {
+      LoopDevice la = attach(a);
+      String name = la.path().getFileName().toString();
+      String learned =
+          s.await(
+              l -> l.contains("\"event\":\"learned\"") && l.contains("\"slot\":\"" + name + "\""),
+              60);
+      Cmd.run("kill", "-TERM", Long.toString(s.pid()));
+      assertEquals(ExitCode.OK, s.exit(60), s::output);
+      String label = learned.replaceAll(".*\"label\":\"([^\"]+)\".*", "$1");
+      assertTrue(Files.readAllLines(map).contains(label + " " + name), learned);
+      assertTrue(!label.equals("A1"), "A1 was taken: " + learned);
+    }
+    assertEquals(
+        TestData.sha256(dir.resolve("a.img")), TestData.sha256(disk("zero.img", 32 * MIB)));
   }
 
   private static String hash(Path p) {
