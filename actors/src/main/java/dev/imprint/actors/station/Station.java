@@ -54,6 +54,9 @@ public final class Station {
     String detail = "";
     ActorRef<SlotJob.Command> job;
     boolean gone;
+
+    /** The drive plugged back into this slot while its last job was still ending. */
+    Judged pending;
   }
 
   private final ActorContext<Command> context;
@@ -185,8 +188,13 @@ public final class Station {
       out.tell(new StationEvent.SlotLearned(key, j.learned()));
     }
     Slot s = slots.get(key);
-    if (s != null && !s.gone && s.state.busy()) {
-      return Behaviors.same(); // a rescan's repeat of a drive already at work
+    if (s != null && s.job != null) {
+      if (!s.gone) {
+        return Behaviors.same(); // a rescan's repeat of a drive already at work
+      }
+      // Plugged back before the cancelled job let go of it: its turn comes when that job ends.
+      s.pending = j;
+      return Behaviors.same();
     }
     s = new Slot();
     s.drive = d;
@@ -258,6 +266,13 @@ public final class Station {
                 SlotState.REMOVED,
                 e.ok() ? "done" : "failed",
                 -1));
+      }
+    }
+    Judged next = s == null ? null : s.pending;
+    if (next != null) {
+      s.pending = null;
+      if (slotOfName.containsKey(next.drive().name())) {
+        onJudged(next);
       }
     }
     if (e.ok()) {
