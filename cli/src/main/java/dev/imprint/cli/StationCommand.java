@@ -112,6 +112,12 @@ final class StationCommand implements Callable<Integer> {
   boolean noverify;
 
   @Option(
+      names = "--eject",
+      description =
+          "Power each drive down once it is done, where the kernel allows it (USB, SATA).")
+  boolean eject;
+
+  @Option(
       names = "--once",
       paramLabel = "N",
       description = "Stop after N drives have finished; exit 0 only if all succeeded.")
@@ -245,6 +251,7 @@ final class StationCommand implements Callable<Integer> {
             erase && !learnSlots,
             when,
             !noverify,
+            eject,
             once,
             log,
             Main.version(),

@@ -43,6 +43,8 @@ final class SlotJob {
 
   private record Audited() implements Command {}
 
+  static final int SLOT_DECODE_PARALLELISM = 2;
+
   private static final Pattern BAD_OFFSET = Pattern.compile("verification failed at byte (\\d+)");
 
   private final ActorContext<Command> context;
@@ -158,9 +160,21 @@ final class SlotJob {
     if (c.refusal() != null) {
       return end(SlotState.FAILED, c.refusal(), -1, 0, "", "failed");
     }
+    // Two chunks decoded at a time per drive: the slots share the cores, and each job's buffers
+    // follow its decode slots, so many slots stay within the JVM's memory.
     RestoreRequest request =
-        RestoreRequest.of(config.source(), List.of(drive.node().toString()))
-            .withVerify(config.verify());
+        new RestoreRequest(
+            config.source(),
+            List.of(drive.node().toString()),
+            config.verify(),
+            true,
+            false,
+            false,
+            RestoreRequest.Remount.NONE,
+            false,
+            false,
+            SLOT_DECODE_PARALLELISM,
+            null);
     job =
         context.spawn(
             RestoreJob.create(request, context.messageAdapter(RestoreEvent.class, FromJob::new)),
@@ -257,7 +271,11 @@ final class SlotJob {
     context.pipeToSelf(
         CompletableFuture.runAsync(
             () -> {
+              String shown = detail;
               try {
+                if (ok && config.eject()) {
+                  shown = detail + "; " + eject();
+                }
                 if (config.audit() != null && s != null) {
                   config
                       .audit()
@@ -275,13 +293,22 @@ final class SlotJob {
                 out.tell(new StationEvent.Warning("audit log: " + e.getMessage()));
               } finally {
                 // Shown only once on record: a "done" on the board is a "done" in the audit log.
-                state(state, detail, bad);
+                state(state, shown, bad);
                 station.tell(new Station.SlotEnded(slot, self, ok, verifyFailed));
               }
             },
             blocking),
         (v, t) -> new Audited());
     return Behaviors.same();
+  }
+
+  /** Blocking: powers the drive down; what happened, as a line. */
+  private String eject() {
+    try {
+      return config.sysfs().eject(drive);
+    } catch (IOException e) {
+      return "not ejected: " + e.getMessage();
+    }
   }
 
   private void state(SlotState s, String detail, long bad) {

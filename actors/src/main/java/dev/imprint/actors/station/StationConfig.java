@@ -24,6 +24,7 @@ import java.nio.file.Path;
  * @param erase consent to erase accepted drives; without it the station only lists them
  * @param probe when to run the fake-capacity probe
  * @param verify read each drive back after writing
+ * @param eject power a drive down when its job succeeded
  * @param once stop after this many jobs have ended (0: run until stopped)
  * @param audit the audit log, or null
  * @param version Imprint's version, for the audit log
@@ -42,6 +43,7 @@ public record StationConfig(
     boolean erase,
     Probe probe,
     boolean verify,
+    boolean eject,
     int once,
     AuditLog audit,
     String version,

@@ -109,9 +109,10 @@ class StationTest {
     Path a = disk("a.img", 32 * MIB);
     try (StationProcess s =
         StationProcess.erasing(
-            dir, source, dir.resolve("audit.jsonl"), "--no-uevents", "--once", "1")) {
+            dir, source, dir.resolve("audit.jsonl"), "--no-uevents", "--once", "1", "--eject")) {
       LoopDevice la = attach(a);
-      s.awaitState(la.path(), "done", 120);
+      String done = s.awaitState(la.path(), "done", 120);
+      assertTrue(done.contains("not ejected: a loop device cannot be powered down"), done);
       assertEquals(ExitCode.OK, s.exit(60), s::output);
     }
     assertTrue(holdsImage(a));

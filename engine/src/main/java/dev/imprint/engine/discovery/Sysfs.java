@@ -176,6 +176,38 @@ public final class Sysfs {
         name.startsWith("sr") || readOr(device.resolve("type"), "").equals("5"));
   }
 
+  /**
+   * Powers a finished drive down where the kernel allows it: its SCSI device is deleted (the kernel
+   * flushes its cache and stops the unit first), then its USB device is logically disconnected, so
+   * the port lets go of it. Returns what was done, as a line for the board.
+   */
+  public String eject(Drive drive) throws IOException {
+    if (!drive.usb() && !drive.transport().equals("ata") && !drive.transport().equals("scsi")) {
+      return "not ejected: a " + drive.transport() + " device cannot be powered down";
+    }
+    Path dir = sysRoot.resolve("block").resolve(drive.name()).toRealPath();
+    Path delete = dir.resolve("device/delete");
+    if (!Files.exists(delete)) {
+      return "not ejected: the kernel offers no way to power it down";
+    }
+    Path usb = null;
+    if (drive.usb()) {
+      Path walk = sysRoot.resolve("devices").toRealPath();
+      for (String c : chain(dir)) {
+        walk = walk.resolve(c);
+        if (USB_PORT.matcher(c).matches() && Files.exists(walk.resolve("idVendor"))) {
+          usb = walk;
+        }
+      }
+    }
+    Files.writeString(delete, "1");
+    if (usb != null && Files.exists(usb.resolve("remove"))) {
+      Files.writeString(usb.resolve("remove"), "1");
+      return "ejected (stopped, port " + usb.getFileName() + " disconnected)";
+    }
+    return "ejected (stopped)";
+  }
+
   /** The path below /sys/devices, one element per device on the way to the disk. */
   private List<String> chain(Path realDir) {
     Path devices;

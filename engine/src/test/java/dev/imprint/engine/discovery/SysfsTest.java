@@ -99,6 +99,24 @@ class SysfsTest {
   }
 
   @Test
+  void ejectingStopsTheDriveAndDisconnectsItsPort() throws Exception {
+    SysfsFixture f = SysfsFixture.unpack(tmp);
+    Path usb = f.sys().resolve(SysfsFixture.USB).resolve("5-1");
+    Path scsi = usb.resolve("5-1:1.0/host7/target7:0:0/7:0:0:0");
+    // Write-only attributes are not in the recording: made here as the kernel offers them.
+    java.nio.file.Files.writeString(scsi.resolve("delete"), "");
+    java.nio.file.Files.writeString(usb.resolve("remove"), "");
+    Map<String, Drive> d = byName(f.sysfs());
+    assertEquals("ejected (stopped, port 5-1 disconnected)", f.sysfs().eject(d.get("sdb")));
+    assertEquals("1", java.nio.file.Files.readString(scsi.resolve("delete")));
+    assertEquals("1", java.nio.file.Files.readString(usb.resolve("remove")));
+    assertEquals(
+        "not ejected: a loop device cannot be powered down", f.sysfs().eject(d.get("loop0")));
+    assertEquals(
+        "not ejected: the kernel offers no way to power it down", f.sysfs().eject(d.get("sda")));
+  }
+
+  @Test
   void vpdPagesThatAreNotTheSerialPageAreIgnored() throws Exception {
     Path f = tmp.resolve("vpd");
     java.nio.file.Files.write(f, new byte[] {0, (byte) 0x83, 0, 2, 'x', 'y'});
