@@ -141,6 +141,12 @@ final class SlotJob {
       return new Checked(s, "cannot write the audit log " + config.audit().file() + ": " + e);
     }
     start = s;
+    // Asked again now: an automounter may have mounted it since it was judged, and the restore
+    // job would unmount what it finds mounted; the station leaves such a drive alone instead.
+    var unsafe = config.rules().system().refusal(drive);
+    if (unsafe.isPresent()) {
+      return new Checked(s, "not imaged: " + unsafe.get());
+    }
     if (!config.probe().appliesTo(drive)) {
       return new Checked(s, null);
     }
