@@ -141,11 +141,10 @@ public final class Station {
 
   /** The slot key: the port path, or the port path and name when another drive holds it. */
   private String keyOf(Drive d) {
-    Slot s = slots.get(d.slot());
-    if (s != null && !s.gone && !s.drive.name().equals(d.name())) {
-      return d.slot() + "#" + d.name();
-    }
-    return d.slot();
+    boolean taken =
+        slotOfName.entrySet().stream()
+            .anyMatch(e -> e.getValue().equals(d.slot()) && !e.getKey().equals(d.name()));
+    return taken ? d.slot() + "#" + d.name() : d.slot();
   }
 
   /** The rules read /proc and /sys, and learning writes the slot map: off the actor's thread. */
