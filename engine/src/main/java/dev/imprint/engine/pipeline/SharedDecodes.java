@@ -24,7 +24,12 @@ final class SharedDecodes {
 
   private record Key(String image, int index) {}
 
-  static final SharedDecodes INSTANCE = new SharedDecodes(96L << 20);
+  /**
+   * A quarter of the heap, at most 256 MiB (192 MiB under the launcher's 768 MiB heap): drives
+   * attached seconds apart still find what the first decoded.
+   */
+  static final SharedDecodes INSTANCE =
+      new SharedDecodes(Math.min(256L << 20, Runtime.getRuntime().maxMemory() / 4));
 
   private final long budget;
   private final Map<String, Integer> readers = new HashMap<>();
