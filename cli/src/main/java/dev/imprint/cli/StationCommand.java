@@ -27,12 +27,14 @@ import picocli.CommandLine.Option;
     name = "station",
     mixinStandardHelpOptions = true,
     description = {
-      "Cloning station: watch for drives, and give every drive the rules accept the image,",
-      "verified, with a board and an audit log. Without --erase it only lists what it would do.",
+      "Cloning station: watch for drives, and give every drive the rules accept",
+      "the image, verified, with a board and an audit log.",
+      "Without --erase it only lists what it would do.",
       "",
       "Examples:",
       "  imprint station --source golden.imprint --erase",
-      "  imprint station --source golden.imprint --erase --match 'bus=usb,size<=256G' --once 8",
+      "  imprint station --source golden.imprint --erase \\",
+      "      --match 'bus=usb,size<=256G' --once 8",
       "  imprint station --source golden.imprint --slot-map slots.txt --learn-slots"
     })
 final class StationCommand implements Callable<Integer> {
