@@ -59,12 +59,14 @@ public final class Main implements Runnable {
     VERBS.put("batch", BatchCommand::new);
     VERBS.put("keygen", KeygenCommand::new);
     VERBS.put("sign", SignCommand::new);
+    VERBS.put("station", StationCommand::new);
+    VERBS.put("audit", AuditCommand::new);
     VERBS.put("help", CommandLine.HelpCommand::new);
   }
 
   /** The commands that run Pekko streams: their actor system starts before parsing. */
   private static final Set<String> VERBS_WITH_ACTORS =
-      Set.of("restore", "create", "verify", "batch");
+      Set.of("restore", "create", "verify", "batch", "station");
 
   @CommandLine.Spec CommandLine.Model.CommandSpec spec;
 
@@ -121,6 +123,15 @@ public final class Main implements Runnable {
     onInterrupt = cancel;
   }
 
+  /** What a second SIGINT or SIGTERM does (null: exit at once); the station aborts its jobs. */
+  private static volatile Runnable onSecondInterrupt;
+
+  private static volatile boolean secondInterrupted;
+
+  static void onSecondInterrupt(Runnable abort) {
+    onSecondInterrupt = abort;
+  }
+
   /**
    * The first SIGINT or SIGTERM cancels the running job, which leaves its targets not looking valid
    * and exits 130; a second one, or one with no job running, exits at once.
@@ -132,6 +143,12 @@ public final class Main implements Runnable {
             new sun.misc.Signal(name),
             sig -> {
               Runnable r = onInterrupt;
+              Runnable again = onSecondInterrupt;
+              if (r != null && interrupted && again != null && !secondInterrupted) {
+                secondInterrupted = true;
+                again.run();
+                return;
+              }
               if (r == null || interrupted) {
                 Runtime.getRuntime().halt(ExitCode.INTERRUPTED);
               }

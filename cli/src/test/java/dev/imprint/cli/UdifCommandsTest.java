@@ -5,10 +5,10 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.imprint.engine.testing.Cleanup;
+import dev.imprint.engine.testing.Fixtures;
 import dev.imprint.engine.testing.LoopDevice;
 import dev.imprint.engine.testing.NginxServer;
 import dev.imprint.engine.testing.Root;
-import dev.imprint.engine.testing.Fixtures;
 import dev.imprint.engine.testing.TestData;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -21,9 +21,9 @@ import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
 
 /**
- * {@code info}, {@code imagescan}, {@code restore} and {@code verify} of real Apple .dmg files
- * (../shared/fixtures/udif), from a file, onto a loop device, and over HTTP from nginx; a damaged
- * .dmg exits 4 with one line, an encrypted one is refused with exit 2.
+ * {@code info}, {@code imagescan}, {@code restore} and {@code verify} of real Apple .dmg files (the
+ * test resources fixtures/udif), from a file, onto a loop device, and over HTTP from nginx; a
+ * damaged .dmg exits 4 with one line, an encrypted one is refused with exit 2.
  */
 @Timeout(value = 5, unit = TimeUnit.MINUTES)
 class UdifCommandsTest {

@@ -39,7 +39,16 @@ public final class ImageChunks implements ChunkSupply {
     this.pool = new BufferPool(image.header().chunkSize());
     this.windowOffset = offset;
     this.windowLength = length;
+    // Whole images are shared with other readers of the same image open at the same time.
+    this.shareKey = whole() ? java.util.HexFormat.of().formatHex(image.metadata().digest()) : null;
+    if (shareKey != null) {
+      SharedDecodes.INSTANCE.open(shareKey);
+    }
   }
+
+  private final String shareKey;
+  private final java.util.concurrent.atomic.AtomicBoolean closed =
+      new java.util.concurrent.atomic.AtomicBoolean();
 
   private boolean whole() {
     return windowOffset == 0 && windowLength == image.header().logicalSize();
@@ -87,6 +96,14 @@ public final class ImageChunks implements ChunkSupply {
     pool.limit(buffers);
   }
 
+  /** Data chunks decoded by every image in this process: how a station shares its decoding. */
+  private static final java.util.concurrent.atomic.LongAdder DECODED =
+      new java.util.concurrent.atomic.LongAdder();
+
+  public static long decodedChunks() {
+    return DECODED.sum();
+  }
+
   @Override
   public Source<Chunk, NotUsed> chunks(int parallelism, Executor cpu) {
     List<IndexEntry> index = image.metadata().index();
@@ -112,23 +129,44 @@ public final class ImageChunks implements ChunkSupply {
       return Chunk.empty(e.logicalOffset(), e.logicalLength(), e.kind());
     }
     ByteBuffer out = pool.acquire();
+    CompletableFuture<SharedDecodes.Decoded> other =
+        shareKey == null ? null : SharedDecodes.INSTANCE.claim(shareKey, i);
+    if (other != null) {
+      SharedDecodes.Decoded d = SharedDecodes.await(other);
+      if (d != null) {
+        out.clear();
+        out.put(d.bytes()).flip();
+        return Chunk.data(e.logicalOffset(), out, d.xxh(), pool);
+      }
+    }
     try {
       ByteBuffer s = image.readStored(i, scratch.get());
       scratch.set(s);
       out.limit((int) e.logicalLength());
       long chunkNumber = e.logicalOffset() / image.header().chunkSize();
       Image.decode(e, chunkNumber, s, out, image.description());
+      DECODED.increment();
       out.flip();
       // A chunk cut to a volume is hashed as the slice it becomes, not twice.
-      return Chunk.data(e.logicalOffset(), out, whole() ? Xxh64.of(out) : 0, pool);
-    } catch (IOException ex) {
+      long xxh = whole() ? Xxh64.of(out) : 0;
+      if (other == null && shareKey != null) {
+        SharedDecodes.INSTANCE.offer(shareKey, i, out, xxh);
+      }
+      return Chunk.data(e.logicalOffset(), out, xxh, pool);
+    } catch (IOException | RuntimeException ex) {
       pool.release(out);
-      throw new UncheckedIOException(ex);
+      if (other == null && shareKey != null) {
+        SharedDecodes.INSTANCE.withdraw(shareKey, i, ex);
+      }
+      throw ex instanceof IOException io ? new UncheckedIOException(io) : (RuntimeException) ex;
     }
   }
 
   @Override
   public void close() throws IOException {
+    if (shareKey != null && closed.compareAndSet(false, true)) {
+      SharedDecodes.INSTANCE.close(shareKey);
+    }
     image.close();
   }
 }

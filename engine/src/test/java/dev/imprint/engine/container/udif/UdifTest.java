@@ -34,9 +34,10 @@ import org.junit.jupiter.params.provider.EnumSource;
 import org.junit.jupiter.params.provider.ValueSource;
 
 /**
- * The UDIF reader against real .dmg files made by macOS (../shared/fixtures/udif: raw, zlib, bzip2,
- * ADC and LZFSE chunks with CRC32 checksums), against images built here from the format's
- * description for zero fill, comment and LZMA chunks and MD5/SHA checksums, and against damage.
+ * The UDIF reader against real .dmg files made by macOS (the test resources fixtures/udif: raw,
+ * zlib, bzip2, ADC and LZFSE chunks with CRC32 checksums), against images built here from the
+ * format's description for zero fill, comment and LZMA chunks and MD5/SHA checksums, and against
+ * damage.
  */
 class UdifTest {
   static final String FIVE = "0786ad1fdcba31a3";

@@ -1,0 +1,115 @@
+package dev.imprint.cli.station;
+
+import dev.imprint.actors.station.Station;
+import dev.imprint.actors.station.StationConfig;
+import dev.imprint.actors.station.StationEvent;
+import dev.imprint.cli.ExitCode;
+import java.io.PrintStream;
+import java.util.concurrent.BlockingQueue;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.LinkedBlockingQueue;
+import java.util.concurrent.TimeUnit;
+import java.util.function.Consumer;
+import org.apache.pekko.actor.typed.ActorRef;
+import org.apache.pekko.actor.typed.ActorSystem;
+import org.apache.pekko.actor.typed.Props;
+import org.apache.pekko.actor.typed.Terminated;
+import org.apache.pekko.actor.typed.javadsl.Behaviors;
+
+/**
+ * Runs a station and shows its events on this thread: a board on a terminal, else one line per
+ * change, or JSON lines. The first interrupt lets running jobs finish; the second aborts them.
+ */
+public final class StationFrontEnd {
+  private StationFrontEnd() {}
+
+  /**
+   * @param onInterrupt installs what the first SIGINT/SIGTERM does
+   * @param onSecondInterrupt installs what the second does
+   * @return the exit code
+   */
+  public static int run(
+      ActorSystem<Void> system,
+      StationConfig config,
+      boolean json,
+      PrintStream out,
+      boolean terminal,
+      Consumer<Runnable> onInterrupt,
+      Consumer<Runnable> onSecondInterrupt)
+      throws InterruptedException {
+    StationDisplay display = null;
+    if (json) {
+      display = new StationJson(out);
+    } else if (terminal) {
+      display = StationBoard.open(config.source().spec());
+    }
+    if (display == null) {
+      display = new StationLines(out);
+    }
+    BlockingQueue<StationEvent> events = new LinkedBlockingQueue<>();
+    CompletableFuture<ActorRef<Station.Command>> station = new CompletableFuture<>();
+    system.systemActorOf(
+        Behaviors.<StationEvent>setup(
+            ctx -> {
+              var s = ctx.spawn(Station.create(config, ctx.getSelf()), "station");
+              ctx.watch(s);
+              station.complete(s);
+              return Behaviors.receive(StationEvent.class)
+                  .onMessage(
+                      StationEvent.class,
+                      e -> {
+                        events.add(e);
+                        return Behaviors.same();
+                      })
+                  .onSignal(
+                      Terminated.class,
+                      t -> {
+                        // The station always says Stopped first; this is the backstop.
+                        events.add(new StationEvent.Stopped(0, 0, false, true));
+                        return Behaviors.stopped();
+                      })
+                  .build();
+            }),
+        "station-" + System.nanoTime(),
+        Props.empty());
+    onInterrupt.accept(() -> station.thenAccept(s -> s.tell(new Station.Stop("interrupted"))));
+    onSecondInterrupt.accept(
+        () -> station.thenAccept(s -> s.tell(new Station.Abort("interrupted twice"))));
+    try (StationDisplay d = display) {
+      while (true) {
+        StationEvent e = events.poll(250, TimeUnit.MILLISECONDS);
+        if (e == null) {
+          d.tick();
+          continue;
+        }
+        d.event(e);
+        if (e instanceof StationEvent.Stopped s) {
+          int code =
+              s.aborted()
+                  ? ExitCode.INTERRUPTED
+                  : s.failed() == 0
+                      ? ExitCode.OK
+                      : s.verifyFailed() ? ExitCode.VERIFY_FAILED : ExitCode.TARGETS_FAILED;
+          String message =
+              "Station stopped: "
+                  + s.succeeded()
+                  + " drive"
+                  + (s.succeeded() == 1 ? "" : "s")
+                  + " done, "
+                  + s.failed()
+                  + " failed"
+                  + (s.aborted() ? " (aborted)" : "")
+                  + ".";
+          d.finished(code == ExitCode.OK, message, code);
+          return code;
+        }
+        if (events.isEmpty()) {
+          d.tick();
+        }
+      }
+    } finally {
+      onInterrupt.accept(null);
+      onSecondInterrupt.accept(null);
+    }
+  }
+}
