@@ -18,6 +18,7 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Optional;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
@@ -265,7 +266,10 @@ final class StationCommand implements Callable<Integer> {
                 max,
                 matches,
                 excludes,
-                DriveRules.SystemCheck.of(new SystemDisks())),
+                // A recorded tree's drives are not this machine's: nothing to ask the system.
+                sysfs == null
+                    ? DriveRules.SystemCheck.of(new SystemDisks())
+                    : d -> Optional.empty()),
             slots,
             slotMap,
             learnSlots,

@@ -242,16 +242,16 @@ final class SlotJob {
     return Behaviors.same();
   }
 
-  /** Reports the end, writes the audit end record, then tells the station and stops. */
+  /** Writes the audit end record, then reports the end to the front end and the station. */
   private Behavior<Command> end(
       SlotState state, String detail, long bad, long written, String verify, String result) {
     if (ended) {
       return Behaviors.same();
     }
     ended = true;
-    state(state, detail, bad);
     double seconds = Math.max(1e-3, (System.nanoTime() - startNanos) / 1e9);
     AuditRecord s = start;
+    ActorRef<Command> self = context.getSelf();
     boolean ok = state == SlotState.DONE;
     boolean verifyFailed = verify.equals("failed");
     context.pipeToSelf(
@@ -274,7 +274,9 @@ final class SlotJob {
               } catch (IOException e) {
                 out.tell(new StationEvent.Warning("audit log: " + e.getMessage()));
               } finally {
-                station.tell(new Station.SlotEnded(slot, context.getSelf(), ok, verifyFailed));
+                // Shown only once on record: a "done" on the board is a "done" in the audit log.
+                state(state, detail, bad);
+                station.tell(new Station.SlotEnded(slot, self, ok, verifyFailed));
               }
             },
             blocking),

@@ -61,6 +61,9 @@ public final class Station {
     ActorRef<SlotJob.Command> job;
     boolean gone;
     boolean present;
+
+    /** The drive plugged back into this slot while its last job was still ending. */
+    Judged pending;
   }
 
   private final ActorContext<Command> context;
@@ -138,6 +141,7 @@ public final class Station {
   }
 
   private Behavior<Command> onPresent(List<Drive> drives) {
+    out.tell(new StationEvent.Watching(drives.size()));
     for (Drive d : drives) {
       judge(d, true);
     }
@@ -193,8 +197,13 @@ public final class Station {
       out.tell(new StationEvent.SlotLearned(key, j.learned()));
     }
     Slot s = slots.get(key);
-    if (s != null && !s.gone && s.state.busy()) {
-      return Behaviors.same(); // a rescan's repeat of a drive already at work
+    if (s != null && s.job != null) {
+      if (!s.gone) {
+        return Behaviors.same(); // a rescan's repeat of a drive already at work
+      }
+      // Plugged back before the cancelled job let go of it: its turn comes when that job ends.
+      s.pending = j;
+      return Behaviors.same();
     }
     s = new Slot();
     s.drive = d;
@@ -273,6 +282,7 @@ public final class Station {
     if (s != null && s.job != null && s.job.equals(e.job())) {
       s.job = null;
       s.state = e.ok() ? SlotState.DONE : SlotState.FAILED;
+      s.detail = e.ok() ? "done" : "failed";
       if (s.gone) {
         slots.remove(e.slot());
         out.tell(
@@ -283,6 +293,13 @@ public final class Station {
                 SlotState.REMOVED,
                 e.ok() ? "done" : "failed",
                 -1));
+      }
+    }
+    Judged next = s == null ? null : s.pending;
+    if (next != null) {
+      s.pending = null;
+      if (slotOfName.containsKey(next.drive().name())) {
+        onJudged(next);
       }
     }
     if (e.ok()) {

@@ -21,6 +21,12 @@ public sealed interface StationEvent {
   record SlotProgress(String slot, SlotState phase, long done, long total, double bytesPerSecond)
       implements StationEvent {}
 
+  /**
+   * Watching has started: the drives attached before it were found (each then gets a {@link
+   * SlotChanged}); from now on new drives are noticed.
+   */
+  record Watching(int present) implements StationEvent {}
+
   /** A slot learned its label ({@code --learn-slots}). */
   record SlotLearned(String slot, String label) implements StationEvent {}
 

@@ -140,6 +140,15 @@ final class BoardModel {
     return r.state == SlotState.DONE ? r.detail : "";
   }
 
+  /** A slot as the board's narrow column shows it: its label, or the end of its port path. */
+  static String shortLabel(Row r) {
+    if (!r.label.equals(r.slot)) {
+      return r.label;
+    }
+    String s = r.slot.replaceFirst("^pci-[0-9a-f:.]+-", "").replaceFirst("^(usb|scsi)-", "");
+    return s.length() <= 7 ? s : "~" + s.substring(s.length() - 6);
+  }
+
   static String who(Drive d) {
     String s = d.description();
     return d.serial().isEmpty() ? s : s + " #" + d.serial();

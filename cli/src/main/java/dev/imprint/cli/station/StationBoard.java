@@ -31,7 +31,7 @@ final class StationBoard implements StationDisplay {
   private final long startNanos = System.nanoTime();
   private boolean closed;
 
-  private StationBoard(Terminal terminal, String title) {
+  StationBoard(Terminal terminal, String title) {
     this.terminal = terminal;
     this.title = title;
     this.display = new Display(terminal, true);
@@ -84,7 +84,7 @@ final class StationBoard implements StationDisplay {
             fit(
                 String.format(
                     Locale.ROOT,
-                    "%-6s %-7s %-16s %8s %-9s %4s %5s %5s",
+                    "%-7s %-7s %-15s %8s %-9s %4s %5s %5s",
                     "SLOT",
                     "DEVICE",
                     "DRIVE",
@@ -126,10 +126,10 @@ final class StationBoard implements StationDisplay {
     String head =
         String.format(
             Locale.ROOT,
-            "%-6s %-7s %-16s %8s %-9s ",
-            fit(r.label, 6),
+            "%-7s %-7s %-15s %8s %-9s ",
+            fit(BoardModel.shortLabel(r), 7),
             fit(r.drive.name(), 7),
-            fit(BoardModel.who(r.drive), 16),
+            fit(BoardModel.who(r.drive), 15),
             Sizes.human(r.drive.size()),
             r.state.wireName());
     String tail;

@@ -41,6 +41,8 @@ final class StationJson implements StationDisplay {
               "done", p.done(),
               "total", p.total(),
               "bytesPerSecond", Math.round(p.bytesPerSecond()));
+    } else if (e instanceof StationEvent.Watching w) {
+      line = Json.object("schema", 1, "event", "watching", "present", w.present());
     } else if (e instanceof StationEvent.SlotLearned l) {
       line = Json.object("schema", 1, "event", "learned", "slot", l.slot(), "label", l.label());
     } else if (e instanceof StationEvent.Warning w) {
@@ -58,7 +60,18 @@ final class StationJson implements StationDisplay {
   public void finished(boolean ok, String message, int exitCode) {
     out.println(
         Json.object(
-            "schema", 1, "event", "finished", "ok", ok, "message", message, "exitCode", exitCode));
+            "schema",
+            1,
+            "event",
+            "finished",
+            "ok",
+            ok,
+            "message",
+            message,
+            "exitCode",
+            exitCode,
+            "chunksDecoded",
+            dev.imprint.engine.pipeline.ImageChunks.decodedChunks()));
     out.flush();
   }
 }

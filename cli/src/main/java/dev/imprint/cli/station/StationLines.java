@@ -35,6 +35,8 @@ final class StationLines implements StationDisplay {
       out.println("warning: " + w.message());
     } else if (e instanceof StationEvent.Draining d) {
       out.println("stopping (" + d.why() + "): running jobs finish; a second signal aborts them");
+    } else if (e instanceof StationEvent.Watching w) {
+      out.println("Watching for drives (" + w.present() + " attached already).");
     } else if (e instanceof StationEvent.SlotLearned l) {
       out.println("learned: " + l.label() + " = " + l.slot());
     }

@@ -108,12 +108,6 @@ public final class DeviceWatcher implements AutoCloseable {
           rescan();
           due = Long.MAX_VALUE;
           nextPoll = now + options.pollInterval().toNanos();
-        } else if (socket != null && due != Long.MAX_VALUE) {
-          // Wait out the burst without blocking a full receive timeout past it.
-          long wait = (due - now) / 1_000_000;
-          if (wait > 0) {
-            Thread.sleep(Math.min(wait, 50));
-          }
         }
       }
     } catch (InterruptedException e) {

@@ -21,6 +21,7 @@ import java.nio.file.Path;
  * @param removable the kernel marks it removable
  * @param readOnly the kernel marks it read-only
  * @param backingFile a loop device's backing file, else ""
+ * @param optical a CD/DVD/BD drive (SCSI type 5): never a target
  */
 public record Drive(
     String name,
@@ -36,7 +37,8 @@ public record Drive(
     long size,
     boolean removable,
     boolean readOnly,
-    String backingFile) {
+    String backingFile,
+    boolean optical) {
 
   /** Whether a medium is present: a disk of size 0 is a reader without a card. */
   public boolean hasMedium() {

@@ -172,7 +172,8 @@ public final class Sysfs {
         size,
         removable,
         readOnly,
-        backing);
+        backing,
+        name.startsWith("sr") || readOr(device.resolve("type"), "").equals("5"));
   }
 
   /** The path below /sys/devices, one element per device on the way to the disk. */

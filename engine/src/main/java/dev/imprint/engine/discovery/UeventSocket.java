@@ -11,8 +11,8 @@ import java.util.Optional;
 
 /**
  * The kernel's uevent broadcast: a {@code NETLINK_KOBJECT_UEVENT} socket bound to multicast group 1
- * (kernel events; udev's re-broadcasts go to group 2). Receives time out every half second so the
- * reading thread can notice that it should stop.
+ * (kernel events; udev's re-broadcasts go to group 2). Receives time out every 50 ms, so the
+ * reading thread can settle a burst on time and notice that it should stop.
  */
 public final class UeventSocket implements Closeable {
   private static final int AF_NETLINK = 16;
@@ -76,9 +76,9 @@ public final class UeventSocket implements Closeable {
       addr.setInt(4, 0); // pid: let the kernel choose
       addr.setInt(8, 1); // groups: kernel events
       Net.INSTANCE.bind(fd, addr, 12);
-      Memory timeout = new Memory(16); // struct timeval: half a second
+      Memory timeout = new Memory(16); // struct timeval: 50 ms
       timeout.setLong(0, 0);
-      timeout.setLong(8, 500_000);
+      timeout.setLong(8, 50_000);
       Net.INSTANCE.setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, timeout, 16);
       Memory size = new Memory(4);
       size.setInt(0, 4 << 20); // bursts of partition events must not overrun it
@@ -95,7 +95,7 @@ public final class UeventSocket implements Closeable {
     }
   }
 
-  /** Waits up to half a second for the next datagram. */
+  /** Waits up to 50 ms for the next datagram. */
   public Received receive() throws IOException {
     if (closed) {
       throw new IOException("uevent socket closed");

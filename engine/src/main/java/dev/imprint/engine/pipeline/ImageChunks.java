@@ -87,6 +87,14 @@ public final class ImageChunks implements ChunkSupply {
     pool.limit(buffers);
   }
 
+  /** Data chunks decoded by every image in this process: how a station shares its decoding. */
+  private static final java.util.concurrent.atomic.LongAdder DECODED =
+      new java.util.concurrent.atomic.LongAdder();
+
+  public static long decodedChunks() {
+    return DECODED.sum();
+  }
+
   @Override
   public Source<Chunk, NotUsed> chunks(int parallelism, Executor cpu) {
     List<IndexEntry> index = image.metadata().index();
@@ -118,6 +126,7 @@ public final class ImageChunks implements ChunkSupply {
       out.limit((int) e.logicalLength());
       long chunkNumber = e.logicalOffset() / image.header().chunkSize();
       Image.decode(e, chunkNumber, s, out, image.description());
+      DECODED.increment();
       out.flip();
       // A chunk cut to a volume is hashed as the slice it becomes, not twice.
       return Chunk.data(e.logicalOffset(), out, whole() ? Xxh64.of(out) : 0, pool);

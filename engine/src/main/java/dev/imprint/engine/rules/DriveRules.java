@@ -10,11 +10,11 @@ import java.util.List;
 import java.util.Optional;
 
 /**
- * Which drives a station images. The safety rules always hold: never the system disk or active
- * swap, never a disk with a mounted partition, never read-only, never smaller than the image needs
- * or larger than the size limit. Then {@code --exclude} removes; then the accept rule: by default
- * removable or USB-attached disks, or with {@code --match} any drive meeting one of its condition
- * lists. Every refusal names its reason.
+ * Which drives a station images. The safety rules always hold: never an optical drive, never the
+ * system disk or active swap, never a disk with a mounted partition, never read-only, never smaller
+ * than the image needs or larger than the size limit. Then {@code --exclude} removes; then the
+ * accept rule: by default removable or USB-attached disks, or with {@code --match} any drive
+ * meeting one of its condition lists. Every refusal names its reason.
  *
  * @param needed bytes the image needs on a target
  * @param maxSize the largest drive that may be imaged (a user's backup drive is not a target)
@@ -75,6 +75,9 @@ public record DriveRules(
 
   /** The verdict on {@code drive}, found in the slot labelled {@code label}. */
   public Verdict judge(Drive drive, String label) {
+    if (drive.optical()) {
+      return Verdict.ignore("an optical drive, not a disk");
+    }
     if (drive.readOnly()) {
       return Verdict.ignore("read-only (write-protected?)");
     }
