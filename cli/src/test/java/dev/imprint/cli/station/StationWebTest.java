@@ -5,8 +5,13 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.imprint.actors.station.SlotState;
 import dev.imprint.actors.station.StationEvent;
+import dev.imprint.cli.CliRun;
+import dev.imprint.cli.ExitCode;
 import dev.imprint.engine.discovery.Drive;
+import dev.imprint.engine.testing.Cleanup;
+import dev.imprint.engine.testing.LoopDevice;
 import dev.imprint.engine.testing.Root;
+import dev.imprint.engine.testing.TestData;
 import java.io.File;
 import java.net.InetSocketAddress;
 import java.net.URI;
@@ -22,6 +27,8 @@ import java.util.concurrent.BlockingQueue;
 import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.TimeUnit;
 import java.util.function.Supplier;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
 import org.apache.pekko.actor.typed.ActorSystem;
 import org.apache.pekko.actor.typed.javadsl.Behaviors;
 import org.junit.jupiter.api.AfterAll;
@@ -30,7 +37,6 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.openqa.selenium.By;
 import org.openqa.selenium.JavascriptExecutor;
-import org.openqa.selenium.WebElement;
 import org.openqa.selenium.chrome.ChromeDriver;
 import org.openqa.selenium.chrome.ChromeDriverService;
 import org.openqa.selenium.chrome.ChromeOptions;
@@ -84,7 +90,8 @@ class StationWebTest {
         32_000_000_000L,
         true,
         false,
-        "");
+        "",
+        false);
   }
 
   @Test
@@ -126,6 +133,74 @@ class StationWebTest {
         browser.quit();
       }
     }
+  }
+
+  /**
+   * The whole way: {@code imprint station --http} as its own process, a loop device attached while
+   * it runs, the page in Chromium following the drive to done, and the stop button's request ending
+   * the station.
+   */
+  @Test
+  void theStationsOwnPageFollowsARealDriveToDone(@TempDir Path dir) throws Exception {
+    Root.assumeRoot();
+    Root.assumeCommands("chromium", "chromedriver", "losetup");
+    Path raw = dir.resolve("golden.img");
+    TestData.randomFile(raw, 6 << 20, 7);
+    TestData.setLength(raw, 16 << 20);
+    Path image = dir.resolve("golden.imprint");
+    CliRun.Result created =
+        CliRun.run("create", "--source", raw.toString(), "--output", image.toString());
+    assertEquals(0, created.code(), created::toString);
+    Path target = dir.resolve("a.img");
+    TestData.setLength(target, 32 << 20);
+    Cleanup cleanup = new Cleanup();
+    try (StationProcess s =
+        StationProcess.erasing(
+            dir,
+            image,
+            dir.resolve("audit.jsonl"),
+            "--http",
+            "127.0.0.1:0",
+            "--http-token",
+            TOKEN)) {
+      String served = s.await(l -> l.contains("the board is served at "), 30);
+      Matcher m = Pattern.compile("(http://[^\"]+)").matcher(served);
+      assertTrue(m.find(), served);
+      URI page = URI.create(m.group(1));
+      ChromeDriver browser = browser(dir);
+      try {
+        browser.get(page.toString());
+        waitFor("the page to connect", () -> text(browser, "#conn").equals("live"));
+        LoopDevice loop = LoopDevice.attach(target);
+        cleanup.add(loop);
+        // Other builds' loop devices show up too (ignored): follow this drive's row only.
+        String device = loop.path().toString();
+        waitFor(
+            "the drive shown as done",
+            () ->
+                "done"
+                    .equals(
+                        rowOf(browser, device, "return r.querySelector('td.state').innerText;")));
+        String slot = rowOf(browser, device, "return r.dataset.slot;");
+        @SuppressWarnings("unchecked")
+        List<String> states =
+            (List<String>)
+                ((JavascriptExecutor) browser)
+                    .executeScript("return window.imprintHistory[arguments[0]];", slot);
+        assertTrue(states.contains("writing"), states::toString);
+        assertEquals("done", states.get(states.size() - 1), states::toString);
+      } finally {
+        browser.quit();
+      }
+      HttpResponse<String> stop =
+          post(HttpClient.newHttpClient(), page.resolve("/api/stop"), "Bearer " + TOKEN);
+      assertEquals(200, stop.statusCode(), stop::body);
+      assertEquals(ExitCode.OK, s.exit(60), s::output);
+    } finally {
+      cleanup.run(dir);
+    }
+    assertEquals(
+        TestData.sha256(raw, 0, 16 << 20), TestData.sha256(target, 0, 16 << 20), "target content");
   }
 
   @Test
@@ -216,14 +291,29 @@ class StationWebTest {
     return new ChromeDriver(service, o);
   }
 
+  /** {@code script} run on the row whose device cell is {@code device} (as r), or null. */
+  private static String rowOf(ChromeDriver b, String device, String script) {
+    Object v =
+        b.executeScript(
+            "const r = [...document.querySelectorAll('tr[data-slot]')]"
+                + ".find(r => r.children[1].innerText.trim() === arguments[0]);"
+                + "if (!r) return null;"
+                + script,
+            device);
+    return v == null ? null : String.valueOf(v).trim();
+  }
+
+  /** The text of the first element {@code css} selects, read in one step (the page redraws). */
   private static String text(ChromeDriver b, String css) {
-    List<WebElement> found = b.findElements(By.cssSelector(css));
-    return found.isEmpty() ? "" : found.get(0).getText().trim();
+    Object t =
+        b.executeScript(
+            "const e = document.querySelector(arguments[0]); return e ? e.innerText : '';", css);
+    return String.valueOf(t).trim();
   }
 
   private static void waitFor(String what, Supplier<Boolean> condition)
       throws InterruptedException {
-    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(20);
+    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(90);
     while (!condition.get()) {
       if (System.nanoTime() > deadline) {
         throw new AssertionError("timed out waiting for " + what);
