@@ -2,6 +2,7 @@ package dev.imprint.cli;
 
 import dev.imprint.actors.station.StationConfig;
 import dev.imprint.cli.station.StationFrontEnd;
+import dev.imprint.cli.station.StationWeb;
 import dev.imprint.engine.audit.AuditLog;
 import dev.imprint.engine.device.SystemDisks;
 import dev.imprint.engine.discovery.DeviceWatcher;
@@ -156,6 +157,22 @@ final class StationCommand implements Callable<Integer> {
       description = "Print one JSON object per event (docs/STATION.md).")
   boolean json;
 
+  @Option(
+      names = "--http",
+      paramLabel = "[ADDR:]PORT",
+      description =
+          "Serve the board as a web page with a JSON API and Prometheus /metrics (address"
+              + " 127.0.0.1 unless given; port 0 picks one).")
+  String http;
+
+  @Option(
+      names = "--http-token",
+      paramLabel = "TOKEN",
+      description =
+          "Let requests carrying this token (Authorization: Bearer TOKEN) arm and disarm slots"
+              + " and stop the station; without it the page is read-only.")
+  String httpToken;
+
   @Override
   public Integer call() throws Exception {
     try (Pekko pekko = Pekko.startInBackground()) {
@@ -175,6 +192,22 @@ final class StationCommand implements Callable<Integer> {
     }
     if (once < 0) {
       throw new UserError("--once needs a number of drives, 1 or more");
+    }
+    if (httpToken != null && http == null) {
+      throw new UserError("--http-token unlocks the web page: add --http [ADDR:]PORT");
+    }
+    if (httpToken != null && httpToken.length() < 12) {
+      throw new UserError("--http-token is too short to guess safely: use 12 characters or more");
+    }
+    StationWeb.Options web;
+    try {
+      web =
+          http == null
+              ? null
+              : new StationWeb.Options(
+                  StationWeb.Options.parse(http), java.util.Optional.ofNullable(httpToken));
+    } catch (IllegalArgumentException e) {
+      throw new UserError(e.getMessage());
     }
     StationConfig.Probe when =
         switch (probe) {
@@ -269,7 +302,10 @@ final class StationCommand implements Callable<Integer> {
           Terminal.out(),
           Terminal.interactive(),
           Main::onInterrupt,
-          Main::onSecondInterrupt);
+          Main::onSecondInterrupt,
+          web);
+    } catch (IOException e) {
+      throw new UserError(e.getMessage());
     }
   }
 }

@@ -32,6 +32,12 @@ public final class Station {
   /** Cancel every running job (their drives are left not looking valid), then stop. */
   public record Abort(String why) implements Command {}
 
+  /**
+   * Arms or disarms a slot from now on (the web page, with its token): with {@code --armed}, only
+   * armed slots take drives. A drive waiting in a slot that is armed now is judged again.
+   */
+  public record Arm(String slot, boolean armed) implements Command {}
+
   /** A slot's job has ended (after its audit record was written). */
   record SlotEnded(String slot, ActorRef<SlotJob.Command> job, boolean ok, boolean verifyFailed)
       implements Command {}
@@ -54,6 +60,7 @@ public final class Station {
     String detail = "";
     ActorRef<SlotJob.Command> job;
     boolean gone;
+    boolean present;
 
     /** The drive plugged back into this slot while its last job was still ending. */
     Judged pending;
@@ -65,6 +72,7 @@ public final class Station {
   private final Executor blocking;
   private final Map<String, Slot> slots = new LinkedHashMap<>();
   private final Map<String, String> slotOfName = new HashMap<>();
+  private final Map<String, Boolean> armedNow = new HashMap<>();
   private DeviceWatcher watcher;
   private int started;
   private int succeeded;
@@ -125,6 +133,7 @@ public final class Station {
             })
         .onMessage(Judged.class, this::onJudged)
         .onMessage(SlotEnded.class, this::onSlotEnded)
+        .onMessage(Arm.class, this::onArm)
         .onMessage(Stop.class, s -> drain(s.why(), false))
         .onMessage(Abort.class, a -> drain(a.why(), true))
         .onSignal(PostStop.class, s -> stopWatching())
@@ -197,6 +206,7 @@ public final class Station {
     }
     s = new Slot();
     s.drive = d;
+    s.present = j.present();
     slots.put(key, s);
     Verdict v = j.verdict();
     String why = null;
@@ -204,7 +214,7 @@ public final class Station {
       why = v.reason();
     } else if (j.present() && !config.includePresent()) {
       why = "attached before the station started (" + v.reason() + "; --include-present images it)";
-    } else if (config.armedOnly() && !config.slots().armed(key)) {
+    } else if (config.armedOnly() && !armed(key)) {
       why = "slot " + j.label() + " is not armed";
     } else if (draining) {
       why = "the station is stopping";
@@ -228,6 +238,23 @@ public final class Station {
     s.job =
         context.spawn(
             SlotJob.create(config, key, j.label(), d, out, context.getSelf()), "slot-" + (++jobs));
+    return Behaviors.same();
+  }
+
+  private boolean armed(String key) {
+    return armedNow.getOrDefault(key, config.slots().armed(key));
+  }
+
+  private Behavior<Command> onArm(Arm a) {
+    boolean was = armed(a.slot());
+    armedNow.put(a.slot(), a.armed());
+    out.tell(
+        new StationEvent.Warning(
+            "slot " + config.slots().label(a.slot()) + (a.armed() ? " armed" : " disarmed")));
+    Slot s = slots.get(a.slot());
+    if (a.armed() && !was && s != null && !s.gone && s.state == SlotState.IGNORED) {
+      return judge(s.drive, s.present);
+    }
     return Behaviors.same();
   }
 

@@ -96,6 +96,14 @@ final class BoardModel {
     return notes;
   }
 
+  int done() {
+    return done;
+  }
+
+  int failed() {
+    return failed;
+  }
+
   int running() {
     return (int) rows.values().stream().filter(r -> r.state != null && r.state.busy()).count();
   }

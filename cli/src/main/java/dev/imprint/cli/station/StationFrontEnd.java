@@ -35,8 +35,9 @@ public final class StationFrontEnd {
       PrintStream out,
       boolean terminal,
       Consumer<Runnable> onInterrupt,
-      Consumer<Runnable> onSecondInterrupt)
-      throws InterruptedException {
+      Consumer<Runnable> onSecondInterrupt,
+      StationWeb.Options web)
+      throws InterruptedException, java.io.IOException {
     StationDisplay display = null;
     if (json) {
       display = new StationJson(out);
@@ -48,6 +49,32 @@ public final class StationFrontEnd {
     }
     BlockingQueue<StationEvent> events = new LinkedBlockingQueue<>();
     CompletableFuture<ActorRef<Station.Command>> station = new CompletableFuture<>();
+    StationWeb page = null;
+    if (web != null) {
+      try {
+        page =
+            StationWeb.start(
+                system,
+                config.source().spec(),
+                web,
+                new StationWeb.Control() {
+                  @Override
+                  public void arm(String slot, boolean armed) {
+                    station.thenAccept(s -> s.tell(new Station.Arm(slot, armed)));
+                  }
+
+                  @Override
+                  public void stop(String why) {
+                    station.thenAccept(s -> s.tell(new Station.Stop(why)));
+                  }
+                });
+      } catch (java.io.IOException e) {
+        display.close();
+        throw e;
+      }
+      display = new Tee(display, page);
+      display.event(new StationEvent.Warning("the board is served at " + page.address()));
+    }
     system.systemActorOf(
         Behaviors.<StationEvent>setup(
             ctx -> {
@@ -110,6 +137,36 @@ public final class StationFrontEnd {
     } finally {
       onInterrupt.accept(null);
       onSecondInterrupt.accept(null);
+    }
+  }
+
+  /** Shows every event on two displays: the terminal's and the web page. */
+  private record Tee(StationDisplay first, StationDisplay second) implements StationDisplay {
+    @Override
+    public void event(StationEvent e) {
+      first.event(e);
+      second.event(e);
+    }
+
+    @Override
+    public void tick() {
+      first.tick();
+      second.tick();
+    }
+
+    @Override
+    public void finished(boolean ok, String message, int exitCode) {
+      first.finished(ok, message, exitCode);
+      second.finished(ok, message, exitCode);
+    }
+
+    @Override
+    public void close() {
+      try {
+        second.close();
+      } finally {
+        first.close();
+      }
     }
   }
 }
