@@ -2,6 +2,7 @@ package dev.imprint.cli;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.imprint.engine.testing.Cleanup;
@@ -134,6 +135,30 @@ class UdifCommandsTest {
       assertEquals(0, r.code(), r::toString);
       assertTrue(TestData.sha256(target, 0, FIVE_MIB).startsWith(FIVE), r::toString);
     }
+  }
+
+  /**
+   * Through a pipe a .dmg looks like a raw disk until its koly trailer, the last 512 bytes: the
+   * restore must fail there, never report the .dmg's own bytes written as a disk.
+   */
+  @Test
+  void aDmgThroughAPipeFailsAtItsTrailerInsteadOfPassingForADisk() throws Exception {
+    Path target = tmp.resolve("piped.img");
+    CliRun.Result r =
+        CliRun.runWithStdin(
+            Files.readAllBytes(fixture("compression-raw.dmg")),
+            "restore",
+            "--source",
+            "-",
+            "--target",
+            target.toString(),
+            "--erase",
+            "--noprompt");
+    assertNotEquals(0, r.code(), r::toString);
+    String said = r.out() + r.err();
+    assertTrue(said.contains("standard input is a UDIF (.dmg) container"), r::toString);
+    assertTrue(said.contains("give it as a file"), r::toString);
+    assertTrue(said.lines().noneMatch(l -> l.contains("\tat ")), "no stack trace");
   }
 
   @Test

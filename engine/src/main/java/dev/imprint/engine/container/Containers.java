@@ -71,6 +71,32 @@ public final class Containers {
     }
   }
 
+  /** Bytes at the end of a stream that {@link #trailerIn} looks at. */
+  public static final int TRAILER_LENGTH = 512;
+
+  /**
+   * The container whose trailer ends a stream that was read front to back as a raw disk: an Apple
+   * UDIF .dmg (its "koly" block is the last 512 bytes) or a fixed VHD (its "conectix" footer).
+   * Nothing at a stream's start tells them from a raw disk, so the check comes at its end.
+   *
+   * @param last the stream's last {@code length} bytes (at most {@link #TRAILER_LENGTH})
+   * @return the container's name, if the bytes are its trailer
+   */
+  public static Optional<String> trailerIn(byte[] last, int length) {
+    if (length < TRAILER_LENGTH) {
+      return Optional.empty();
+    }
+    ByteBuffer b = ByteBuffer.wrap(last, length - TRAILER_LENGTH, TRAILER_LENGTH);
+    int at = b.position();
+    if (b.getInt(at) == 0x6b6f6c79 && b.getInt(at + 8) == TRAILER_LENGTH) {
+      return Optional.of("UDIF (.dmg)"); // "koly", header size 512
+    }
+    if (b.getLong(at) == 0x636f6e6563746978L) {
+      return Optional.of("VHD"); // "conectix"
+    }
+    return Optional.empty();
+  }
+
   /**
    * What a restore or {@code create} copies of a container's disk. Where its filesystems were
    * understood ({@code filesystemUsed} not null), they decide, exactly as for a raw disk: a range

@@ -1,5 +1,7 @@
 package dev.imprint.engine.source;
 
+import dev.imprint.engine.container.Containers;
+import dev.imprint.engine.image.ImageFormatException;
 import dev.imprint.engine.source.Magic.Format;
 import java.io.BufferedInputStream;
 import java.io.EOFException;
@@ -7,6 +9,7 @@ import java.io.FilterInputStream;
 import java.io.IOException;
 import java.io.InputStream;
 import java.nio.ByteBuffer;
+import java.util.Optional;
 import java.util.OptionalLong;
 
 /**
@@ -26,6 +29,8 @@ public final class DecodedDisk implements SequentialDisk {
   private final InputStream decoded;
   private long position;
   private byte[] copyBuffer;
+  private final byte[] tail = new byte[Containers.TRAILER_LENGTH];
+  private int tailLength;
 
   private DecodedDisk(
       String description, Format format, OptionalLong size, CountingInput input, InputStream in) {
@@ -87,12 +92,44 @@ public final class DecodedDisk implements SequentialDisk {
     while (dst.hasRemaining()) {
       int n = readSome(dst);
       if (n < 0) {
+        refuseTrailer();
         break;
       }
+      keepTail(dst, dst.position() - n, n);
       total += n;
       position += n;
     }
     return total;
+  }
+
+  /** Keeps the last bytes delivered, for {@link #refuseTrailer} at the end. */
+  private void keepTail(ByteBuffer dst, int from, int n) {
+    if (n >= tail.length) {
+      dst.get(from + n - tail.length, tail, 0, tail.length);
+      tailLength = tail.length;
+      return;
+    }
+    int keep = Math.min(tailLength, tail.length - n);
+    System.arraycopy(tail, tailLength - keep, tail, 0, keep);
+    dst.get(from, tail, keep, n);
+    tailLength = keep + n;
+  }
+
+  /**
+   * A .dmg or a fixed VHD read front to back looks like a raw disk until its last 512 bytes: then
+   * it must fail, never pass for a disk (the target is left not looking valid, as after any failed
+   * restore).
+   */
+  private void refuseTrailer() throws ImageFormatException {
+    Optional<String> container = Containers.trailerIn(tail, tailLength);
+    if (container.isPresent()) {
+      throw new ImageFormatException(
+          description
+              + " is a "
+              + container.get()
+              + " container (its trailer came at the end of the stream), which is read at random:"
+              + " give it as a file, or as an http(s) URL with range support");
+    }
   }
 
   private int readSome(ByteBuffer dst) throws IOException {
