@@ -235,7 +235,7 @@ class FileCopyTest {
         "-c",
         "cd \"$1\" && for i in 1 2 3; do printf $i > f$i; chown 1234:5678 f$i; chmod 644 f$i;"
             + " done && mkdir d && chmod 755 d && printf x > d/g && chmod 644 d/g && chown 4321 d/g"
-            + " && mknod c c 1 3",
+            + " && mknod c c 1 3 && printf s > secret && chmod 000 secret",
         "-",
         s.toString());
     Cmd.Result r = Unprivileged.run(FileCopyTreeMain.class, s.toString(), t.toString());
@@ -244,6 +244,7 @@ class FileCopyTest {
     assertEquals(1, count(out, "cannot keep ownership"), out);
     assertEquals(1, count(out, "cannot keep device nodes"), out);
     assertTrue(out.contains("differences: []"), out);
+    assertTrue(out.contains("failed: [secret: Permission denied]"), out);
     assertEquals("3", Cmd.run("cat", t + "/f3"));
     assertEquals(String.valueOf(Unprivileged.NOBODY), Cmd.run("stat", "-c", "%u", t + "/f1"));
   }
@@ -297,6 +298,65 @@ class FileCopyTest {
             .replace("./a ./a/kept.tmp ./a/x ./b ./b/z", ""));
   }
 
+  @Test
+  void aFullTargetStopsTheCopyWithWholeFilesOnly() throws Exception {
+    Root.assumeRoot();
+    Root.assumeCommands("mkfs.ext4");
+    Path s = Files.createDirectories(dir.resolve("src"));
+    java.util.Random random = new java.util.Random(3);
+    for (int i = 0; i < 40; i++) {
+      byte[] data = new byte[1 << 20];
+      random.nextBytes(data);
+      Files.write(s.resolve("f" + i), data);
+    }
+    try (Volume tgt = Volume.make(dir.resolve("small.img"), "ext4-16M")) {
+      Path t = tgt.mount.mountPoint();
+      Files.writeString(t.resolve("unrelated"), "stays");
+      FileCopyReport r = new FileCopy(s, t, FileCopyOptions.defaults(), w -> {}).run(mat);
+      assertFalse(r.ok());
+      assertTrue(r.stopped().contains("the target is full"), r.toString());
+      assertEquals("stays", Files.readString(t.resolve("unrelated")));
+      assertEquals("", Cmd.run("find", t.toString(), "-name", ".imprint-tmp-*"));
+      try (var all = Files.list(t)) {
+        for (Path p : (Iterable<Path>) all::iterator) {
+          String n = p.getFileName().toString();
+          if (n.startsWith("f")) {
+            assertTrue(
+                java.util.Arrays.equals(Files.readAllBytes(s.resolve(n)), Files.readAllBytes(p)),
+                n + " is not whole");
+          }
+        }
+      }
+    }
+  }
+
+  /** Without root: names that aren't UTF-8 and a path far longer than PATH_MAX. */
+  @Test
+  void byteNamesAndPathsLongerThanPathMax() throws Exception {
+    // Not in @TempDir: JUnit's clean-up goes by paths, which are too long here; rm isn't.
+    Path top = Files.createTempDirectory("imprint-filecopy-long-");
+    try {
+      longPaths(top);
+    } finally {
+      Cmd.run("rm", "-rf", top.toString());
+    }
+  }
+
+  private static void longPaths(Path top) throws Exception {
+    Path s = Files.createDirectories(top.resolve("src"));
+    Path t = Files.createDirectories(top.resolve("tgt"));
+    String deep =
+        "cd \"$1\" && printf a > $'caf\\xe9' && printf b > $'\\xff\\xfe\\x01' && for i in $(seq 1 30);"
+            + " do n=$(printf 'x%.0s' $(seq 1 200))$i; mkdir $n; cd $n; done && printf bottom > leaf";
+    Cmd.run("bash", "-c", deep, "-", s.toString());
+    FileCopyReport r = new FileCopy(s, t, FileCopyOptions.defaults(), w -> {}).run(mat);
+    assertTrue(r.ok(), r.toString());
+    String read =
+        "cd \"$1\" && cat $'caf\\xe9' $'\\xff\\xfe\\x01' && for i in $(seq 1 30); do"
+            + " cd $(printf 'x%.0s' $(seq 1 200))$i; done && cat leaf";
+    assertEquals("abbottom", Cmd.run("bash", "-c", read, "-", t.toString()));
+  }
+
   private static int count(String text, String what) {
     int n = 0;
     for (int at = text.indexOf(what); at >= 0; at = text.indexOf(what, at + 1)) {
@@ -321,7 +381,7 @@ class FileCopyTest {
   record Volume(LoopDevice loop, TempMount mount) implements AutoCloseable {
     static Volume make(Path image, String fs) throws IOException {
       try (var f = new java.io.RandomAccessFile(image.toFile(), "rw")) {
-        f.setLength(fs.equals("xfs") ? 320L << 20 : 256L << 20);
+        f.setLength(fs.equals("xfs") ? 320L << 20 : fs.equals("ext4-16M") ? 16L << 20 : 256L << 20);
       }
       LoopDevice loop = LoopDevice.attach(image);
       try {
