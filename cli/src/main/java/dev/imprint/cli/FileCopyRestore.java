@@ -1,5 +1,6 @@
 package dev.imprint.cli;
 
+import dev.imprint.actors.restore.RestoreEvent;
 import dev.imprint.cli.output.Display;
 import dev.imprint.cli.output.JsonDisplay;
 import dev.imprint.cli.output.Sizes;
@@ -11,7 +12,9 @@ import dev.imprint.engine.filecopy.FileCopyVolume;
 import dev.imprint.engine.job.Refusal;
 import java.io.IOException;
 import java.util.List;
+import java.util.Queue;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
@@ -32,6 +35,9 @@ final class FileCopyRestore {
   private final boolean noprompt;
   private final FileCopyOptions options;
   private final Display display;
+
+  /** Warnings from the copy threads, shown in order on the command's thread. */
+  private final Queue<String> warnings = new ConcurrentLinkedQueue<>();
 
   FileCopyRestore(
       String source,
@@ -66,7 +72,7 @@ final class FileCopyRestore {
                 options,
                 w -> {
                   LoggerFactory.getLogger(FileCopyRestore.class).warn("{}", w);
-                  Terminal.err().println("imprint: warning: " + w);
+                  warnings.add(w);
                 });
         refusing(
             () -> {
@@ -150,9 +156,17 @@ final class FileCopyRestore {
   }
 
   private void show(FileCopyProgress p) {
+    for (String w = warnings.poll(); w != null; w = warnings.poll()) {
+      Terminal.err().println("imprint: warning: " + w);
+      display.restoreEvent(new RestoreEvent.Warning(w));
+    }
+    if (!p.counted()) {
+      return; // the totals are still being counted
+    }
+    long total = Math.max(1, p.totalBytes());
     switch (p.phase()) {
-      case COPYING -> display.progress("Copying", p.bytes(), Math.max(p.totalBytes(), 1));
-      case VERIFYING -> display.progress("Verifying", p.bytes(), Math.max(p.totalBytes(), 1));
+      case COPYING -> display.progress("Copying", Math.min(p.bytes(), total), total);
+      case VERIFYING -> display.progress("Verifying", Math.min(p.bytes(), total), total);
       default -> {}
     }
   }

@@ -5,7 +5,7 @@ final class Errors {
   private Errors() {}
 
   static String describe(int errno) {
-    String s = Sys.C.strerror(errno);
+    String s = Sys.strerror(errno);
     return s == null ? "error " + errno : s;
   }
 }

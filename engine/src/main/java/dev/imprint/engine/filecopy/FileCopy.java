@@ -100,7 +100,8 @@ public final class FileCopy {
     int par = options.parallelism();
     ExecutorService pool = pool(par);
     try {
-      count();
+      // Totals for progress come from a walk of their own, beside the copy, not before it.
+      CompletableFuture.runAsync(this::count, pool);
       int srcRoot = openDir(source);
       int tgtRoot = openDir(target);
       Stat rootStat = Stat.of(srcRoot);
@@ -113,41 +114,31 @@ public final class FileCopy {
       copy.links();
       int sync = openDir(target);
       try {
-        Sys.C.syncfs(sync);
+        Sys.syncfs(sync);
       } finally {
         Walk.close(sync);
       }
       String stopped = cancelled ? "interrupted" : copy.stopped();
       long copiedItems = progress.items();
       long copiedBytes = progress.bytes();
-      if (!options.verify() || stopped != null) {
-        return new FileCopyReport(
-            copiedItems,
-            copiedBytes,
-            copy.failures(),
-            copy.failedCount(),
-            lost.all(),
-            stopped,
-            false,
-            List.of(),
-            0);
-      }
       TreeVerify verify =
-          verify(
-              new TreeVerify(options, copy.notCopied(), lost, copy.atimesKept(), progress),
-              pool,
-              par,
-              mat);
+          options.verify() && stopped == null
+              ? verify(
+                  new TreeVerify(options, copy.notCopied(), lost, copy.atimesKept(), progress),
+                  pool,
+                  par,
+                  mat)
+              : null;
       return new FileCopyReport(
           copiedItems,
           copiedBytes,
           copy.failures(),
           copy.failedCount(),
           lost.all(),
-          cancelled ? "interrupted" : null,
-          true,
-          verify.differences(),
-          verify.count());
+          cancelled ? "interrupted" : stopped,
+          verify != null,
+          verify != null ? verify.differences() : List.of(),
+          verify != null ? verify.count() : 0);
     } catch (LastErrorException e) {
       throw new Refusal(
           "cannot open " + source + " or " + target + ": " + Errors.describe(e.getErrorCode()));
@@ -247,6 +238,7 @@ public final class FileCopy {
     }
     progress.totalItems = totals[0];
     progress.totalBytes = totals[1];
+    progress.counted = true;
   }
 
   private void count(int dirfd, long[] totals) {
@@ -262,7 +254,7 @@ public final class FileCopy {
       if (type == Walk.DT_DIR) {
         try {
           int fd =
-              Sys.C.openat(
+              Sys.openat(
                   dirfd,
                   item[0],
                   Sys.O_RDONLY | Sys.O_DIRECTORY | Sys.O_NOFOLLOW | Sys.O_CLOEXEC,
@@ -289,7 +281,7 @@ public final class FileCopy {
   }
 
   private static int openDir(Path p) {
-    return Sys.C.openat(
+    return Sys.openat(
         Sys.AT_FDCWD,
         Names.c(p.toString().getBytes(StandardCharsets.UTF_8)),
         Sys.O_RDONLY | Sys.O_DIRECTORY | Sys.O_CLOEXEC,

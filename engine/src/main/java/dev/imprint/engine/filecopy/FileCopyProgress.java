@@ -16,6 +16,12 @@ public final class FileCopyProgress {
   volatile long totalBytes;
   volatile long totalItems;
   volatile Phase phase = Phase.SCANNING;
+  volatile boolean counted;
+
+  /** Whether the totals are known (they are counted while the copy runs). */
+  public boolean counted() {
+    return counted;
+  }
 
   public Phase phase() {
     return phase;

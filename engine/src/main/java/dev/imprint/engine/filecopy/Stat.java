@@ -60,7 +60,7 @@ record Stat(
   static Stat of(int dirfd, byte[] name) throws LastErrorException {
     byte[] buf = new byte[256];
     int flags = Sys.AT_SYMLINK_NOFOLLOW | (name.length <= 1 ? Sys.AT_EMPTY_PATH : 0);
-    Sys.C.statx(dirfd, name, flags, Sys.STATX_BASIC, buf);
+    Sys.statx(dirfd, name, flags, Sys.STATX_BASIC, buf);
     ByteBuffer b = ByteBuffer.wrap(buf).order(ByteOrder.nativeOrder());
     return new Stat(
         b.getShort(28) & 0xffff,

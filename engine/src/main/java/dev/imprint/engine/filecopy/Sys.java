@@ -1,8 +1,8 @@
 package dev.imprint.engine.filecopy;
 
 import com.sun.jna.LastErrorException;
-import com.sun.jna.Library;
 import com.sun.jna.Native;
+import com.sun.jna.NativeLibrary;
 import com.sun.jna.Platform;
 import java.nio.ByteBuffer;
 
@@ -10,139 +10,156 @@ import java.nio.ByteBuffer;
  * The fd-relative system calls a faithful tree copy needs, every name a NUL-terminated byte array
  * (names are bytes; the JVM's file-name encoding would lose the ones that aren't valid in it). Each
  * call throws {@link LastErrorException} carrying errno on failure. glibc 2.28+ wraps all of them.
+ * Direct-mapped (static natives bound once): a copy makes some fifteen calls per file, and an
+ * interface-mapped call costs several microseconds of reflection and argument conversion.
  */
-interface Sys extends Library {
-  Sys C = Native.load("libc.so.6", Sys.class);
+final class Sys {
+  static {
+    Native.register(Sys.class, NativeLibrary.getInstance("libc.so.6"));
+  }
 
-  int O_RDONLY = 0;
-  int O_WRONLY = 1;
-  int O_CREAT = 0100;
-  int O_EXCL = 0200;
-  int O_NOFOLLOW = 0400000;
-  int O_DIRECTORY = 0200000;
-  int O_CLOEXEC = 02000000;
-  int O_NOATIME = 01000000;
-  int O_PATH = 010000000;
-  int O_NONBLOCK = 04000;
-  int O_DIRECT = Platform.isARM() ? 0200000 : 040000;
+  private Sys() {}
 
-  int AT_FDCWD = -100;
-  int AT_SYMLINK_NOFOLLOW = 0x100;
-  int AT_REMOVEDIR = 0x200;
-  int AT_EMPTY_PATH = 0x1000;
-  int AT_STATX_SYNC_AS_STAT = 0;
-  int STATX_BASIC = 0x7ff;
+  static final int O_RDONLY = 0;
+  static final int O_WRONLY = 1;
+  static final int O_CREAT = 0100;
+  static final int O_EXCL = 0200;
+  static final int O_NOFOLLOW = 0400000;
+  static final int O_DIRECTORY = 0200000;
+  static final int O_CLOEXEC = 02000000;
+  static final int O_NOATIME = 01000000;
+  static final int O_PATH = 010000000;
+  static final int O_NONBLOCK = 04000;
+  static final int O_DIRECT = Platform.isARM() ? 0200000 : 040000;
 
-  int RENAME_NOREPLACE = 1;
-  int RENAME_EXCHANGE = 2;
+  static final int AT_FDCWD = -100;
+  static final int AT_SYMLINK_NOFOLLOW = 0x100;
+  static final int AT_REMOVEDIR = 0x200;
+  static final int AT_EMPTY_PATH = 0x1000;
+  static final int AT_STATX_SYNC_AS_STAT = 0;
+  static final int STATX_BASIC = 0x7ff;
 
-  int SEEK_SET = 0;
-  int SEEK_DATA = 3;
-  int SEEK_HOLE = 4;
-  int POSIX_FADV_SEQUENTIAL = 2;
-  int POSIX_FADV_DONTNEED = 4;
+  static final int RENAME_NOREPLACE = 1;
+  static final int RENAME_EXCHANGE = 2;
 
-  int S_IFMT = 0170000;
-  int S_IFSOCK = 0140000;
-  int S_IFLNK = 0120000;
-  int S_IFREG = 0100000;
-  int S_IFBLK = 060000;
-  int S_IFDIR = 040000;
-  int S_IFCHR = 020000;
-  int S_IFIFO = 010000;
+  static final int SEEK_SET = 0;
+  static final int SEEK_DATA = 3;
+  static final int SEEK_HOLE = 4;
+  static final int POSIX_FADV_SEQUENTIAL = 2;
+  static final int POSIX_FADV_DONTNEED = 4;
 
-  int EPERM = 1;
-  int ENOENT = 2;
-  int EINTR = 4;
-  int EIO = 5;
-  int EACCES = 13;
-  int EEXIST = 17;
-  int EXDEV = 18;
-  int ENOTDIR = 20;
-  int EISDIR = 21;
-  int EINVAL = 22;
-  int EFBIG = 27;
-  int ENOSPC = 28;
-  int ERANGE = 34;
-  int ENAMETOOLONG = 36;
-  int ENOSYS = 38;
-  int ENOTEMPTY = 39;
-  int ELOOP = 40;
-  int ENODATA = 61;
-  int EOPNOTSUPP = 95;
-  int EDQUOT = 122;
+  static final int S_IFMT = 0170000;
+  static final int S_IFSOCK = 0140000;
+  static final int S_IFLNK = 0120000;
+  static final int S_IFREG = 0100000;
+  static final int S_IFBLK = 060000;
+  static final int S_IFDIR = 040000;
+  static final int S_IFCHR = 020000;
+  static final int S_IFIFO = 010000;
 
-  int openat(int dirfd, byte[] path, int flags, int mode) throws LastErrorException;
+  static final int EPERM = 1;
+  static final int ENOENT = 2;
+  static final int EINTR = 4;
+  static final int EIO = 5;
+  static final int EACCES = 13;
+  static final int EEXIST = 17;
+  static final int EXDEV = 18;
+  static final int ENOTDIR = 20;
+  static final int EISDIR = 21;
+  static final int EINVAL = 22;
+  static final int EFBIG = 27;
+  static final int ENOSPC = 28;
+  static final int ERANGE = 34;
+  static final int ENAMETOOLONG = 36;
+  static final int ENOSYS = 38;
+  static final int ENOTEMPTY = 39;
+  static final int ELOOP = 40;
+  static final int ENODATA = 61;
+  static final int EOPNOTSUPP = 95;
+  static final int EDQUOT = 122;
 
-  int close(int fd) throws LastErrorException;
+  static native int openat(int dirfd, byte[] path, int flags, int mode) throws LastErrorException;
 
-  int statx(int dirfd, byte[] path, int flags, int mask, byte[] statxbuf) throws LastErrorException;
+  static native int close(int fd) throws LastErrorException;
 
-  long getdents64(int fd, byte[] buf, long count) throws LastErrorException;
-
-  long readlinkat(int dirfd, byte[] path, byte[] buf, long size) throws LastErrorException;
-
-  int mkdirat(int dirfd, byte[] path, int mode) throws LastErrorException;
-
-  int mknodat(int dirfd, byte[] path, int mode, long dev) throws LastErrorException;
-
-  int symlinkat(byte[] target, int newdirfd, byte[] linkpath) throws LastErrorException;
-
-  int linkat(int olddirfd, byte[] oldpath, int newdirfd, byte[] newpath, int flags)
+  static native int statx(int dirfd, byte[] path, int flags, int mask, byte[] statxbuf)
       throws LastErrorException;
 
-  int unlinkat(int dirfd, byte[] path, int flags) throws LastErrorException;
+  static native long getdents64(int fd, byte[] buf, long count) throws LastErrorException;
 
-  int renameat2(int olddirfd, byte[] oldpath, int newdirfd, byte[] newpath, int flags)
+  static native long readlinkat(int dirfd, byte[] path, byte[] buf, long size)
       throws LastErrorException;
 
-  int fchownat(int dirfd, byte[] path, int uid, int gid, int flags) throws LastErrorException;
+  static native int mkdirat(int dirfd, byte[] path, int mode) throws LastErrorException;
 
-  int fchown(int fd, int uid, int gid) throws LastErrorException;
+  static native int mknodat(int dirfd, byte[] path, int mode, long dev) throws LastErrorException;
 
-  int fchmod(int fd, int mode) throws LastErrorException;
+  static native int symlinkat(byte[] target, int newdirfd, byte[] linkpath)
+      throws LastErrorException;
 
-  int fchmodat(int dirfd, byte[] path, int mode, int flags) throws LastErrorException;
+  static native int linkat(int olddirfd, byte[] oldpath, int newdirfd, byte[] newpath, int flags)
+      throws LastErrorException;
+
+  static native int unlinkat(int dirfd, byte[] path, int flags) throws LastErrorException;
+
+  static native int renameat2(int olddirfd, byte[] oldpath, int newdirfd, byte[] newpath, int flags)
+      throws LastErrorException;
+
+  static native int fchownat(int dirfd, byte[] path, int uid, int gid, int flags)
+      throws LastErrorException;
+
+  static native int fchown(int fd, int uid, int gid) throws LastErrorException;
+
+  static native int fchmod(int fd, int mode) throws LastErrorException;
+
+  static native int fchmodat(int dirfd, byte[] path, int mode, int flags) throws LastErrorException;
 
   /** {@code times}: atime seconds, atime nanoseconds, mtime seconds, mtime nanoseconds. */
-  int utimensat(int dirfd, byte[] path, long[] times, int flags) throws LastErrorException;
-
-  int futimens(int fd, long[] times) throws LastErrorException;
-
-  long copy_file_range(int fdIn, long[] offIn, int fdOut, long[] offOut, long len, int flags)
+  static native int utimensat(int dirfd, byte[] path, long[] times, int flags)
       throws LastErrorException;
 
-  long pread(int fd, ByteBuffer buf, long count, long offset) throws LastErrorException;
+  static native int futimens(int fd, long[] times) throws LastErrorException;
 
-  long pwrite(int fd, ByteBuffer buf, long count, long offset) throws LastErrorException;
+  static native long copy_file_range(
+      int fdIn, long[] offIn, int fdOut, long[] offOut, long len, int flags)
+      throws LastErrorException;
 
-  long lseek(int fd, long offset, int whence) throws LastErrorException;
+  static native long pread(int fd, ByteBuffer buf, long count, long offset)
+      throws LastErrorException;
 
-  int ftruncate(int fd, long length) throws LastErrorException;
+  static native long pwrite(int fd, ByteBuffer buf, long count, long offset)
+      throws LastErrorException;
 
-  int fsync(int fd) throws LastErrorException;
+  static native long lseek(int fd, long offset, int whence) throws LastErrorException;
 
-  int syncfs(int fd) throws LastErrorException;
+  static native int ftruncate(int fd, long length) throws LastErrorException;
+
+  static native int fsync(int fd) throws LastErrorException;
+
+  static native int syncfs(int fd) throws LastErrorException;
 
   /** Returns the error number itself instead of setting errno. */
-  int posix_fadvise(int fd, long offset, long len, int advice);
+  static native int posix_fadvise(int fd, long offset, long len, int advice);
 
-  long flistxattr(int fd, byte[] list, long size) throws LastErrorException;
+  static native long flistxattr(int fd, byte[] list, long size) throws LastErrorException;
 
-  long fgetxattr(int fd, byte[] name, byte[] value, long size) throws LastErrorException;
+  static native long fgetxattr(int fd, byte[] name, byte[] value, long size)
+      throws LastErrorException;
 
-  int fsetxattr(int fd, byte[] name, byte[] value, long size, int flags) throws LastErrorException;
+  static native int fsetxattr(int fd, byte[] name, byte[] value, long size, int flags)
+      throws LastErrorException;
 
-  int fremovexattr(int fd, byte[] name) throws LastErrorException;
+  static native int fremovexattr(int fd, byte[] name) throws LastErrorException;
 
   // Path forms, for items no fd can be read through (symlinks, devices): given
   // /proc/self/fd/N of an O_PATH descriptor, they act on the item itself.
-  long listxattr(byte[] path, byte[] list, long size) throws LastErrorException;
+  static native long listxattr(byte[] path, byte[] list, long size) throws LastErrorException;
 
-  long getxattr(byte[] path, byte[] name, byte[] value, long size) throws LastErrorException;
-
-  int setxattr(byte[] path, byte[] name, byte[] value, long size, int flags)
+  static native long getxattr(byte[] path, byte[] name, byte[] value, long size)
       throws LastErrorException;
 
-  String strerror(int errnum);
+  static native int setxattr(byte[] path, byte[] name, byte[] value, long size, int flags)
+      throws LastErrorException;
+
+  static native String strerror(int errnum);
 }

@@ -109,14 +109,14 @@ final class TreeCopy implements Walk.Visitor {
     try {
       Stat t = statOrNull(parent.tgt, cname);
       if (t == null) {
-        Sys.C.mkdirat(parent.tgt, cname, 0700);
+        Sys.mkdirat(parent.tgt, cname, 0700);
       } else if (!t.isDirectory()) {
         byte[] tmp = tmpName();
-        Sys.C.mkdirat(parent.tgt, tmp, 0700);
-        Sys.C.renameat2(parent.tgt, tmp, parent.tgt, cname, Sys.RENAME_EXCHANGE);
+        Sys.mkdirat(parent.tgt, tmp, 0700);
+        Sys.renameat2(parent.tgt, tmp, parent.tgt, cname, Sys.RENAME_EXCHANGE);
         remove(parent.tgt, tmp);
       }
-      return Sys.C.openat(
+      return Sys.openat(
           parent.tgt, cname, Sys.O_RDONLY | Sys.O_DIRECTORY | Sys.O_NOFOLLOW | Sys.O_CLOEXEC, 0);
     } catch (LastErrorException x) {
       failOn(shown, x);
@@ -149,9 +149,9 @@ final class TreeCopy implements Walk.Visitor {
   public void leave(Dir d) {
     try {
       owner(d.tgt, null, d.stat, d.show());
-      Sys.C.fchmod(d.tgt, d.stat.permissions());
+      Sys.fchmod(d.tgt, d.stat.permissions());
       attributes(new Xattrs.Handle(d.src, false), new Xattrs.Handle(d.tgt, false), d.show(), true);
-      Sys.C.futimens(d.tgt, d.stat.times());
+      Sys.futimens(d.tgt, d.stat.times());
       progress.items.incrementAndGet();
     } catch (LastErrorException x) {
       failOn(d.show() + "/", x);
@@ -213,12 +213,12 @@ final class TreeCopy implements Walk.Visitor {
       }
       case Sys.S_IFLNK -> {
         byte[] target = readlink(dir.src, e.cname(), s.size());
-        special(dir, e.cname(), s, tmp -> Sys.C.symlinkat(target, dir.tgt, tmp));
+        special(dir, e.cname(), s, tmp -> Sys.symlinkat(target, dir.tgt, tmp));
       }
       case Sys.S_IFIFO, Sys.S_IFSOCK, Sys.S_IFCHR, Sys.S_IFBLK -> {
         boolean device = s.type() == Sys.S_IFCHR || s.type() == Sys.S_IFBLK;
         try {
-          special(dir, e.cname(), s, tmp -> Sys.C.mknodat(dir.tgt, tmp, s.type() | 0600, s.rdev()));
+          special(dir, e.cname(), s, tmp -> Sys.mknodat(dir.tgt, tmp, s.type() | 0600, s.rdev()));
         } catch (LastErrorException x) {
           if (device && LostKinds.refused(x.getErrorCode())) {
             lost.lost(LostKinds.DEVICES, e.show(), x.getErrorCode());
@@ -246,7 +246,7 @@ final class TreeCopy implements Walk.Visitor {
     try {
       owner(dir.tgt, tmp, s, shown);
       if (!s.isSymlink()) {
-        Sys.C.fchmodat(dir.tgt, tmp, s.permissions(), 0);
+        Sys.fchmodat(dir.tgt, tmp, s.permissions(), 0);
       }
       int from = openPath(dir.src, cname);
       int to = openPath(dir.tgt, tmp);
@@ -256,7 +256,7 @@ final class TreeCopy implements Walk.Visitor {
         Walk.close(from);
         Walk.close(to);
       }
-      Sys.C.utimensat(dir.tgt, tmp, s.times(), Sys.AT_SYMLINK_NOFOLLOW);
+      Sys.utimensat(dir.tgt, tmp, s.times(), Sys.AT_SYMLINK_NOFOLLOW);
       place(dir.tgt, tmp, cname);
       progress.items.incrementAndGet();
     } catch (LastErrorException x) {
@@ -271,20 +271,19 @@ final class TreeCopy implements Walk.Visitor {
     byte[] tmp = tmpName();
     int out = -1;
     try {
-      out =
-          Sys.C.openat(dir.tgt, tmp, Sys.O_WRONLY | Sys.O_CREAT | Sys.O_EXCL | Sys.O_CLOEXEC, 0600);
+      out = Sys.openat(dir.tgt, tmp, Sys.O_WRONLY | Sys.O_CREAT | Sys.O_EXCL | Sys.O_CLOEXEC, 0600);
       content(in, out, s);
       owner(out, null, s, shown);
-      Sys.C.fchmod(out, s.permissions());
+      Sys.fchmod(out, s.permissions());
       attributes(new Xattrs.Handle(in, false), new Xattrs.Handle(out, false), shown, false);
-      Sys.C.futimens(out, s.times());
+      Sys.futimens(out, s.times());
       Stat after = Stat.of(in);
       if (after.size() != s.size()
           || after.mtimeSec() != s.mtimeSec()
           || after.mtimeNsec() != s.mtimeNsec()) {
         warnings.accept(shown + " changed in the source during the copy: its copy may not match");
       }
-      Sys.C.close(out);
+      Sys.close(out);
       out = -1;
       place(dir.tgt, tmp, cname);
       progress.items.incrementAndGet();
@@ -301,7 +300,7 @@ final class TreeCopy implements Walk.Visitor {
     int flags = Sys.O_RDONLY | Sys.O_NOFOLLOW | Sys.O_CLOEXEC;
     if (noatime) {
       try {
-        return Sys.C.openat(dirfd, cname, flags | Sys.O_NOATIME, 0);
+        return Sys.openat(dirfd, cname, flags | Sys.O_NOATIME, 0);
       } catch (LastErrorException x) {
         if (x.getErrorCode() != Sys.EPERM) {
           throw x;
@@ -309,7 +308,7 @@ final class TreeCopy implements Walk.Visitor {
         noatime = false; // not the owner and not root: reads may touch atimes
       }
     }
-    return Sys.C.openat(dirfd, cname, flags, 0);
+    return Sys.openat(dirfd, cname, flags, 0);
   }
 
   /** The data, holes kept: only the ranges SEEK_DATA finds are copied in a sparse file. */
@@ -327,18 +326,18 @@ final class TreeCopy implements Walk.Visitor {
     while (off < size) {
       long data;
       try {
-        data = Sys.C.lseek(in, off, Sys.SEEK_DATA);
+        data = Sys.lseek(in, off, Sys.SEEK_DATA);
       } catch (LastErrorException x) {
         if (x.getErrorCode() == 6) { // ENXIO: only a hole remains
           break;
         }
         throw x;
       }
-      long hole = Sys.C.lseek(in, data, Sys.SEEK_HOLE);
+      long hole = Sys.lseek(in, data, Sys.SEEK_HOLE);
       range(in, out, data, Math.min(hole, size));
       off = hole;
     }
-    Sys.C.ftruncate(out, size);
+    Sys.ftruncate(out, size);
   }
 
   private void range(int in, int out, long from, long to) {
@@ -348,7 +347,7 @@ final class TreeCopy implements Walk.Visitor {
       long n;
       if (kernelCopy && len >= KERNEL_COPY_MIN) {
         try {
-          n = Sys.C.copy_file_range(in, new long[] {off}, out, new long[] {off}, len, 0);
+          n = Sys.copy_file_range(in, new long[] {off}, out, new long[] {off}, len, 0);
         } catch (LastErrorException x) {
           int err = x.getErrorCode();
           if (err != Sys.EXDEV && err != Sys.EINVAL && err != Sys.EOPNOTSUPP && err != Sys.ENOSYS) {
@@ -359,10 +358,10 @@ final class TreeCopy implements Walk.Visitor {
         }
       } else {
         ByteBuffer b = BUFFERS.get();
-        n = Sys.C.pread(in, b.clear(), Math.min(len, BUFFER), off);
+        n = Sys.pread(in, b.clear(), Math.min(len, BUFFER), off);
         for (long w = 0; w < n; ) {
           b.clear().position((int) w);
-          w += Sys.C.pwrite(out, b.slice(), n - w, off + w);
+          w += Sys.pwrite(out, b.slice(), n - w, off + w);
         }
       }
       if (n == 0) {
@@ -376,9 +375,9 @@ final class TreeCopy implements Walk.Visitor {
   private void owner(int fdOrDir, byte[] name, Stat s, String shown) {
     try {
       if (name == null) {
-        Sys.C.fchown(fdOrDir, s.uid(), s.gid());
+        Sys.fchown(fdOrDir, s.uid(), s.gid());
       } else {
-        Sys.C.fchownat(fdOrDir, name, s.uid(), s.gid(), Sys.AT_SYMLINK_NOFOLLOW);
+        Sys.fchownat(fdOrDir, name, s.uid(), s.gid(), Sys.AT_SYMLINK_NOFOLLOW);
       }
     } catch (LastErrorException x) {
       if (!LostKinds.refused(x.getErrorCode())) {
@@ -409,7 +408,7 @@ final class TreeCopy implements Walk.Visitor {
       for (String name : have.keySet()) {
         if (!want.containsKey(name)) {
           try {
-            Sys.C.fremovexattr(to.fd(), Xattrs.cName(name));
+            Sys.fremovexattr(to.fd(), Xattrs.cName(name));
           } catch (LastErrorException x) {
             // an attribute we may not remove (another's namespace) stays; verify reports it
           }
@@ -431,14 +430,14 @@ final class TreeCopy implements Walk.Visitor {
   /** Moves a finished temporary item over the real name, whatever is there now. */
   private void place(int dirfd, byte[] tmp, byte[] cname) {
     try {
-      Sys.C.renameat2(dirfd, tmp, dirfd, cname, 0);
+      Sys.renameat2(dirfd, tmp, dirfd, cname, 0);
     } catch (LastErrorException x) {
       int err = x.getErrorCode();
       if (err != Sys.EISDIR && err != Sys.ENOTEMPTY && err != Sys.EEXIST) {
         throw x;
       }
       // A directory is there: swap, then delete the old directory now under the temporary name.
-      Sys.C.renameat2(dirfd, tmp, dirfd, cname, Sys.RENAME_EXCHANGE);
+      Sys.renameat2(dirfd, tmp, dirfd, cname, Sys.RENAME_EXCHANGE);
       remove(dirfd, tmp);
     }
   }
@@ -462,7 +461,7 @@ final class TreeCopy implements Walk.Visitor {
           continue;
         }
         byte[] tmp = tmpName();
-        Sys.C.linkat(leader.dir().tgt, leader.cname(), me.dir().tgt, tmp, 0);
+        Sys.linkat(leader.dir().tgt, leader.cname(), me.dir().tgt, tmp, 0);
         try {
           place(me.dir().tgt, tmp, me.cname());
         } catch (LastErrorException x) {
@@ -499,13 +498,13 @@ final class TreeCopy implements Walk.Visitor {
   }
 
   private static int openPath(int dirfd, byte[] cname) {
-    return Sys.C.openat(dirfd, cname, Sys.O_PATH | Sys.O_NOFOLLOW | Sys.O_CLOEXEC, 0);
+    return Sys.openat(dirfd, cname, Sys.O_PATH | Sys.O_NOFOLLOW | Sys.O_CLOEXEC, 0);
   }
 
   private static byte[] readlink(int dirfd, byte[] cname, long size) {
     for (long cap = Math.max(size + 1, 256); ; cap *= 2) {
       byte[] buf = new byte[(int) cap];
-      long n = Sys.C.readlinkat(dirfd, cname, buf, cap);
+      long n = Sys.readlinkat(dirfd, cname, buf, cap);
       if (n < cap) {
         return Arrays.copyOf(buf, (int) n + 1); // NUL-terminated for symlinkat
       }
@@ -515,7 +514,7 @@ final class TreeCopy implements Walk.Visitor {
   /** Removes a name, a whole tree if it is a directory. */
   static void remove(int dirfd, byte[] cname) {
     try {
-      Sys.C.unlinkat(dirfd, cname, 0);
+      Sys.unlinkat(dirfd, cname, 0);
       return;
     } catch (LastErrorException x) {
       if (x.getErrorCode() != Sys.EISDIR) {
@@ -523,7 +522,7 @@ final class TreeCopy implements Walk.Visitor {
       }
     }
     int fd =
-        Sys.C.openat(
+        Sys.openat(
             dirfd, cname, Sys.O_RDONLY | Sys.O_DIRECTORY | Sys.O_NOFOLLOW | Sys.O_CLOEXEC, 0);
     try {
       for (byte[][] item : Walk.list(fd)) {
@@ -532,7 +531,7 @@ final class TreeCopy implements Walk.Visitor {
     } finally {
       Walk.close(fd);
     }
-    Sys.C.unlinkat(dirfd, cname, Sys.AT_REMOVEDIR);
+    Sys.unlinkat(dirfd, cname, Sys.AT_REMOVEDIR);
   }
 
   private static void discard(int dirfd, byte[] tmp) {

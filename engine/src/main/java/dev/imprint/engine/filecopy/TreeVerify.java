@@ -76,7 +76,7 @@ final class TreeVerify implements Walk.Visitor {
     int tgt;
     try {
       tgt =
-          Sys.C.openat(
+          Sys.openat(
               parent.tgt,
               cname,
               Sys.O_RDONLY | Sys.O_DIRECTORY | Sys.O_NOFOLLOW | Sys.O_CLOEXEC,
@@ -160,7 +160,7 @@ final class TreeVerify implements Walk.Visitor {
           }
         }
         int in =
-            Sys.C.openat(
+            Sys.openat(
                 dir.src,
                 e.cname(),
                 Sys.O_RDONLY | Sys.O_NOFOLLOW | Sys.O_CLOEXEC | (atimes ? Sys.O_NOATIME : 0),
@@ -234,9 +234,9 @@ final class TreeVerify implements Walk.Visitor {
   }
 
   private void specialAttributes(Dir dir, byte[] cname, List<String> d) {
-    int from = Sys.C.openat(dir.src, cname, Sys.O_PATH | Sys.O_NOFOLLOW | Sys.O_CLOEXEC, 0);
+    int from = Sys.openat(dir.src, cname, Sys.O_PATH | Sys.O_NOFOLLOW | Sys.O_CLOEXEC, 0);
     try {
-      int to = Sys.C.openat(dir.tgt, cname, Sys.O_PATH | Sys.O_NOFOLLOW | Sys.O_CLOEXEC, 0);
+      int to = Sys.openat(dir.tgt, cname, Sys.O_PATH | Sys.O_NOFOLLOW | Sys.O_CLOEXEC, 0);
       try {
         attributes(new Xattrs.Handle(from, true), new Xattrs.Handle(to, true), d);
       } finally {
@@ -272,15 +272,15 @@ final class TreeVerify implements Walk.Visitor {
   private static int openPastCache(int dirfd, byte[] cname) {
     int flags = Sys.O_RDONLY | Sys.O_NOFOLLOW | Sys.O_CLOEXEC | Sys.O_NOATIME;
     try {
-      return Sys.C.openat(dirfd, cname, flags | Sys.O_DIRECT, 0);
+      return Sys.openat(dirfd, cname, flags | Sys.O_DIRECT, 0);
     } catch (LastErrorException x) {
       if (x.getErrorCode() != Sys.EINVAL) {
         throw x;
       }
     }
     // No O_DIRECT here: drop the file's (clean, after syncfs) pages, then read.
-    int fd = Sys.C.openat(dirfd, cname, flags, 0);
-    Sys.C.posix_fadvise(fd, 0, 0, Sys.POSIX_FADV_DONTNEED);
+    int fd = Sys.openat(dirfd, cname, flags, 0);
+    Sys.posix_fadvise(fd, 0, 0, Sys.POSIX_FADV_DONTNEED);
     return fd;
   }
 
@@ -306,7 +306,7 @@ final class TreeVerify implements Walk.Visitor {
     long got = 0;
     while (got < len) {
       b.clear().position((int) got);
-      long n = Sys.C.pread(fd, b.slice(), len - got, off + got);
+      long n = Sys.pread(fd, b.slice(), len - got, off + got);
       if (n <= 0) {
         break;
       }
@@ -317,7 +317,7 @@ final class TreeVerify implements Walk.Visitor {
 
   private static byte[] link(int dirfd, byte[] cname) {
     byte[] buf = new byte[4097];
-    long n = Sys.C.readlinkat(dirfd, cname, buf, buf.length);
+    long n = Sys.readlinkat(dirfd, cname, buf, buf.length);
     return Arrays.copyOf(buf, (int) n);
   }
 

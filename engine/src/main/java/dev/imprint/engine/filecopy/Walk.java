@@ -141,7 +141,7 @@ final class Walk implements Iterator<Walk.Entry> {
     int src;
     try {
       src =
-          Sys.C.openat(
+          Sys.openat(
               e.dir.src,
               e.cname,
               Sys.O_RDONLY | Sys.O_DIRECTORY | Sys.O_NOFOLLOW | Sys.O_CLOEXEC,
@@ -183,9 +183,9 @@ final class Walk implements Iterator<Walk.Entry> {
     List<byte[][]> result = new ArrayList<>();
     byte[] buf = new byte[64 << 10];
     // getdents continues where the descriptor's position is: start at the beginning.
-    Sys.C.lseek(dirfd, 0, Sys.SEEK_SET);
+    Sys.lseek(dirfd, 0, Sys.SEEK_SET);
     while (true) {
-      long n = Sys.C.getdents64(dirfd, buf, buf.length);
+      long n = Sys.getdents64(dirfd, buf, buf.length);
       if (n == 0) {
         return result;
       }
@@ -213,7 +213,7 @@ final class Walk implements Iterator<Walk.Entry> {
   static void close(int fd) {
     if (fd >= 0) {
       try {
-        Sys.C.close(fd);
+        Sys.close(fd);
       } catch (LastErrorException ignored) {
         // a close error on a read-only or already written descriptor changes nothing
       }

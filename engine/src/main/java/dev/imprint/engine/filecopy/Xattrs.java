@@ -23,20 +23,20 @@ final class Xattrs {
     }
 
     long list(byte[] buf, long size) {
-      return pathOnly ? Sys.C.listxattr(proc(), buf, size) : Sys.C.flistxattr(fd, buf, size);
+      return pathOnly ? Sys.listxattr(proc(), buf, size) : Sys.flistxattr(fd, buf, size);
     }
 
     long get(byte[] name, byte[] value, long size) {
       return pathOnly
-          ? Sys.C.getxattr(proc(), name, value, size)
-          : Sys.C.fgetxattr(fd, name, value, size);
+          ? Sys.getxattr(proc(), name, value, size)
+          : Sys.fgetxattr(fd, name, value, size);
     }
 
     void set(byte[] name, byte[] value) {
       if (pathOnly) {
-        Sys.C.setxattr(proc(), name, value, value.length, 0);
+        Sys.setxattr(proc(), name, value, value.length, 0);
       } else {
-        Sys.C.fsetxattr(fd, name, value, value.length, 0);
+        Sys.fsetxattr(fd, name, value, value.length, 0);
       }
     }
   }
