@@ -7,6 +7,9 @@
 # from the same state. The tree and the target are different filesystems (no reflinks).
 # Every timed command ends with `sync -f` of the target. Needs root (losetup, mount).
 #   FC_FILES   files taken from /usr (50000)
+#   FC_BACKING disk (default): the loop device's backing file on the work directory's disk;
+#              ram: on a tmpfs, so the host disk (shared, and the larger part of the time on
+#              a busy machine) drops out and the copiers themselves are compared
 set -euo pipefail
 # shellcheck source=bench/lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
@@ -17,17 +20,26 @@ FC_FILES=${FC_FILES:-50000}
 W=$BENCH_WORK/filecopy
 TREE=$W/tree
 BASE=$W/target-base.img
+FC_BACKING=${FC_BACKING:-disk}
+[[ $FC_BACKING =~ ^(disk|ram)$ ]] || die "FC_BACKING must be disk or ram"
 IMG=$W/target.img
 MNT=$W/mnt
+RAM=$W/ram
 mkdir -p "$W" "$MNT"
 LOOP=""
 detach() {
-    mountpoint -q "$MNT" && umount "$MNT"
-    [[ -n $LOOP ]] && losetup -d "$LOOP" 2>/dev/null
+    if mountpoint -q "$MNT"; then umount "$MNT"; fi
+    if [[ -n $LOOP ]]; then losetup -d "$LOOP" 2>/dev/null || true; fi
     LOOP=""
 }
-on_exit detach
 trap _run_cleanups EXIT
+if [[ $FC_BACKING == ram ]]; then
+    mkdir -p "$RAM"
+    mountpoint -q "$RAM" || mount -t tmpfs -o size=8G "imprint-bench-fc-$$" "$RAM"
+    IMG=$RAM/target.img
+    on_exit "umount '$RAM'"
+fi
+on_exit detach
 
 # ---------------------------------------------------------------- the tree (made once)
 if [[ ! -f $W/tree.done ]]; then
@@ -48,7 +60,7 @@ if [[ ! -f $W/tree.done ]]; then
     touch "$W/tree.done"
 fi
 FILES=$(find "$TREE" | wc -l)
-DATA=$(du -sb "$TREE" | cut -f1)
+DATA=$(du -s --block-size=1 "$TREE" | cut -f1) # allocated: holes aren't written
 
 # ---------------------------------------------------------------- the starting state (made once)
 if [[ ! -f $W/base.done ]]; then
@@ -81,25 +93,28 @@ on_exit "rm -f '$IMG'"
 M=$(printf '%q' "$MNT")
 S=$(printf '%q' "$TREE")
 IMP=$(printf '%q' "$IMPRINT")
-measure "imprint restore (file copy) --noverify" setup - -- \
+# Rounds alternate the four (alt_run), so a busy machine's slow spell is shared out; the
+# ratios are medians of each round's own ratio.
+alt_add "imprint restore (file copy) --noverify" setup \
     "$IMP restore --source $S --target $M --noprompt --noverify && sync -f $M"
-measure "imprint restore (file copy), verifying" setup - -- \
+alt_add "imprint restore (file copy), verifying" setup \
     "$IMP restore --source $S --target $M --noprompt && sync -f $M"
-measure "cp -a" setup - -- "cp -a $S/. $M/ && sync -f $M"
-measure "rsync -aHAX" setup - -- "rsync -aHAX $S/ $M/ && sync -f $M"
+alt_add "cp -a" setup "cp -a $S/. $M/ && sync -f $M"
+alt_add "rsync -aHAX" setup "rsync -aHAX $S/ $M/ && sync -f $M"
+alt_run
 
 # The disk's share: the tree's bytes written once, sequentially, onto the same target.
 setup
 DISK_S=$( { /usr/bin/time -f '%e' bash -c "dd if=/dev/zero of=$M/.seq bs=4M count=$((DATA / 4194304 + 1)) status=none && sync -f $M" >/dev/null; } 2>&1 | tail -n1)
 detach
 
-print_table "file copy: $FILES items, $((DATA / 1048576)) MiB onto ext4 on a loop device holding an older half copy"
-I=${T_SEC["imprint restore (file copy) --noverify"]}
-V=${T_SEC["imprint restore (file copy), verifying"]}
-goal "imprint / cp -a" "$(ratio "$I" "${T_SEC["cp -a"]}")" "<=" 0.7
-goal "imprint / rsync -aHAX" "$(ratio "$I" "${T_SEC["rsync -aHAX"]}")" "<=" 0.5
-goal "verify's extra time (verifying / --noverify)" "$(ratio "$V" "$I")" "<=" 1.4
-goal "imprint peak RSS" "$(mib "${T_RSS["imprint restore (file copy), verifying"]}")" "<=" 512 MiB
+print_table "file copy: $FILES items, $((DATA / 1048576)) MiB of data onto ext4 on a loop device ($FC_BACKING) holding an older half copy"
+I="imprint restore (file copy) --noverify"
+V="imprint restore (file copy), verifying"
+goal "imprint / cp -a" "$(paired_median / "$I" "cp -a")" "<=" 0.7
+goal "imprint / rsync -aHAX" "$(paired_median / "$I" "rsync -aHAX")" "<=" 0.5
+goal "verify's extra time (verifying / --noverify)" "$(paired_median / "$V" "$I")" "<=" 1.4
+goal "imprint peak RSS" "$(mib "${T_RSS[$V]}")" "<=" 512 MiB
 info "writing the tree's bytes sequentially (dd + sync), s" "$DISK_S"
-info "disk's share of imprint's copy (sequential write / copy)" "$(ratio "$DISK_S" "$I")"
+info "disk's share of imprint's copy (sequential write / copy)" "$(ratio "$DISK_S" "${T_SEC[$I]}")"
 save_report filecopy
