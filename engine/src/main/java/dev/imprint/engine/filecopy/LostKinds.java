@@ -24,7 +24,7 @@ final class LostKinds {
     this.warnings = warnings;
   }
 
-  void lost(String kind, String example, int errno) {
+  void lost(String kind, Object example, int errno) {
     if (kinds.add(kind)) {
       warnings.accept(
           target

@@ -242,7 +242,7 @@ final class TreeCopy implements Walk.Visitor {
   private void special(Dir dir, byte[] cname, Stat s, Maker maker) {
     byte[] tmp = tmpName();
     maker.make(tmp);
-    String shown = dir.show(Names.plain(cname));
+    Object shown = dir.where(cname);
     try {
       owner(dir.tgt, tmp, s, shown);
       if (!s.isSymlink()) {
@@ -266,7 +266,7 @@ final class TreeCopy implements Walk.Visitor {
   }
 
   private void regular(Dir dir, byte[] cname, Stat s) {
-    String shown = dir.show(Names.plain(cname));
+    Object shown = dir.where(cname);
     int in = openSource(dir.src, cname);
     byte[] tmp = tmpName();
     int out = -1;
@@ -372,7 +372,7 @@ final class TreeCopy implements Walk.Visitor {
     }
   }
 
-  private void owner(int fdOrDir, byte[] name, Stat s, String shown) {
+  private void owner(int fdOrDir, byte[] name, Stat s, Object shown) {
     try {
       if (name == null) {
         Sys.fchown(fdOrDir, s.uid(), s.gid());
@@ -388,7 +388,7 @@ final class TreeCopy implements Walk.Visitor {
   }
 
   /** The source's attributes onto the target; on a merged directory, the extra ones go too. */
-  private void attributes(Xattrs.Handle from, Xattrs.Handle to, String shown, boolean prune) {
+  private void attributes(Xattrs.Handle from, Xattrs.Handle to, Object shown, boolean prune) {
     Map<String, byte[]> want;
     try {
       want = Xattrs.read(from);

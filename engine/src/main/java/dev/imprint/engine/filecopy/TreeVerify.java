@@ -67,7 +67,8 @@ final class TreeVerify implements Walk.Visitor {
 
   @Override
   public boolean excluded(Dir parent, byte[] name) {
-    return excludes.matches(parent, name) || notCopied.contains(parent.show(name));
+    return excludes.matches(parent, name)
+        || (!notCopied.isEmpty() && notCopied.contains(parent.show(name)));
   }
 
   @Override
@@ -131,7 +132,7 @@ final class TreeVerify implements Walk.Visitor {
 
   private void item(Walk.Entry e) {
     Dir dir = e.dir();
-    String shown = e.show();
+    Object shown = dir.where(e.cname());
     Stat s;
     try {
       s = Stat.of(dir.src, e.cname());
@@ -334,13 +335,13 @@ final class TreeVerify implements Walk.Visitor {
     };
   }
 
-  private void report(String shown, List<String> d) {
+  private void report(Object shown, List<String> d) {
     if (!d.isEmpty()) {
       differ(shown, String.join(", ", d));
     }
   }
 
-  private void differ(String shown, String what) {
+  private void differ(Object shown, String what) {
     if (count.incrementAndGet() <= 1000) {
       differences.add(shown + ": " + what);
     }
