@@ -42,6 +42,23 @@ class FileCopyRestoreTest {
     assertTrue(r.out().contains("verified"), r::toString);
     assertEquals("new", Files.readString(t.resolve("sub/a")));
     assertEquals("keep", Files.readString(t.resolve("keep")));
+
+    // --json: only JSON lines on standard output, the last one the finished event.
+    CliRun.Result json =
+        CliRun.run(
+            "restore",
+            "--source",
+            dir.resolve("src").toString(),
+            "--target",
+            t.toString(),
+            "--noprompt",
+            "--json");
+    assertEquals(ExitCode.OK, json.code(), json::toString);
+    List<String> lines = json.out().strip().lines().toList();
+    assertTrue(lines.stream().allMatch(l -> l.startsWith("{\"schema\":1,")), json::toString);
+    assertTrue(
+        lines.get(lines.size() - 1).contains("\"event\":\"finished\",\"ok\":true"), json::toString);
+    assertTrue(lines.get(lines.size() - 1).contains("\"status\":\"succeeded\""), json::toString);
   }
 
   @Test
