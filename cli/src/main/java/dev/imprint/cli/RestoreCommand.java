@@ -169,6 +169,22 @@ final class RestoreCommand implements Callable<Integer> {
   private Integer call(Pekko pekko) throws Exception {
     if (!erase) {
       // asr's second mode: copy items onto a mounted volume, keeping the rest (FileCopyRestore).
+      String blockOnly =
+          sourceVolume != null
+              ? "--source-volume"
+              : trust != null
+                  ? "--trust"
+                  : grow || growLast
+                      ? "--grow"
+                      : discard
+                          ? "--discard"
+                          : buffered ? "--buffered" : allBlocks ? "--all-blocks" : null;
+      if (blockOnly != null) {
+        throw new UserError(
+            blockOnly
+                + " belongs to the block restore: add --erase to restore block by block, or leave"
+                + " it out to copy files onto a mounted volume");
+      }
       return new FileCopyRestore(
               source,
               targets,

@@ -71,8 +71,9 @@ class FileCopyRestoreTest {
             new String[] {"--source", dir.resolve("none").toString(), "--target", t.toString()},
             new String[] {"--source", s.toString(), "--target", inner.toString()},
             new String[] {"--source", s.toString(), "--target", t.toString(), "--target", t + "x"},
+            new String[] {"--source", s.toString(), "--target", dir.resolve("nothere").toString()},
             new String[] {
-              "--source", s.toString(), "--target", dir.resolve("nothere").toString()
+              "--source", s.toString(), "--target", t.toString(), "--source-volume", "1"
             })) {
       String[] argv =
           Stream.concat(Stream.of("restore", "--noprompt"), Arrays.stream(args))
