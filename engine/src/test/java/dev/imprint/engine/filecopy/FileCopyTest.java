@@ -122,14 +122,7 @@ class FileCopyTest {
       Path t = tgt.mount.mountPoint();
       Cmd.run("bash", "-c", SOURCE_TREE, "-", s.toString());
       Cmd.run("bash", "-c", TARGET_TREE, "-", t.toString());
-      String keepBefore =
-          Cmd.run(
-              "stat",
-              "-c",
-              "%n %s %a %u %g %y",
-              t + "/keep.txt",
-              t + "/keepdir/y",
-              t + "/merged/b");
+      String keepBefore = unrelated(t);
 
       List<String> warnings = new ArrayList<>();
       FileCopyReport r = new FileCopy(s, t, FileCopyOptions.defaults(), warnings::add).run(mat);
@@ -151,15 +144,7 @@ class FileCopyTest {
               t + "/");
       assertEquals("", changes, "rsync sees differences");
       // Unrelated items are unchanged, conflicts took the source's kind.
-      assertEquals(
-          keepBefore,
-          Cmd.run(
-              "stat",
-              "-c",
-              "%n %s %a %u %g %y",
-              t + "/keep.txt",
-              t + "/keepdir/y",
-              t + "/merged/b"));
+      assertEquals(keepBefore, unrelated(t));
       assertTrue(Files.isDirectory(t.resolve("conflict_dir")));
       assertTrue(Files.isRegularFile(t.resolve("conflict_file")));
       assertTrue(Files.isSymbolicLink(t.resolve("link_vs_file")));
@@ -355,6 +340,12 @@ class FileCopyTest {
         "cd \"$1\" && cat $'caf\\xe9' $'\\xff\\xfe\\x01' && for i in $(seq 1 30); do"
             + " cd $(printf 'x%.0s' $(seq 1 200))$i; done && cat leaf";
     assertEquals("abbottom", Cmd.run("bash", "-c", read, "-", t.toString()));
+  }
+
+  /** The target's unrelated items as stat sees them: they must not change. */
+  private static String unrelated(Path t) {
+    return Cmd.run(
+        "stat", "-c", "%n %s %a %u %g %y", t + "/keep.txt", t + "/keepdir/y", t + "/merged/b");
   }
 
   private static int count(String text, String what) {
