@@ -163,6 +163,11 @@ final class TreeCopy implements Walk.Visitor {
     fail(path, why);
   }
 
+  @Override
+  public void otherFilesystem(String path) {
+    warnings.accept(path + " is another filesystem mounted in the source: not copied");
+  }
+
   // ---- items (on the copy pool) ----
 
   /** Copies one yielded item; tells the walk it is done unless it waits for its hard link. */

@@ -46,6 +46,9 @@ final class Walk implements Iterator<Walk.Entry> {
 
     /** A source directory could not be read. */
     void failed(String path, String why);
+
+    /** A directory on another filesystem than the source's top (a mount point): left out. */
+    default void otherFilesystem(String path) {}
   }
 
   static final int DT_UNKNOWN = 0;
@@ -54,11 +57,13 @@ final class Walk implements Iterator<Walk.Entry> {
   private record Level(Dir dir, List<Entry> entries, int[] next) {}
 
   private final Visitor visitor;
+  private final long device;
   private final Deque<Level> stack = new ArrayDeque<>();
   private Entry ahead;
 
   Walk(Dir root, Visitor visitor) {
     this.visitor = visitor;
+    this.device = root.stat.dev();
     push(root);
   }
 
@@ -138,6 +143,11 @@ final class Walk implements Iterator<Walk.Entry> {
   }
 
   private void enterDirectory(Entry e, Stat stat) {
+    // Like cp -x: a volume is copied, not what is mounted on it (/proc under a copied /).
+    if (stat.dev() != device) {
+      visitor.otherFilesystem(e.show() + "/");
+      return;
+    }
     int src;
     try {
       src =

@@ -315,6 +315,28 @@ class FileCopyTest {
     }
   }
 
+  @Test
+  void staysOnTheSourcesFilesystem() throws Exception {
+    Root.assumeRoot();
+    Path s = Files.createDirectories(dir.resolve("src/mounted"));
+    Path t = Files.createDirectories(dir.resolve("tgt"));
+    Files.writeString(dir.resolve("src/plain"), "p");
+    Cmd.run("mount", "-t", "tmpfs", "-o", "size=1m", "imprint-filecopy-test", s.toString());
+    try {
+      Files.writeString(s.resolve("inside"), "i");
+      List<String> warnings = new ArrayList<>();
+      FileCopyReport r =
+          new FileCopy(dir.resolve("src"), t, FileCopyOptions.defaults(), warnings::add).run(mat);
+      assertTrue(r.ok(), r + " " + warnings);
+      assertEquals("p", Files.readString(t.resolve("plain")));
+      assertFalse(Files.exists(t.resolve("mounted")));
+      assertEquals(
+          List.of("mounted/ is another filesystem mounted in the source: not copied"), warnings);
+    } finally {
+      Cmd.run("umount", s.toString());
+    }
+  }
+
   /** Without root: names that aren't UTF-8 and a path far longer than PATH_MAX. */
   @Test
   void byteNamesAndPathsLongerThanPathMax() throws Exception {
