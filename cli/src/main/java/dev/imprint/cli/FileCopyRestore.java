@@ -1,24 +1,25 @@
 package dev.imprint.cli;
 
+import dev.imprint.actors.filecopy.FileCopyEvent;
+import dev.imprint.actors.filecopy.FileCopyJob;
 import dev.imprint.actors.restore.RestoreEvent;
 import dev.imprint.cli.output.Display;
 import dev.imprint.cli.output.JsonDisplay;
 import dev.imprint.cli.output.Sizes;
 import dev.imprint.engine.filecopy.FileCopy;
 import dev.imprint.engine.filecopy.FileCopyOptions;
-import dev.imprint.engine.filecopy.FileCopyProgress;
 import dev.imprint.engine.filecopy.FileCopyReport;
 import dev.imprint.engine.filecopy.FileCopyVolume;
 import dev.imprint.engine.job.Refusal;
 import java.io.IOException;
 import java.util.List;
-import java.util.Queue;
+import java.util.concurrent.BlockingQueue;
 import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.ConcurrentLinkedQueue;
-import java.util.concurrent.ExecutionException;
-import java.util.concurrent.TimeUnit;
-import java.util.concurrent.TimeoutException;
-import org.apache.pekko.stream.Materializer;
+import java.util.concurrent.LinkedBlockingQueue;
+import org.apache.pekko.actor.typed.ActorRef;
+import org.apache.pekko.actor.typed.Props;
+import org.apache.pekko.actor.typed.Terminated;
+import org.apache.pekko.actor.typed.javadsl.Behaviors;
 import org.slf4j.LoggerFactory;
 
 /**
@@ -36,8 +37,8 @@ final class FileCopyRestore {
   private final FileCopyOptions options;
   private final Display display;
 
-  /** Warnings from the copy threads, shown in order on the command's thread. */
-  private final Queue<String> warnings = new ConcurrentLinkedQueue<>();
+  /** The job's events and the copy's warnings, shown in order on the command's thread. */
+  private final BlockingQueue<FileCopyEvent> events = new LinkedBlockingQueue<>();
 
   FileCopyRestore(
       String source,
@@ -72,7 +73,7 @@ final class FileCopyRestore {
                 options,
                 w -> {
                   LoggerFactory.getLogger(FileCopyRestore.class).warn("{}", w);
-                  warnings.add(w);
+                  events.add(new FileCopyEvent.Warning(w));
                 });
         refusing(
             () -> {
@@ -119,111 +120,105 @@ final class FileCopyRestore {
     }
   }
 
-  private int copy(FileCopy copy, Pekko pekko, String target)
-      throws InterruptedException, IOException {
-    Materializer mat = Materializer.matFromSystem(pekko.get());
-    CompletableFuture<FileCopyReport> done =
-        CompletableFuture.supplyAsync(
-            () -> {
-              try {
-                return copy.run(mat);
-              } catch (Refusal r) {
-                throw new UserError(r.getMessage());
-              }
-            });
-    Main.onInterrupt(copy::cancel);
-    FileCopyReport report;
+  /**
+   * Runs the copy as a {@link FileCopyJob} and shows its events on this thread; a job that dies
+   * without saying how it ended is exit 70.
+   */
+  private int copy(FileCopy copy, Pekko pekko, String target) throws InterruptedException {
+    CompletableFuture<ActorRef<FileCopyJob.Command>> job = new CompletableFuture<>();
+    pekko
+        .get()
+        .systemActorOf(
+            Behaviors.<FileCopyEvent>setup(
+                ctx -> {
+                  var j = ctx.spawn(FileCopyJob.create(copy, ctx.getSelf()), "filecopy");
+                  ctx.watch(j);
+                  job.complete(j);
+                  return Behaviors.receive(FileCopyEvent.class)
+                      .onMessage(
+                          FileCopyEvent.class,
+                          e -> {
+                            events.add(e);
+                            return Behaviors.same();
+                          })
+                      .onSignal(
+                          Terminated.class,
+                          t -> {
+                            events.add(
+                                new FileCopyEvent.Ended(
+                                    new FileCopyJob.Result(
+                                        FileCopyJob.Status.INTERNAL_ERROR,
+                                        "internal error: the file copy job stopped (see the log)",
+                                        null)));
+                            return Behaviors.stopped();
+                          })
+                      .build();
+                }),
+            "filecopy-" + System.nanoTime(),
+            Props.empty());
+    Main.onInterrupt(() -> job.thenAccept(j -> j.tell(new FileCopyJob.Cancel("interrupted"))));
     try {
-      FileCopyProgress p = copy.progress();
       while (true) {
-        try {
-          report = done.get(250, TimeUnit.MILLISECONDS);
-          break;
-        } catch (TimeoutException tick) {
-          show(p);
-        } catch (ExecutionException e) {
-          if (e.getCause() instanceof UserError u) {
-            throw u;
+        FileCopyEvent e = events.take();
+        if (e instanceof FileCopyEvent.Ended end) {
+          return ended(end.result(), target);
+        } else if (e instanceof FileCopyEvent.Warning w) {
+          Terminal.err().println("imprint: warning: " + w.message());
+          display.restoreEvent(new RestoreEvent.Warning(w.message()));
+        } else if (e instanceof FileCopyEvent.Progress p) {
+          long total = Math.max(1, p.totalBytes());
+          switch (p.phase()) {
+            case COPYING -> display.progress("Copying", p.bytes(), total);
+            case VERIFYING -> display.progress("Verifying", p.bytes(), total);
+            default -> {}
           }
-          throw new IOException(e.getCause());
         }
       }
-      show(p);
     } finally {
       Main.onInterrupt(null);
     }
-    return ended(report, target);
   }
 
-  private void show(FileCopyProgress p) {
-    for (String w = warnings.poll(); w != null; w = warnings.poll()) {
-      Terminal.err().println("imprint: warning: " + w);
-      display.restoreEvent(new RestoreEvent.Warning(w));
+  private int ended(FileCopyJob.Result result, String target) {
+    FileCopyReport r = result.report();
+    if (r != null) {
+      for (String f : first(r.failed())) {
+        Terminal.err().println("imprint: not copied: " + f);
+      }
+      more(r.failedCount(), r.failed().size(), "not copied");
+      for (String d : first(r.differences())) {
+        Terminal.err().println("imprint: differs: " + d);
+      }
+      more(r.differenceCount(), r.differences().size(), "differ");
     }
-    if (!p.counted()) {
-      return; // the totals are still being counted
-    }
-    long total = Math.max(1, p.totalBytes());
-    switch (p.phase()) {
-      case COPYING -> display.progress("Copying", Math.min(p.bytes(), total), total);
-      case VERIFYING -> display.progress("Verifying", Math.min(p.bytes(), total), total);
-      default -> {}
-    }
-  }
-
-  private int ended(FileCopyReport r, String target) {
-    for (String f : first(r.failed())) {
-      Terminal.err().println("imprint: not copied: " + f);
-    }
-    more(r.failedCount(), r.failed().size(), "not copied");
-    for (String d : first(r.differences())) {
-      Terminal.err().println("imprint: differs: " + d);
-    }
-    more(r.differenceCount(), r.differences().size(), "differ");
-    int code;
-    String message;
-    if ("interrupted".equals(r.stopped())) {
-      code = ExitCode.INTERRUPTED;
-      message = "interrupted: items already copied stay, none is half-written";
-    } else if (r.stopped() != null) {
-      code = ExitCode.TARGETS_FAILED;
-      message = r.stopped();
-    } else if (r.differenceCount() > 0) {
-      code = ExitCode.VERIFY_FAILED;
-      message =
-          r.differenceCount() + " items on " + target + " differ from the source after the copy";
-    } else if (r.failedCount() > 0) {
-      code = ExitCode.TARGETS_FAILED;
-      message = r.failedCount() + " items could not be copied onto " + target;
-    } else {
-      code = ExitCode.OK;
-      message =
-          "Copied "
-              + r.items()
-              + " items ("
-              + Sizes.human(r.bytes())
-              + ") onto "
-              + target
-              + (r.verified() ? ", verified" : "")
-              + (r.lost().isEmpty() ? "" : "; not kept there: " + String.join(", ", r.lost()));
-    }
+    int code =
+        switch (result.status()) {
+          case SUCCEEDED -> ExitCode.OK;
+          case TARGETS_FAILED -> ExitCode.TARGETS_FAILED;
+          case VERIFY_FAILED -> ExitCode.VERIFY_FAILED;
+          case REFUSED -> ExitCode.BAD_INPUT;
+          case CANCELLED -> ExitCode.INTERRUPTED;
+          case INTERNAL_ERROR -> ExitCode.INTERNAL;
+        };
+    String message =
+        code != ExitCode.OK
+            ? result.message()
+            : "Copied "
+                + r.items()
+                + " items ("
+                + Sizes.human(r.bytes())
+                + ") onto "
+                + target
+                + (r.verified() ? ", verified" : "")
+                + (r.lost().isEmpty() ? "" : "; not kept there: " + String.join(", ", r.lost()));
     if (display instanceof JsonDisplay json) {
-      json.finished(code == ExitCode.OK, message, status(code), code);
+      json.finished(code == ExitCode.OK, message, result.status().name(), code);
     } else if (code == ExitCode.OK) {
       display.finished(true, message);
     } else {
       Terminal.err().println("imprint: " + message);
     }
     return code;
-  }
-
-  private static String status(int code) {
-    return switch (code) {
-      case ExitCode.OK -> "succeeded";
-      case ExitCode.VERIFY_FAILED -> "verify_failed";
-      case ExitCode.INTERRUPTED -> "cancelled";
-      default -> "targets_failed";
-    };
   }
 
   private static List<String> first(List<String> lines) {

@@ -41,6 +41,11 @@ public final class FileCopy {
     this.warnings = warnings;
   }
 
+  /** The target directory, for messages. */
+  public String target() {
+    return target.toString();
+  }
+
   public FileCopyProgress progress() {
     return progress;
   }
