@@ -6,6 +6,7 @@ import dev.imprint.actors.restore.TargetState;
 import dev.imprint.cli.output.Display;
 import dev.imprint.cli.output.JsonDisplay;
 import dev.imprint.cli.output.Sizes;
+import dev.imprint.engine.filecopy.FileCopyOptions;
 import dev.imprint.engine.http.HttpOptions;
 import dev.imprint.engine.http.HttpRangeReader;
 import dev.imprint.engine.job.RestoreRequest;
@@ -43,6 +44,7 @@ import picocli.CommandLine.Option;
       "  imprint -source disk.img.xz -target /dev/sdb -erase -noprompt",
       "  imprint restore --source /dev/sda --target /dev/sdb --erase   (disk to disk)",
       "  imprint restore --source https://host/golden.imprint --target /dev/sdb --erase",
+      "  imprint restore --source /srv/golden-tree --target /mnt/data   (file copy, no erase)",
       "      (proxies from https_proxy / no_proxy; --cacert FILE for a private CA)",
       "  curl -s http://host/golden.imprint | imprint restore --source - --target disk.img \\",
       "      --erase --noprompt"
@@ -65,7 +67,9 @@ final class RestoreCommand implements Callable<Integer> {
 
   @Option(
       names = {"--erase", "-erase"},
-      description = "Erase the targets and restore block by block (required).")
+      description =
+          "Erase the targets and restore block by block. Without it, copy the source's items onto"
+              + " one mounted volume, replacing same-named items and keeping the rest.")
   boolean erase;
 
   @Option(
@@ -136,6 +140,21 @@ final class RestoreCommand implements Callable<Integer> {
           "For raw images and disks: copy every block, even those the filesystems say are free.")
   boolean allBlocks;
 
+  @Option(
+      names = "--exclude",
+      paramLabel = "PATTERN",
+      description =
+          "File copy (no --erase): leave out items matching this glob (repeatable); without a"
+              + " slash it matches names at any depth, with one the path from the source's top.")
+  List<String> excludes;
+
+  @Option(
+      names = "--delete",
+      description =
+          "File copy (no --erase): also remove target items the source doesn't have, so the"
+              + " copied directories mirror it.")
+  boolean delete;
+
   @Mixin OutputOptions outputOptions;
 
   @Mixin RemoteOptions remote;
@@ -152,11 +171,30 @@ final class RestoreCommand implements Callable<Integer> {
 
   private Integer call(Pekko pekko) throws Exception {
     if (!erase) {
-      throw new UserError(
-          "restore has two modes: with --erase (-erase) it erases each target and restores block"
-              + " by block; without it, it would copy files onto a mounted volume, which is not"
-              + " yet available: add --erase to agree to erasing "
-              + String.join(", ", targets));
+      // asr's second mode: copy items onto a mounted volume, keeping the rest (FileCopyRestore).
+      String blockOnly =
+          sourceVolume != null
+              ? "--source-volume"
+              : trust != null
+                  ? "--trust"
+                  : grow || growLast
+                      ? "--grow"
+                      : discard
+                          ? "--discard"
+                          : buffered ? "--buffered" : allBlocks ? "--all-blocks" : null;
+      if (blockOnly != null) {
+        throw new UserError(
+            blockOnly
+                + " belongs to the block restore: add --erase to restore block by block, or leave"
+                + " it out to copy files onto a mounted volume");
+      }
+      return new FileCopyRestore(
+              source,
+              targets,
+              noprompt,
+              new FileCopyOptions(!noverify, excludes == null ? List.of() : excludes, delete, 0),
+              outputOptions.display())
+          .run(pekko);
     }
     if (remount && noremount) {
       throw new UserError("--remount and --noremount exclude each other: choose one");
