@@ -384,6 +384,18 @@ class BatchCommandTest {
         new Bad("a", "source-volume:", "jobs = [ { name = a, " + ok + ", source-volume = 0 } ]"),
         new Bad("a", "remount:", "jobs = [ { name = a, " + ok + ", remount = later } ]"),
         new Bad("a", "new-ids:", "jobs = [ { name = a, " + ok + ", new-ids = [] } ]"),
+        // New ids go only onto verified targets.
+        new Bad(
+            "a", "new-ids:", "jobs = [ { name = a, " + ok + ", new-ids = true, verify = false } ]"),
+        // "here" is a symbolic link to the jobs file's directory: here/t.img is t.img.
+        new Bad(
+            "'a' and 'b'",
+            "the same disk",
+            "jobs = [ { name = a, "
+                + ok
+                + " }, { name = b, "
+                + ok.replace("t.img", "here/t.img")
+                + " } ]"),
         new Bad(
             "a",
             "name:",
@@ -402,6 +414,7 @@ class BatchCommandTest {
   @ParameterizedTest(name = "{0}")
   @MethodSource("badFiles")
   void aBadJobsFileIsOneLineNamingTheJobAndKeyAndNothingIsWritten(Bad bad) throws Exception {
+    Files.createSymbolicLink(dir.resolve("here"), dir);
     Path f = jobs(bad.file().replace("IMAGE", image.toString()));
     CliRun.Result r = CliRun.run("batch", f.toString(), "--noprompt");
     assertEquals(ExitCode.BAD_INPUT, r.code(), r::toString);

@@ -5,10 +5,10 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.imprint.engine.testing.Cleanup;
+import dev.imprint.engine.testing.Fixtures;
 import dev.imprint.engine.testing.LoopDevice;
 import dev.imprint.engine.testing.NginxServer;
 import dev.imprint.engine.testing.Root;
-import dev.imprint.engine.testing.Fixtures;
 import dev.imprint.engine.testing.TestData;
 import java.nio.file.Files;
 import java.nio.file.Path;
