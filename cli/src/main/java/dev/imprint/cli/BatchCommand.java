@@ -377,6 +377,7 @@ final class BatchCommand implements Callable<Integer> {
           size = supply.logicalSize();
           needed = TargetPlanner.needed(supply, request.source());
           planner.checkSizes(plans, supply, request.source());
+          dev.imprint.engine.job.AfterRestore.checkNewIds(request, TargetPlanner.headerOf(supply));
         }
         message =
             "would restore "

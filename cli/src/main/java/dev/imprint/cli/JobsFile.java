@@ -227,16 +227,24 @@ final class JobsFile {
             default -> throw new UserError(at + "remount: must be named, all or none");
           };
     }
+    boolean verify = bool(c, "verify", true, name, line);
+    boolean newIds = bool(c, "new-ids", false, name, line);
+    if (newIds && !verify) {
+      throw new UserError(
+          at
+              + "new-ids: changes only restored and verified targets: drop verify = false or"
+              + " new-ids = true");
+    }
     return new Job(
         name,
         line,
         source,
         targets,
-        bool(c, "verify", true, name, line),
+        verify,
         trust,
         bool(c, "grow", false, name, line),
         bool(c, "grow-last-partition", false, name, line),
-        bool(c, "new-ids", false, name, line),
+        newIds,
         volume,
         bool(c, "all-blocks", false, name, line),
         bool(c, "discard", false, name, line),

@@ -10,9 +10,11 @@ import dev.imprint.engine.image.IndexEntry;
 import dev.imprint.engine.image.RangeKind;
 import dev.imprint.engine.source.FileDisk;
 import dev.imprint.engine.testing.Cleanup;
+import dev.imprint.engine.testing.Cmd;
 import dev.imprint.engine.testing.LoopDevice;
 import dev.imprint.engine.testing.Root;
 import dev.imprint.engine.testing.TestData;
+import dev.imprint.engine.testing.Unprivileged;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
@@ -337,6 +339,29 @@ class BatchCommandTest {
   }
 
   /** A mistake in the file, the job it names, and the key the error line must name. */
+  /** A dry run says what the job itself would refuse: new ids an ordinary user cannot give. */
+  @Test
+  void aDryRunRefusesNewIdsItsJobWouldRefuse() throws Exception {
+    Root.assumeCommands("mkfs.ext4");
+    Path fs = dir.resolve("ext4.raw");
+    TestData.setLength(fs, 16 * MIB);
+    Cmd.run("mkfs.ext4", "-q", "-F", fs.toString());
+    Path img = dir.resolve("ext4.imprint");
+    CliRun.Result c = CliRun.run("create", "--source", fs.toString(), "--output", img.toString());
+    assertEquals(0, c.code(), c::toString);
+    Path f =
+        jobs(
+            String.format(
+                "jobs = [ { name = ids, source = \"%s\", targets = [t.img], erase = true,"
+                    + " new-ids = true } ]",
+                img));
+    Unprivileged.openToAll(dir);
+    Cmd.Result r = Unprivileged.run(Main.class, "batch", f.toString(), "--dry-run");
+    assertEquals(ExitCode.BAD_INPUT, r.exitCode(), r::toString);
+    assertTrue(r.stdout().contains("would be refused: --new-ids needs root"), r::toString);
+    assertFalse(Files.exists(dir.resolve("t.img")));
+  }
+
   record Bad(String job, String key, String file) {
     @Override
     public String toString() {
@@ -384,6 +409,18 @@ class BatchCommandTest {
         new Bad("a", "source-volume:", "jobs = [ { name = a, " + ok + ", source-volume = 0 } ]"),
         new Bad("a", "remount:", "jobs = [ { name = a, " + ok + ", remount = later } ]"),
         new Bad("a", "new-ids:", "jobs = [ { name = a, " + ok + ", new-ids = [] } ]"),
+        // New ids go only onto verified targets.
+        new Bad(
+            "a", "new-ids:", "jobs = [ { name = a, " + ok + ", new-ids = true, verify = false } ]"),
+        // "here" is a symbolic link to the jobs file's directory: here/t.img is t.img.
+        new Bad(
+            "'a' and 'b'",
+            "the same disk",
+            "jobs = [ { name = a, "
+                + ok
+                + " }, { name = b, "
+                + ok.replace("t.img", "here/t.img")
+                + " } ]"),
         new Bad(
             "a",
             "name:",
@@ -402,6 +439,7 @@ class BatchCommandTest {
   @ParameterizedTest(name = "{0}")
   @MethodSource("badFiles")
   void aBadJobsFileIsOneLineNamingTheJobAndKeyAndNothingIsWritten(Bad bad) throws Exception {
+    Files.createSymbolicLink(dir.resolve("here"), dir);
     Path f = jobs(bad.file().replace("IMAGE", image.toString()));
     CliRun.Result r = CliRun.run("batch", f.toString(), "--noprompt");
     assertEquals(ExitCode.BAD_INPUT, r.code(), r::toString);

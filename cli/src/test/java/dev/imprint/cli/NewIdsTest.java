@@ -1,6 +1,7 @@
 package dev.imprint.cli;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.typesafe.config.Config;
@@ -12,6 +13,7 @@ import dev.imprint.engine.testing.Root;
 import dev.imprint.engine.testing.TempMount;
 import dev.imprint.engine.testing.TestData;
 import java.io.IOException;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.HashSet;
@@ -51,6 +53,32 @@ class NewIdsTest {
   @AfterEach
   void clean() {
     cleanup.run(dir);
+  }
+
+  /** New ids go only onto verified targets: --noverify with them is refused before any write. */
+  @Test
+  void withoutVerifyTheRefusalComesBeforeAnyWrite() throws Exception {
+    Path raw = TestData.randomFile(dir.resolve("small.raw"), 4 * MIB, 5);
+    Path image = dir.resolve("small.imprint");
+    CliRun.Result c =
+        CliRun.run("create", "--source", raw.toString(), "--output", image.toString());
+    assertEquals(0, c.code(), c::toString);
+    Path target = dir.resolve("t.img");
+    CliRun.Result r =
+        CliRun.run(
+            "restore",
+            "--source",
+            image.toString(),
+            "--target",
+            target.toString(),
+            "--erase",
+            "--noprompt",
+            "--noverify",
+            "--new-ids");
+    assertEquals(ExitCode.BAD_INPUT, r.code(), r::toString);
+    assertTrue(r.err().contains("--noverify"), r::toString);
+    assertFalse(r.err().contains("Exception"), r::toString);
+    assertFalse(Files.exists(target), r::toString);
   }
 
   private static long offset(Part p) {

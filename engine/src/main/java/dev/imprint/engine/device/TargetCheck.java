@@ -158,9 +158,23 @@ public final class TargetCheck {
 
   private boolean related(Plan a, Plan b) {
     if (a.info() == null || b.info() == null) {
-      return a.path().toAbsolutePath().normalize().equals(b.path().toAbsolutePath().normalize());
+      return where(a.path()).equals(where(b.path()));
     }
     return disks.sameOrRelated(a.info(), b.info());
+  }
+
+  /**
+   * Where a file yet to be created will be: its directory with symbolic links resolved, so two
+   * spellings of one directory name one file.
+   */
+  private static Path where(Path p) {
+    Path abs = p.toAbsolutePath().normalize();
+    Path dir = abs.getParent();
+    try {
+      return dir == null ? abs : dir.toRealPath().resolve(abs.getFileName());
+    } catch (IOException e) {
+      return abs;
+    }
   }
 
   /**

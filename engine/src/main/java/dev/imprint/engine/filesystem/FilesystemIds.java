@@ -142,7 +142,8 @@ public final class FilesystemIds {
     ByteBuffer b = ByteBuffer.wrap(boot).order(ByteOrder.LITTLE_ENDIAN);
     boolean fat32 = (b.getShort(22) & 0xffff) == 0;
     int sig = fat32 ? 66 : 38;
-    if (boot[sig] != 0x29) {
+    // 0x29: the extended boot record; 0x28: its short form (serial, no label), which has it too.
+    if (boot[sig] != 0x29 && boot[sig] != 0x28) {
       throw new IOException("this FAT volume has no extended boot record to hold a serial");
     }
     int serial = random.nextInt();

@@ -92,31 +92,64 @@ public final class Grow {
   }
 
   static String runAllowing(int[] ok, String... argv) throws IOException {
-    Process p;
+    return runAllowing(TOOL_TIMEOUT, ok, argv);
+  }
+
+  /** The longest a tool may run (a whole-disk e2fsck on a slow disk stays well under it). */
+  static final java.time.Duration TOOL_TIMEOUT = java.time.Duration.ofMinutes(30);
+
+  /**
+   * Runs a tool with no input (a question it asks reads end of input) and its output in a file, so
+   * the timeout holds even when it hangs with its output open; on timeout it and its children are
+   * killed.
+   */
+  static String runAllowing(java.time.Duration timeout, int[] ok, String... argv)
+      throws IOException {
+    Path log = Files.createTempFile("imprint-tool", ".log");
     try {
-      p = new ProcessBuilder(argv).redirectErrorStream(true).start();
-    } catch (IOException e) {
-      throw new IOException(
-          argv[0] + " is not installed: install it (imprint runs it to grow or renew filesystems)");
-    }
-    String out;
-    try {
-      out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
-      if (!p.waitFor(30, TimeUnit.MINUTES)) {
-        p.destroyForcibly();
-        throw new IOException(argv[0] + " did not finish");
+      Process p;
+      try {
+        p =
+            new ProcessBuilder(argv)
+                .redirectInput(ProcessBuilder.Redirect.from(new java.io.File("/dev/null")))
+                .redirectOutput(log.toFile())
+                .redirectErrorStream(true)
+                .start();
+      } catch (IOException e) {
+        throw new IOException(
+            argv[0]
+                + " is not installed: install it (imprint runs it to grow or renew filesystems)");
       }
-    } catch (InterruptedException e) {
-      Thread.currentThread().interrupt();
-      throw new IOException("interrupted while running " + argv[0]);
+      try {
+        if (!p.waitFor(timeout.toMillis(), TimeUnit.MILLISECONDS)) {
+          p.descendants().forEach(ProcessHandle::destroyForcibly);
+          p.destroyForcibly();
+          throw new IOException(
+              String.join(" ", argv)
+                  + " did not finish in "
+                  + timeout.toSeconds()
+                  + " s and was stopped: check the target disk (dmesg)");
+        }
+      } catch (InterruptedException e) {
+        p.descendants().forEach(ProcessHandle::destroyForcibly);
+        p.destroyForcibly();
+        Thread.currentThread().interrupt();
+        throw new IOException("interrupted while running " + argv[0]);
+      }
+      String out = new String(Files.readAllBytes(log), StandardCharsets.UTF_8);
+      return checked(p.exitValue(), out, ok, argv);
+    } finally {
+      Files.deleteIfExists(log);
     }
+  }
+
+  private static String checked(int exit, String out, int[] ok, String... argv) throws IOException {
     for (int code : ok) {
-      if (p.exitValue() == code) {
+      if (exit == code) {
         return out;
       }
     }
-    throw new IOException(
-        String.join(" ", argv) + " failed (exit " + p.exitValue() + "): " + reason(out));
+    throw new IOException(String.join(" ", argv) + " failed (exit " + exit + "): " + reason(out));
   }
 
   /**

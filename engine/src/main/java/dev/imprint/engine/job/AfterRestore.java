@@ -54,6 +54,12 @@ public final class AfterRestore {
     if (!request.newIds()) {
       return;
     }
+    if (!request.verify()) {
+      // An unverified target may hold anything: new ids would be edits into unknown bytes.
+      throw new Refusal(
+          "--new-ids changes only restored and verified targets: drop --noverify (verify = false)"
+              + " or drop --new-ids");
+    }
     if (NewIds.needsLoopDevices(h) && !NewIds.privileged()) {
       throw new Refusal(
           "--new-ids needs root for the image's ext, XFS or btrfs filesystems (their tools run on"

@@ -67,6 +67,25 @@ class FilesystemIdsTest {
     }
   }
 
+  /**
+   * Signature 0x28 (DOS 4.0's short extended boot record) holds a serial too, at the same place.
+   */
+  @Test
+  void fatSerialBehindTheShortExtendedSignature() throws IOException {
+    Root.assumeCommands("mkfs.vfat", "blkid");
+    Path f = dir.resolve("fat16-28.img");
+    TestData.setLength(f, 32L << 20);
+    Cmd.run("mkfs.vfat", "-F", "16", "-i", "12345678", f.toString());
+    try (RandomAccessFile raf = new RandomAccessFile(f.toFile(), "rw")) {
+      raf.seek(38);
+      raf.write(0x28);
+    }
+    FilesystemIds.Renewed r = renewAndWrite(f, "vfat");
+    assertEquals(1, r.edits().size());
+    assertNotEquals("1234-5678", r.uuid());
+    assertEquals(r.uuid(), blkidUuid(f));
+  }
+
   @Test
   void ntfsSerialInBothBootSectors() throws IOException {
     Root.assumeCommands("mkntfs", "ntfsfix", "blkid");
