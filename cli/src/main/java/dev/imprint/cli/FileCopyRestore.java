@@ -17,9 +17,6 @@ import java.util.concurrent.BlockingQueue;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.LinkedBlockingQueue;
 import org.apache.pekko.actor.typed.ActorRef;
-import org.apache.pekko.actor.typed.Props;
-import org.apache.pekko.actor.typed.Terminated;
-import org.apache.pekko.actor.typed.javadsl.Behaviors;
 import org.slf4j.LoggerFactory;
 
 /**
@@ -125,37 +122,19 @@ final class FileCopyRestore {
    * without saying how it ended is exit 70.
    */
   private int copy(FileCopy copy, Pekko pekko, String target) throws InterruptedException {
-    CompletableFuture<ActorRef<FileCopyJob.Command>> job = new CompletableFuture<>();
-    pekko
-        .get()
-        .systemActorOf(
-            Behaviors.<FileCopyEvent>setup(
-                ctx -> {
-                  var j = ctx.spawn(FileCopyJob.create(copy, ctx.getSelf()), "filecopy");
-                  ctx.watch(j);
-                  job.complete(j);
-                  return Behaviors.receive(FileCopyEvent.class)
-                      .onMessage(
-                          FileCopyEvent.class,
-                          e -> {
-                            events.add(e);
-                            return Behaviors.same();
-                          })
-                      .onSignal(
-                          Terminated.class,
-                          t -> {
-                            events.add(
-                                new FileCopyEvent.Ended(
-                                    new FileCopyJob.Result(
-                                        FileCopyJob.Status.INTERNAL_ERROR,
-                                        "internal error: the file copy job stopped (see the log)",
-                                        null)));
-                            return Behaviors.stopped();
-                          })
-                      .build();
-                }),
-            "filecopy-" + System.nanoTime(),
-            Props.empty());
+    CompletableFuture<ActorRef<FileCopyJob.Command>> job =
+        JobHost.start(
+            pekko.get(),
+            "filecopy",
+            out -> FileCopyJob.create(copy, out),
+            FileCopyEvent.class,
+            events::add,
+            () ->
+                new FileCopyEvent.Ended(
+                    new FileCopyJob.Result(
+                        FileCopyJob.Status.INTERNAL_ERROR,
+                        "internal error: the file copy job stopped (see the log)",
+                        null)));
     Main.onInterrupt(() -> job.thenAccept(j -> j.tell(new FileCopyJob.Cancel("interrupted"))));
     try {
       while (true) {

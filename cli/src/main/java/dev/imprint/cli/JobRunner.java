@@ -12,9 +12,6 @@ import java.util.concurrent.CompletableFuture;
 import java.util.function.Consumer;
 import org.apache.pekko.actor.typed.ActorRef;
 import org.apache.pekko.actor.typed.ActorSystem;
-import org.apache.pekko.actor.typed.Props;
-import org.apache.pekko.actor.typed.Terminated;
-import org.apache.pekko.actor.typed.javadsl.Behaviors;
 
 /**
  * One {@link RestoreJob} run for a command ({@code restore}, each job of {@code batch}): its events
@@ -30,35 +27,20 @@ final class JobRunner {
   static JobRunner start(
       ActorSystem<Void> system, RestoreRequest request, Consumer<RestoreEvent> events) {
     JobRunner runner = new JobRunner();
-    system.systemActorOf(
-        Behaviors.<RestoreEvent>setup(
-            ctx -> {
-              var j = ctx.spawn(RestoreJob.create(request, ctx.getSelf()), "job");
-              ctx.watch(j);
-              runner.job.complete(j);
-              return Behaviors.receive(RestoreEvent.class)
-                  .onMessage(
-                      RestoreEvent.class,
-                      e -> {
-                        events.accept(e);
-                        return Behaviors.same();
-                      })
-                  .onSignal(
-                      Terminated.class,
-                      t -> {
-                        // The job always says JobEnded before it stops; this is the backstop.
-                        events.accept(
-                            new RestoreEvent.JobEnded(
-                                new RestoreJob.Result(
-                                    RestoreJob.Status.INTERNAL_ERROR,
-                                    "internal error: the restore job stopped (see the log)",
-                                    List.of())));
-                        return Behaviors.stopped();
-                      })
-                  .build();
-            }),
-        "restore-" + System.nanoTime(),
-        Props.empty());
+    JobHost.start(
+            system,
+            "restore",
+            out -> RestoreJob.create(request, out),
+            RestoreEvent.class,
+            events,
+            // The job always says JobEnded before it stops; this is the backstop.
+            () ->
+                new RestoreEvent.JobEnded(
+                    new RestoreJob.Result(
+                        RestoreJob.Status.INTERNAL_ERROR,
+                        "internal error: the restore job stopped (see the log)",
+                        List.of())))
+        .thenAccept(runner.job::complete);
     return runner;
   }
 

@@ -4,6 +4,7 @@ import dev.imprint.actors.station.Station;
 import dev.imprint.actors.station.StationConfig;
 import dev.imprint.actors.station.StationEvent;
 import dev.imprint.cli.ExitCode;
+import dev.imprint.cli.JobHost;
 import java.io.PrintStream;
 import java.util.concurrent.BlockingQueue;
 import java.util.concurrent.CompletableFuture;
@@ -12,9 +13,6 @@ import java.util.concurrent.TimeUnit;
 import java.util.function.Consumer;
 import org.apache.pekko.actor.typed.ActorRef;
 import org.apache.pekko.actor.typed.ActorSystem;
-import org.apache.pekko.actor.typed.Props;
-import org.apache.pekko.actor.typed.Terminated;
-import org.apache.pekko.actor.typed.javadsl.Behaviors;
 
 /**
  * Runs a station and shows its events on this thread: a board on a terminal, else one line per
@@ -75,30 +73,15 @@ public final class StationFrontEnd {
       display = new Tee(display, page);
       display.event(new StationEvent.Warning("the board is served at " + page.address()));
     }
-    system.systemActorOf(
-        Behaviors.<StationEvent>setup(
-            ctx -> {
-              var s = ctx.spawn(Station.create(config, ctx.getSelf()), "station");
-              ctx.watch(s);
-              station.complete(s);
-              return Behaviors.receive(StationEvent.class)
-                  .onMessage(
-                      StationEvent.class,
-                      e -> {
-                        events.add(e);
-                        return Behaviors.same();
-                      })
-                  .onSignal(
-                      Terminated.class,
-                      t -> {
-                        // The station always says Stopped first; this is the backstop.
-                        events.add(new StationEvent.Stopped(0, 0, false, true));
-                        return Behaviors.stopped();
-                      })
-                  .build();
-            }),
-        "station-" + System.nanoTime(),
-        Props.empty());
+    JobHost.start(
+            system,
+            "station",
+            sink -> Station.create(config, sink),
+            StationEvent.class,
+            events::add,
+            // The station always says Stopped first; this is the backstop.
+            () -> new StationEvent.Stopped(0, 0, false, true))
+        .thenAccept(station::complete);
     onInterrupt.accept(() -> station.thenAccept(s -> s.tell(new Station.Stop("interrupted"))));
     onSecondInterrupt.accept(
         () -> station.thenAccept(s -> s.tell(new Station.Abort("interrupted twice"))));
