@@ -10,7 +10,8 @@ public final class Containers {
   private Containers() {}
 
   /** One line per format; a reader is added here and nowhere else. */
-  public static final List<ContainerFormat> ALL = List.of();
+  public static final List<ContainerFormat> ALL =
+      List.of(new dev.imprint.engine.container.sparse.AndroidSparse());
 
   /** The format that recognises {@code in}, if any. */
   public static Optional<ContainerFormat> recognize(RandomAccessInput in) throws IOException {

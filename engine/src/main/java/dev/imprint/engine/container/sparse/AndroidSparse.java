@@ -1,0 +1,105 @@
+package dev.imprint.engine.container.sparse;
+
+import dev.imprint.engine.container.ContainerDisk;
+import dev.imprint.engine.container.ContainerFormat;
+import dev.imprint.engine.container.ContainerRefusedException;
+import dev.imprint.engine.image.ImageDamagedException;
+import dev.imprint.engine.source.RandomAccessInput;
+import dev.imprint.engine.source.TruncatedException;
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+
+/**
+ * Android sparse images (what {@code img2simg} writes and fastboot flashes): a 28-byte file header,
+ * then chunks that each cover whole blocks of the disk — raw data, a 4-byte fill pattern, "don't
+ * care", or a CRC32 of the disk so far. Layout in docs/CONTAINERS.md.
+ */
+public final class AndroidSparse implements ContainerFormat {
+  static final int MAGIC = 0xed26ff3a;
+  static final int FILE_HEADER = 28;
+  static final int CHUNK_HEADER = 12;
+  static final int RAW = 0xCAC1;
+  static final int FILL = 0xCAC2;
+  static final int DONT_CARE = 0xCAC3;
+  static final int CRC32 = 0xCAC4;
+
+  /** Larger blocks than any writer uses; a header claiming more is damaged, not exotic. */
+  private static final int MAX_BLOCK_SIZE = 64 << 20;
+
+  @Override
+  public String name() {
+    return "Android sparse";
+  }
+
+  @Override
+  public boolean recognizes(RandomAccessInput in) throws IOException {
+    if (in.size() < FILE_HEADER) {
+      return false;
+    }
+    ByteBuffer b = ByteBuffer.allocate(4).order(ByteOrder.LITTLE_ENDIAN);
+    in.readFully(b, 0);
+    return b.getInt(0) == MAGIC;
+  }
+
+  @Override
+  public ContainerDisk open(RandomAccessInput in) throws IOException {
+    String where = in.description();
+    try {
+      ByteBuffer h = read(in, 0, FILE_HEADER);
+      if (h.getInt(0) != MAGIC) {
+        throw new ImageDamagedException(where + " is not an Android sparse image (no magic)");
+      }
+      int major = Short.toUnsignedInt(h.getShort(4));
+      int minor = Short.toUnsignedInt(h.getShort(6));
+      int fileHeader = Short.toUnsignedInt(h.getShort(8));
+      int chunkHeader = Short.toUnsignedInt(h.getShort(10));
+      long blockSize = Integer.toUnsignedLong(h.getInt(12));
+      long totalBlocks = Integer.toUnsignedLong(h.getInt(16));
+      long totalChunks = Integer.toUnsignedLong(h.getInt(20));
+      int imageCrc = h.getInt(24);
+      if (major != 1) {
+        throw new ContainerRefusedException(
+            where
+                + " is an Android sparse image of version "
+                + major
+                + "."
+                + minor
+                + ", which this reader does not know (it reads 1.x): convert it with simg2img");
+      }
+      if (fileHeader < FILE_HEADER) {
+        throw damaged(where, "the file header size", fileHeader, "is below 28");
+      }
+      if (chunkHeader < CHUNK_HEADER) {
+        throw damaged(where, "the chunk header size", chunkHeader, "is below 12");
+      }
+      if (blockSize == 0 || blockSize % 4 != 0 || blockSize > MAX_BLOCK_SIZE) {
+        throw damaged(where, "the block size", blockSize, "is not a multiple of 4 up to 64 MiB");
+      }
+      long room = (in.size() - fileHeader) / chunkHeader;
+      if (totalChunks > room) {
+        throw damaged(
+            where,
+            "the chunk count",
+            totalChunks,
+            "is more than the " + in.size() + "-byte file can hold");
+      }
+      SparseIndex index =
+          SparseIndex.build(
+              in, where, fileHeader, chunkHeader, (int) blockSize, totalBlocks, (int) totalChunks);
+      return new SparseDisk(in, index, major + "." + minor, imageCrc);
+    } catch (TruncatedException e) {
+      throw new ImageDamagedException(e.message("the sparse image is truncated (copy it again)"));
+    }
+  }
+
+  static ByteBuffer read(RandomAccessInput in, long at, int length) throws IOException {
+    ByteBuffer b = ByteBuffer.allocate(length).order(ByteOrder.LITTLE_ENDIAN);
+    in.readFully(b, at);
+    return b.flip();
+  }
+
+  static ImageDamagedException damaged(String where, String field, Object value, String why) {
+    return ImageDamagedException.field(where, field, value, why);
+  }
+}
