@@ -5,6 +5,7 @@ import dev.imprint.cli.output.Json;
 import dev.imprint.cli.output.JsonDisplay;
 import dev.imprint.cli.output.Sizes;
 import dev.imprint.engine.codec.Compression;
+import dev.imprint.engine.container.ContainerDisk;
 import dev.imprint.engine.device.DeviceInfo;
 import dev.imprint.engine.device.FileKind;
 import dev.imprint.engine.device.Mount;
@@ -23,6 +24,7 @@ import dev.imprint.engine.pipeline.CreateOptions;
 import dev.imprint.engine.pipeline.CreatePipeline;
 import dev.imprint.engine.signing.Keys;
 import dev.imprint.engine.source.DiskSource;
+import dev.imprint.engine.source.Extent;
 import dev.imprint.engine.source.RandomAccessDisk;
 import dev.imprint.engine.source.SequentialDisk;
 import java.nio.file.Files;
@@ -205,9 +207,16 @@ final class CreateCommand implements Callable<Integer> {
           disk instanceof RandomAccessDisk r && !allBlocks
               ? DiskLayout.analyze(r, options.kind() == ImageKind.VOLUME)
               : new DiskLayout(PartitionScheme.NONE, List.of(), null, List.of());
+      if (disk instanceof ContainerDisk c) {
+        display.note("source: " + c.format().name() + " container");
+      }
       for (String note : layout.notes()) {
         display.note(note);
       }
+      List<Extent> used =
+          disk instanceof RandomAccessDisk r && !allBlocks
+              ? SourceOpener.used(r, layout)
+              : layout.used();
       ImageHeader header =
           new ImageHeader(
               ImageHeader.MAJOR,
@@ -228,11 +237,7 @@ final class CreateCommand implements Callable<Integer> {
       try (ImageWriter writer = ImageWriter.create(output, header)) {
         CreatePipeline pipeline = new CreatePipeline(Materializer.matFromSystem(system), options);
         pipeline
-            .run(
-                disk,
-                layout.used(),
-                writer,
-                (done, total) -> display.progress("Imaging", done, total))
+            .run(disk, used, writer, (done, total) -> display.progress("Imaging", done, total))
             .toCompletableFuture()
             .join();
         PrivateKey k = key;

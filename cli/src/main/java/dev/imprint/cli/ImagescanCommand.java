@@ -1,8 +1,12 @@
 package dev.imprint.cli;
 
 import dev.imprint.cli.output.Display;
+import dev.imprint.engine.container.ContainerDisk;
+import dev.imprint.engine.http.HttpUrls;
 import dev.imprint.engine.image.Image;
 import dev.imprint.engine.image.ImageFormatException;
+import dev.imprint.engine.job.SourceOpener;
+import dev.imprint.engine.job.SourceSpec;
 import dev.imprint.engine.pipeline.ImageScanner;
 import java.util.Optional;
 import java.util.concurrent.Callable;
@@ -36,6 +40,32 @@ final class ImagescanCommand implements Callable<Integer> {
   public Integer call() throws Exception {
     Display display = outputOptions.display();
     display.stepStarted("Validating image");
+    boolean http = HttpUrls.isHttpUrl(source);
+    if (!http) {
+      remote.requireHttp(source);
+    }
+    Optional<ContainerDisk> container =
+        SourceOpener.openContainer(
+            new SourceSpec(source, http ? remote.http() : null, null, null, false, null, null));
+    if (container.isPresent()) {
+      try (ContainerDisk c = container.get()) {
+        display.stepDone("Validating image");
+        try {
+          c.scan(done -> display.progress("Block checksumming", done, c.size()));
+        } catch (ImageFormatException e) {
+          display.finished(false, "Image scan failed.");
+          throw new UserError(e.getMessage(), ExitCode.DAMAGED);
+        }
+        display.finished(
+            true,
+            "Image "
+                + source
+                + " verified: every checksum the "
+                + c.format().name()
+                + " container keeps matches.");
+      }
+      return ExitCode.OK;
+    }
     try (Image image = ImageOpener.open(source, ExitCode.DAMAGED, remote)) {
       display.stepDone("Validating image");
       Optional<ImageFormatException> damage =

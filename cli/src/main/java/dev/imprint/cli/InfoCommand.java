@@ -2,11 +2,16 @@ package dev.imprint.cli;
 
 import dev.imprint.cli.output.Json;
 import dev.imprint.cli.output.Sizes;
+import dev.imprint.engine.container.ContainerDisk;
+import dev.imprint.engine.container.ContainerExtent;
+import dev.imprint.engine.container.Containers;
 import dev.imprint.engine.device.FileKind;
 import dev.imprint.engine.image.Image;
 import dev.imprint.engine.image.ImageMetadata;
 import dev.imprint.engine.image.RangeKind;
 import dev.imprint.engine.image.Signature;
+import dev.imprint.engine.job.SourceOpener;
+import dev.imprint.engine.job.SourceSpec;
 import dev.imprint.engine.partition.Partition;
 import dev.imprint.engine.signing.Keys;
 import java.io.PrintStream;
@@ -16,6 +21,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import java.util.Optional;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
@@ -56,13 +62,27 @@ final class InfoCommand implements Callable<Integer> {
 
   @Override
   public Integer call() throws Exception {
+    boolean http = dev.imprint.engine.http.HttpUrls.isHttpUrl(source);
+    if (!http) {
+      remote.requireHttp(source);
+    }
+    Optional<ContainerDisk> container =
+        SourceOpener.openContainer(
+            new SourceSpec(source, http ? remote.http() : null, null, null, false, null, null));
+    if (container.isPresent()) {
+      try (ContainerDisk c = container.get()) {
+        return describeDisk(c, c);
+      }
+    }
     if (!dev.imprint.engine.http.HttpUrls.isHttpUrl(source)
         && FileKind.probe(java.nio.file.Path.of(source)) != FileKind.MISSING
         && FileKind.probe(java.nio.file.Path.of(source)) != FileKind.DIRECTORY
         && dev.imprint.engine.source.Sources.detect(source)
             == dev.imprint.engine.source.Magic.Format.RAW
         && !looksLikeAnImage(java.nio.file.Path.of(source))) {
-      return describeDisk();
+      try (var disk = dev.imprint.engine.source.Sources.open(source)) {
+        return describeDisk((dev.imprint.engine.source.RandomAccessDisk) disk, null);
+      }
     }
     try (Image image = ImageOpener.open(source, ExitCode.DAMAGED, remote)) {
       Map<String, Object> info = describe(image);
@@ -95,38 +115,67 @@ final class InfoCommand implements Callable<Integer> {
   }
 
   /**
-   * A raw disk or image file: what create would record, read from its partition table and
-   * filesystems (a damaged table or filesystem is reported, not fatal).
+   * A raw disk, image file or foreign container: what create would record, read from its partition
+   * table and filesystems (a damaged table or filesystem is reported, not fatal), and for a
+   * container, the container itself and what its extents hold.
    */
-  private int describeDisk() throws java.io.IOException {
-    try (var disk = dev.imprint.engine.source.Sources.open(source)) {
-      var r = (dev.imprint.engine.source.RandomAccessDisk) disk;
-      var layout = dev.imprint.engine.layout.DiskLayout.analyze(r, false);
-      Map<String, Object> m = new LinkedHashMap<>();
-      m.put("disk", source);
-      m.put("logicalSize", r.size());
-      m.put("sectorSize", r.sectorSize());
-      m.put("partitionScheme", layout.scheme().name().toLowerCase(Locale.ROOT));
-      m.put("partitions", partitions(layout.partitions()));
-      m.put("usedBytes", layout.usedBytes() < 0 ? r.size() : layout.usedBytes());
-      m.put("notes", layout.notes());
-      PrintStream out = Terminal.out();
-      if (json) {
-        out.println(Json.object(flatten(m)));
-      } else if (plist) {
-        out.print(Plist.of(m));
-      } else {
-        out.printf(
-            "Disk:         %s, %s (%d bytes), %d-byte sectors%n",
-            source, Sizes.human(r.size()), r.size(), r.sectorSize());
-        out.printf("Partitions:   %s%n", m.get("partitionScheme"));
-        for (String n : layout.notes()) {
-          out.println("  " + n);
-        }
-        out.printf("Used:         %s would be imaged%n", Sizes.human((Long) m.get("usedBytes")));
-      }
-      return ExitCode.OK;
+  private int describeDisk(dev.imprint.engine.source.RandomAccessDisk r, ContainerDisk c)
+      throws java.io.IOException {
+    var layout = dev.imprint.engine.layout.DiskLayout.analyze(r, false);
+    Map<String, Object> m = new LinkedHashMap<>();
+    m.put("disk", source);
+    long[] kinds = null;
+    if (c != null) {
+      kinds = Containers.bytesByKind(c);
+      m.put("container", c.format().name());
+      m.put("containerDetails", new LinkedHashMap<String, Object>(c.describe()));
+      m.put("dataBytes", kinds[ContainerExtent.Kind.DATA.ordinal()]);
+      m.put("zeroBytes", kinds[ContainerExtent.Kind.ZERO.ordinal()]);
+      m.put("unallocatedBytes", kinds[ContainerExtent.Kind.UNALLOCATED.ordinal()]);
+      m.put("extents", c.extents().size());
     }
+    m.put("logicalSize", r.size());
+    m.put("sectorSize", r.sectorSize());
+    m.put("partitionScheme", layout.scheme().name().toLowerCase(Locale.ROOT));
+    m.put("partitions", partitions(layout.partitions()));
+    List<dev.imprint.engine.source.Extent> used = SourceOpener.used(r, layout);
+    long usedBytes = r.size();
+    if (used != null) {
+      usedBytes = 0;
+      for (var e : used) {
+        usedBytes += e.length();
+      }
+    }
+    m.put("usedBytes", usedBytes);
+    m.put("notes", layout.notes());
+    PrintStream out = Terminal.out();
+    if (json) {
+      out.println(Json.object(flatten(m)));
+    } else if (plist) {
+      out.print(Plist.of(m));
+    } else {
+      if (c != null) {
+        out.printf("Container:    %s%n", c.format().name());
+        c.describe().forEach((k, v) -> out.printf("  %-11s %s%n", k + ":", v));
+      }
+      out.printf(
+          "Disk:         %s, %s (%d bytes), %d-byte sectors%n",
+          source, Sizes.human(r.size()), r.size(), r.sectorSize());
+      if (kinds != null) {
+        out.printf(
+            "Contents:     %s data, %s zero, %s unallocated (%d extents)%n",
+            Sizes.human(kinds[ContainerExtent.Kind.DATA.ordinal()]),
+            Sizes.human(kinds[ContainerExtent.Kind.ZERO.ordinal()]),
+            Sizes.human(kinds[ContainerExtent.Kind.UNALLOCATED.ordinal()]),
+            c.extents().size());
+      }
+      out.printf("Partitions:   %s%n", m.get("partitionScheme"));
+      for (String n : layout.notes()) {
+        out.println("  " + n);
+      }
+      out.printf("Used:         %s would be imaged%n", Sizes.human(usedBytes));
+    }
+    return ExitCode.OK;
   }
 
   private static List<Map<String, Object>> partitions(List<Partition> list) {

@@ -189,6 +189,12 @@ public final class Main implements Runnable {
                 ? ExitCode.DAMAGED
                 : ExitCode.BAD_INPUT;
           }
+          if (t instanceof dev.imprint.engine.image.ImageDamagedException) {
+            // A source found damaged while read (a foreign container's cluster, a cut stream).
+            log().info("damaged: {}", t.getMessage(), t);
+            err.println("imprint: " + t.getMessage());
+            return ExitCode.DAMAGED;
+          }
           if (t instanceof IOException) {
             log().info("refused: {}", t.getMessage(), t);
             err.println("imprint: " + t.getMessage());

@@ -1,6 +1,7 @@
 package dev.imprint.cli;
 
 import dev.imprint.cli.output.Display;
+import dev.imprint.engine.container.ContainerDisk;
 import dev.imprint.engine.device.OpenMode;
 import dev.imprint.engine.device.TargetDevice;
 import dev.imprint.engine.http.HttpUrls;
@@ -8,14 +9,15 @@ import dev.imprint.engine.image.Image;
 import dev.imprint.engine.job.SourceOpener;
 import dev.imprint.engine.job.SourceSpec;
 import dev.imprint.engine.layout.TargetFit;
+import dev.imprint.engine.pipeline.Chunk;
 import dev.imprint.engine.pipeline.Verifier;
 import dev.imprint.engine.pipeline.VerifyPlan;
+import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.Optional;
 import java.util.concurrent.Callable;
-import org.apache.pekko.actor.typed.ActorSystem;
 import org.apache.pekko.stream.Materializer;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
@@ -73,39 +75,74 @@ final class VerifyCommand implements Callable<Integer> {
             false,
             null,
             null);
-    try (Image image = SourceOpener.openImage(spec)) {
-      long needed = TargetFit.minimumSize(image.metadata());
-      try (Pekko pekko = Pekko.startInBackground()) {
-        ActorSystem<Void> system = pekko.get();
+    Optional<ContainerDisk> container = SourceOpener.openContainer(spec);
+    if (container.isPresent()) {
+      try (ContainerDisk c = container.get();
+          Pekko pekko = Pekko.startInBackground()) {
+        Materializer mat = Materializer.matFromSystem(pekko.get());
+        // What the restore wrote: the container's chunks, read once and hashed.
+        List<Chunk.Range> ranges =
+            VerifyPlan.forDisk(
+                    c, SourceOpener.used(c, false), mat, Runtime.getRuntime().availableProcessors())
+                .toCompletableFuture()
+                .join();
+        Verifier verifier = new Verifier(mat, 4 << 20);
+        for (String t : targets) {
+          bad += check(display, verifier, t, c.size(), size -> ranges);
+        }
+      }
+    } else {
+      try (Image image = SourceOpener.openImage(spec);
+          Pekko pekko = Pekko.startInBackground()) {
         Verifier verifier =
             new Verifier(
-                Materializer.matFromSystem(system), Math.max(4 << 20, image.header().chunkSize()));
+                Materializer.matFromSystem(pekko.get()),
+                Math.max(4 << 20, image.header().chunkSize()));
         for (String t : targets) {
-          try (TargetDevice d = TargetDevice.open(Path.of(t), new OpenMode(false, true))) {
-            if (d.size() < needed) {
-              display.note("Target " + t + " is smaller than the image: it cannot hold this image");
-              bad++;
-              continue;
-            }
-            // What the restore wrote for a disk of this size (a relocated GPT included).
-            var ranges = VerifyPlan.forTarget(image, d.size());
-            Optional<Verifier.Mismatch> m =
-                verifier
-                    .verify(d, ranges, (done, total) -> display.progress("Verifying", done, total))
-                    .toCompletableFuture()
-                    .join();
-            if (m.isPresent()) {
-              display.note(
-                  "Target " + t + " differs at byte " + m.get().offset() + ": " + m.get().what());
-              bad++;
-            } else {
-              display.note("Target " + t + " matches the image.");
-            }
-          }
+          // What the restore wrote for a disk of this size (a relocated GPT included).
+          bad +=
+              check(
+                  display,
+                  verifier,
+                  t,
+                  TargetFit.minimumSize(image.metadata()),
+                  size -> VerifyPlan.forTarget(image, size));
         }
       }
     }
     display.finished(bad == 0, bad == 0 ? "Verify completed successfully." : "Verify failed.");
     return bad == 0 ? ExitCode.OK : ExitCode.VERIFY_FAILED;
+  }
+
+  /** What a target of a given size should hold. */
+  private interface Expected {
+    List<Chunk.Range> forSize(long targetSize) throws IOException;
+  }
+
+  /** Checks one target: 0 when it matches, 1 when it does not. */
+  private static int check(
+      Display display, Verifier verifier, String t, long needed, Expected expected)
+      throws IOException {
+    try (TargetDevice d = TargetDevice.open(Path.of(t), new OpenMode(false, true))) {
+      if (d.size() < needed) {
+        display.note("Target " + t + " is smaller than the image: it cannot hold this image");
+        return 1;
+      }
+      Optional<Verifier.Mismatch> m =
+          verifier
+              .verify(
+                  d,
+                  expected.forSize(d.size()),
+                  (done, total) -> display.progress("Verifying", done, total))
+              .toCompletableFuture()
+              .join();
+      if (m.isPresent()) {
+        display.note(
+            "Target " + t + " differs at byte " + m.get().offset() + ": " + m.get().what());
+        return 1;
+      }
+      display.note("Target " + t + " matches the image.");
+      return 0;
+    }
   }
 }

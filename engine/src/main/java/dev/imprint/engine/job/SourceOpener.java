@@ -1,5 +1,8 @@
 package dev.imprint.engine.job;
 
+import dev.imprint.engine.container.ContainerDisk;
+import dev.imprint.engine.container.ContainerRefusedException;
+import dev.imprint.engine.container.Containers;
 import dev.imprint.engine.device.DeviceInfo;
 import dev.imprint.engine.device.FileKind;
 import dev.imprint.engine.http.HttpRangeReader;
@@ -20,9 +23,11 @@ import dev.imprint.engine.pipeline.StreamedImageChunks;
 import dev.imprint.engine.signing.Trust;
 import dev.imprint.engine.source.DecodedDisk;
 import dev.imprint.engine.source.DiskSource;
+import dev.imprint.engine.source.Extent;
 import dev.imprint.engine.source.FileDisk;
 import dev.imprint.engine.source.Magic;
 import dev.imprint.engine.source.RandomAccessDisk;
+import dev.imprint.engine.source.SequentialDisk;
 import dev.imprint.engine.source.SourceException;
 import dev.imprint.engine.source.Sources;
 import java.io.BufferedInputStream;
@@ -32,8 +37,11 @@ import java.io.InputStream;
 import java.net.URI;
 import java.nio.ByteBuffer;
 import java.nio.file.AccessDeniedException;
+import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
+import java.util.List;
+import java.util.Optional;
 import java.util.OptionalLong;
 
 /**
@@ -69,18 +77,91 @@ public final class SourceOpener {
       if (Sources.detect(s.spec()) == Magic.Format.IMPRINT) {
         return imageChunks(s, openImage(s.spec()));
       }
-      requireRaw(s);
       DiskSource disk = Sources.open(s.spec());
-      if (disk instanceof RandomAccessDisk r && !s.allBlocks()) {
-        // A raw image or a disk cloned directly: copy only what its filesystems use.
-        boolean volume = r.isBlockDevice() && DeviceInfo.probe(p).isPartition();
-        DiskLayout layout = DiskLayout.analyze(r, volume);
-        return new DiskChunks(disk, CreateOptions.DEFAULT_CHUNK_SIZE, layout.used());
+      try {
+        requireRaw(s, disk);
+        if (disk instanceof RandomAccessDisk r) {
+          return diskChunks(s, r, r.isBlockDevice() && DeviceInfo.probe(p).isPartition());
+        }
+        return new DiskChunks(disk, CreateOptions.DEFAULT_CHUNK_SIZE);
+      } catch (IOException | RuntimeException e) {
+        disk.close();
+        throw e;
       }
-      return new DiskChunks(disk, CreateOptions.DEFAULT_CHUNK_SIZE);
     } catch (ImageFormatException e) {
       throw new Refusal(Refusal.Problem.DAMAGED, e.getMessage());
-    } catch (HttpSourceException e) {
+    } catch (HttpSourceException | ContainerRefusedException e) {
+      throw new Refusal(e.getMessage());
+    }
+  }
+
+  /**
+   * A raw image, a foreign container or a disk cloned directly, read at random: only what its
+   * filesystems use is copied (see {@link Containers#used} for a container's unallocated ranges).
+   */
+  private static ChunkSupply diskChunks(SourceSpec s, RandomAccessDisk r, boolean volume)
+      throws IOException {
+    if (s.allBlocks()) {
+      return new DiskChunks(r, CreateOptions.DEFAULT_CHUNK_SIZE);
+    }
+    return new DiskChunks(r, CreateOptions.DEFAULT_CHUNK_SIZE, used(r, volume));
+  }
+
+  /**
+   * What {@code create} or a restore copies of a disk read at random: the ranges its filesystems
+   * use, and for a foreign container whose filesystems are not understood, what it allocated. Null
+   * for everything.
+   */
+  public static List<Extent> used(RandomAccessDisk r, boolean volume) throws IOException {
+    return used(r, DiskLayout.analyze(r, volume));
+  }
+
+  /** As {@link #used(RandomAccessDisk, boolean)}, from a layout already analysed. */
+  public static List<Extent> used(RandomAccessDisk r, DiskLayout layout) {
+    return r instanceof ContainerDisk c ? Containers.used(c, layout.used()) : layout.used();
+  }
+
+  /**
+   * The foreign container (qcow2, VHD, VHDX, UDIF…) in a local file or at an http(s) URL with range
+   * support, opened with its tables checked; empty for anything else (an Imprint image, a raw or
+   * compressed disk, a pipe). For {@code info}, {@code imagescan} and {@code verify}.
+   */
+  public static Optional<ContainerDisk> openContainer(SourceSpec s) throws IOException {
+    try {
+      if (s.isStdin()) {
+        return Optional.empty();
+      }
+      if (s.isHttp()) {
+        HttpRangeReader r;
+        try {
+          r = HttpRangeReader.open(parse(s.spec()), s.http());
+        } catch (HttpSourceException e) {
+          if (e.kind() == HttpSourceException.Kind.NO_RANGES) {
+            return Optional.empty();
+          }
+          throw e;
+        }
+        Optional<ContainerDisk> c;
+        try {
+          c = r.size() == 0 ? Optional.empty() : Containers.open(r);
+        } catch (IOException | RuntimeException e) {
+          closeQuietly(r);
+          throw e;
+        }
+        if (c.isEmpty()) {
+          r.close();
+        }
+        return c;
+      }
+      if (FileKind.probe(s.localPath()) != FileKind.REGULAR_FILE
+          || Files.size(s.localPath()) == 0
+          || Sources.detect(s.spec()) == Magic.Format.IMPRINT) {
+        return Optional.empty();
+      }
+      return Sources.openContainer(s.localPath());
+    } catch (ImageFormatException e) {
+      throw new Refusal(Refusal.Problem.DAMAGED, e.getMessage());
+    } catch (HttpSourceException | ContainerRefusedException e) {
       throw new Refusal(e.getMessage());
     }
   }
@@ -101,8 +182,10 @@ public final class SourceOpener {
         return openHttpDisk(s);
       }
       return Sources.open(s.spec());
-    } catch (SourceException | HttpSourceException e) {
+    } catch (SourceException | HttpSourceException | ContainerRefusedException e) {
       throw new Refusal(e.getMessage());
+    } catch (ImageFormatException e) {
+      throw new Refusal(Refusal.Problem.DAMAGED, e.getMessage());
     }
   }
 
@@ -120,6 +203,11 @@ public final class SourceOpener {
       format = Magic.sniff(head.array(), head.position());
       if (format == Magic.Format.IMPRINT) {
         throw notADisk(r.description());
+      }
+      Optional<ContainerDisk> container = Containers.open(r);
+      if (container.isPresent()) {
+        r = null;
+        return container.get();
       }
       if (format == Magic.Format.RAW) {
         HttpRangeReader disk = r;
@@ -282,7 +370,17 @@ public final class SourceOpener {
         throw new Refusal(e.getMessage());
       }
     }
-    requireRaw(s);
+    Optional<SequentialDisk> container;
+    try {
+      container = Sources.containerStream(where, in);
+    } catch (SourceException e) {
+      throw new Refusal(e.getMessage());
+    }
+    if (container.isPresent()) {
+      requireRaw(s, container.get());
+      return new DiskChunks(container.get(), CreateOptions.DEFAULT_CHUNK_SIZE);
+    }
+    requireRaw(s, null);
     return new DiskChunks(
         DecodedDisk.open(where, in, f, f == Magic.Format.RAW ? length : OptionalLong.empty()),
         CreateOptions.DEFAULT_CHUNK_SIZE);
@@ -309,6 +407,17 @@ public final class SourceOpener {
         r = null;
         return imageChunks(s, image);
       }
+      Optional<ContainerDisk> container = Containers.open(r);
+      if (container.isPresent()) {
+        r = null;
+        try {
+          requireRaw(s, container.get());
+          return diskChunks(s, container.get(), false);
+        } catch (IOException | RuntimeException e) {
+          container.get().close();
+          throw e;
+        }
+      }
       r.close();
       r = null;
     } catch (HttpSourceException e) {
@@ -324,16 +433,20 @@ public final class SourceOpener {
         s, new BufferedInputStream(stream, 1 << 20), stream.description(), stream.length());
   }
 
-  private static void requireRaw(SourceSpec s) throws Refusal {
+  private static void requireRaw(SourceSpec s, DiskSource disk) throws Refusal {
     if (s.sourceVolume() != null) {
       throw new Refusal(
           "--source-volume needs an Imprint image of a whole device; " + s.where() + " is not one");
     }
     if (!s.trust().isEmpty()) {
+      String what =
+          disk instanceof ContainerDisk c ? "a " + c.format().name() + " container" : "a raw image";
       throw new Refusal(
           "source "
               + s.where()
-              + " is a raw image, which carries no signature, but --trust was"
+              + " is "
+              + what
+              + ", which carries no signature, but --trust was"
               + " given: restore a signed Imprint image, or drop --trust");
     }
   }

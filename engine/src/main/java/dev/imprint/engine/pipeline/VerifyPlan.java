@@ -8,10 +8,18 @@ import dev.imprint.engine.image.IndexEntry;
 import dev.imprint.engine.image.RangeKind;
 import dev.imprint.engine.partition.GptRelocation;
 import dev.imprint.engine.partition.PartitionScheme;
+import dev.imprint.engine.source.Extent;
+import dev.imprint.engine.source.RandomAccessDisk;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.concurrent.CompletionException;
+import java.util.concurrent.CompletionStage;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import org.apache.pekko.stream.Materializer;
+import org.apache.pekko.stream.javadsl.Sink;
 
 /**
  * What a target restored earlier must hold, for {@code imprint verify}: the image's ranges, as the
@@ -97,6 +105,37 @@ public final class VerifyPlan {
     }
     out.sort((a, b) -> Long.compare(a.offset(), b.offset()));
     return out;
+  }
+
+  /**
+   * What a restore from a raw disk or foreign container wrote: its chunks, read once and hashed
+   * (xxHash64) as the restore's own verification knows them; everything outside {@code used} is
+   * unallocated and not checked.
+   */
+  public static CompletionStage<List<Chunk.Range>> forDisk(
+      RandomAccessDisk disk, List<Extent> used, Materializer mat, int parallelism) {
+    int par = Math.max(1, parallelism);
+    ExecutorService cpu = Executors.newFixedThreadPool(par, CreatePipeline.daemon("imprint-plan"));
+    DiskChunks chunks = new DiskChunks(disk, CreateOptions.DEFAULT_CHUNK_SIZE, used);
+    RangeList ranges = new RangeList();
+    return chunks
+        .chunks(par, cpu)
+        .runWith(
+            Sink.foreach(
+                c -> {
+                  ranges.add(c.range());
+                  c.release();
+                }),
+            mat)
+        .handle(
+            (d, err) -> {
+              cpu.shutdownNow();
+              if (err != null) {
+                throw err instanceof CompletionException ce ? ce : new CompletionException(err);
+              }
+              ranges.sort();
+              return ranges;
+            });
   }
 
   /** The image's logical bytes at {@code [offset, offset + length)}, decoded and checked. */

@@ -1,6 +1,9 @@
 package dev.imprint.engine.source;
 
 import com.github.luben.zstd.ZstdInputStream;
+import dev.imprint.engine.container.ContainerDisk;
+import dev.imprint.engine.container.ContainerFormat;
+import dev.imprint.engine.container.Containers;
 import dev.imprint.engine.device.FileKind;
 import dev.imprint.engine.source.Magic.Format;
 import java.io.BufferedInputStream;
@@ -16,6 +19,7 @@ import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
 import java.util.Arrays;
 import java.util.Map;
+import java.util.Optional;
 import java.util.OptionalLong;
 import java.util.concurrent.ConcurrentHashMap;
 import net.jpountz.lz4.LZ4FrameInputStream;
@@ -117,22 +121,47 @@ public final class Sources {
     FileChannel channel = openFile(path);
     try {
       Format format = sniff(channel, spec);
-      switch (format) {
-        case IMPRINT -> throw notADisk(spec);
-        case RAW -> {
-          channel.close();
-          return FileDisk.open(path);
-        }
-        default -> {
-          OptionalLong size = format == Format.XZ ? xzSize(path) : OptionalLong.empty();
-          channel.position(0);
-          return DecodedDisk.open(spec, Channels.newInputStream(channel), format, size);
-        }
+      if (format == Format.IMPRINT) {
+        throw notADisk(spec);
       }
+      // Before compression: a container may start with any bytes (a .dmg with "BZh").
+      Optional<ContainerDisk> container = openContainer(path);
+      if (container.isPresent()) {
+        channel.close();
+        return container.get();
+      }
+      if (format == Format.RAW) {
+        channel.close();
+        return FileDisk.open(path);
+      }
+      OptionalLong size = format == Format.XZ ? xzSize(path) : OptionalLong.empty();
+      channel.position(0);
+      return DecodedDisk.open(spec, Channels.newInputStream(channel), format, size);
     } catch (IOException | RuntimeException e) {
       channel.close();
       throw e;
     }
+  }
+
+  /**
+   * The foreign container in a regular file, opened with its tables checked, if the file holds one.
+   *
+   * @throws dev.imprint.engine.image.ImageDamagedException it holds a damaged one
+   * @throws dev.imprint.engine.container.ContainerRefusedException one Imprint will not read
+   */
+  public static Optional<ContainerDisk> openContainer(Path path) throws IOException {
+    FileDisk file = FileDisk.open(path);
+    Optional<ContainerDisk> container;
+    try {
+      container = Containers.open(file);
+    } catch (IOException | RuntimeException e) {
+      file.close();
+      throw e;
+    }
+    if (container.isEmpty()) {
+      file.close();
+    }
+    return container;
   }
 
   private static DiskSource openPipe(String spec, String description) throws IOException {
@@ -150,6 +179,10 @@ public final class Sources {
       Format format = Magic.sniff(head, head.length);
       if (format == Format.IMPRINT) {
         throw notADisk(description);
+      }
+      Optional<SequentialDisk> container = containerStream(description, in);
+      if (container.isPresent()) {
+        return container.get();
       }
       return DecodedDisk.open(
           description, in, format, format == Format.RAW ? pipe.rawSize() : OptionalLong.empty());
@@ -169,6 +202,31 @@ public final class Sources {
             ? b
             : new BufferedInputStream(stream, DecodedDisk.INPUT_BUFFER);
     return decodePipe(new Pipe(in, OptionalLong.empty()), description);
+  }
+
+  /**
+   * A foreign container arriving as a stream (a pipe, a GET without ranges), recognised by its
+   * first bytes: decoded front to back when its format allows, else refused with what to do. Empty
+   * when the stream holds no container; its bytes are left in place either way.
+   *
+   * @param in a stream that supports mark/reset of {@link Containers#PROBE_LENGTH} bytes
+   */
+  public static Optional<SequentialDisk> containerStream(String description, InputStream in)
+      throws IOException {
+    byte[] head = peek(in, Containers.PROBE_LENGTH);
+    Optional<ContainerFormat> f = Containers.recognizeHead(head, head.length);
+    if (f.isEmpty()) {
+      return Optional.empty();
+    }
+    if (!f.get().streamable()) {
+      throw new SourceException(
+          description
+              + " is a "
+              + f.get().name()
+              + " container, which is read at random (its tables first), not front to back:"
+              + " download it to a file first, or serve it over http(s) with range support");
+    }
+    return Optional.of(f.get().openStream(description, in));
   }
 
   private static Format sniffPeeked(BufferedInputStream in) throws IOException {
@@ -203,8 +261,12 @@ public final class Sources {
   }
 
   /** The first bytes of a stream, left in place for the decoder. */
-  private static byte[] peek(BufferedInputStream in) throws IOException {
-    byte[] head = new byte[Magic.HEAD_LENGTH];
+  private static byte[] peek(InputStream in) throws IOException {
+    return peek(in, Magic.HEAD_LENGTH);
+  }
+
+  private static byte[] peek(InputStream in, int length) throws IOException {
+    byte[] head = new byte[length];
     in.mark(head.length);
     int n = 0;
     while (n < head.length) {
