@@ -3,6 +3,7 @@ package dev.imprint.engine.job;
 import dev.imprint.engine.container.ContainerDisk;
 import dev.imprint.engine.container.ContainerRefusedException;
 import dev.imprint.engine.container.Containers;
+import dev.imprint.engine.container.zip.ZipImage;
 import dev.imprint.engine.device.DeviceInfo;
 import dev.imprint.engine.device.FileKind;
 import dev.imprint.engine.http.HttpRangeReader;
@@ -74,6 +75,9 @@ public final class SourceOpener {
                 + " is a directory: give an image, a disk, or restore without --erase to copy"
                 + " files");
       }
+      if (kind == FileKind.REGULAR_FILE && Sources.isZip(p)) {
+        return zipChunks(s, FileDisk.open(p));
+      }
       if (Sources.detect(s.spec()) == Magic.Format.IMPRINT) {
         return imageChunks(s, openImage(s.spec()));
       }
@@ -92,6 +96,36 @@ public final class SourceOpener {
       throw new Refusal(Refusal.Problem.DAMAGED, e.getMessage());
     } catch (HttpSourceException | ContainerRefusedException e) {
       throw new Refusal(e.getMessage());
+    }
+  }
+
+  /**
+   * The one image a zip archive holds, restored as if it were the file: a stored entry read in
+   * place (an Imprint image, a container, a raw or compressed disk), a deflated one as a stream.
+   * The supply owns {@code archive}.
+   */
+  private static ChunkSupply zipChunks(SourceSpec s, RandomAccessDisk archive) throws IOException {
+    ZipImage.Entry entry = ZipImage.unzip(archive);
+    try {
+      if (entry instanceof ZipImage.Deflated d) {
+        return fromStream(
+            s,
+            new BufferedInputStream(d.stream(), 1 << 20),
+            d.zip().description(),
+            OptionalLong.of(d.zip().size()));
+      }
+      RandomAccessDisk in = ((ZipImage.Stored) entry).disk();
+      if (Sources.isImprint(in)) {
+        return imageChunks(s, Image.open(in));
+      }
+      DiskSource disk = Sources.openInput(in);
+      requireRaw(s, disk);
+      return disk instanceof RandomAccessDisk r
+          ? diskChunks(s, r, false)
+          : new DiskChunks(disk, CreateOptions.DEFAULT_CHUNK_SIZE);
+    } catch (IOException | RuntimeException e) {
+      entry.close();
+      throw e;
     }
   }
 
@@ -203,6 +237,11 @@ public final class SourceOpener {
       format = Magic.sniff(head.array(), head.position());
       if (format == Magic.Format.IMPRINT) {
         throw notADisk(r.description());
+      }
+      if (ZipImage.recognizes(r)) {
+        HttpRangeReader archive = r;
+        r = null;
+        return Sources.openZip(archive);
       }
       Optional<ContainerDisk> container = Containers.open(r);
       if (container.isPresent()) {
@@ -344,6 +383,10 @@ public final class SourceOpener {
     if (head.length == 0) {
       throw new Refusal("source " + where + " is empty: give an image or a raw disk");
     }
+    if (ZipImage.recognizesHead(head, head.length)) {
+      InputStream entry = ZipImage.streamed(where, in);
+      return fromStream(s, new BufferedInputStream(entry, 1 << 20), where, OptionalLong.empty());
+    }
     Magic.Format f = Magic.sniff(head, head.length);
     if (f == Magic.Format.IMPRINT) {
       if (s.sourceVolume() != null) {
@@ -406,6 +449,11 @@ public final class SourceOpener {
         }
         r = null;
         return imageChunks(s, image);
+      }
+      if (ZipImage.recognizes(r)) {
+        HttpRangeReader archive = r;
+        r = null;
+        return zipChunks(s, archive);
       }
       Optional<ContainerDisk> container = Containers.open(r);
       if (container.isPresent()) {
