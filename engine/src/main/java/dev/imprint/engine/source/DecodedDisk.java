@@ -1,5 +1,6 @@
 package dev.imprint.engine.source;
 
+import dev.imprint.engine.image.ImageFormatException;
 import dev.imprint.engine.source.Magic.Format;
 import java.io.BufferedInputStream;
 import java.io.EOFException;
@@ -123,6 +124,10 @@ public final class DecodedDisk implements SequentialDisk {
     InputFailure failure = inputFailureIn(e);
     if (failure != null) {
       IOException cause = failure.cause();
+      if (cause instanceof ImageFormatException damage) {
+        // The input found its own damage (a zip entry's size or CRC32): it stays damage.
+        return damage;
+      }
       return new IOException(
           description
               + ": read failed at byte "
