@@ -133,6 +133,15 @@ final class RestoreCommand implements Callable<Integer> {
           "For raw images and disks: copy every block, even those the filesystems say are free.")
   boolean allBlocks;
 
+  @Option(
+      names = "--bmap",
+      paramLabel = "FILE",
+      description =
+          "For raw and compressed raw images: the bmap (from bmaptool create) whose ranges are"
+              + " copied and checked; by default IMAGE.bmap beside the image is used, as bmaptool"
+              + " finds it.")
+  java.nio.file.Path bmap;
+
   @Mixin OutputOptions outputOptions;
 
   @Mixin RemoteOptions remote;
@@ -185,7 +194,8 @@ final class RestoreCommand implements Callable<Integer> {
             sourceVolume,
             allBlocks,
             () -> new BufferedInputStream(Terminal.in(), 1 << 20),
-            warnings);
+            warnings,
+            bmap);
     return new RestoreRequest(
         from,
         targets,

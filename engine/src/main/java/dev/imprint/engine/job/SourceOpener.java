@@ -1,5 +1,9 @@
 package dev.imprint.engine.job;
 
+import dev.imprint.engine.bmap.Bmap;
+import dev.imprint.engine.bmap.BmapCheck;
+import dev.imprint.engine.bmap.BmapException;
+import dev.imprint.engine.bmap.BmapFinder;
 import dev.imprint.engine.container.ContainerDisk;
 import dev.imprint.engine.container.ContainerRefusedException;
 import dev.imprint.engine.container.Containers;
@@ -84,6 +88,10 @@ public final class SourceOpener {
       DiskSource disk = Sources.open(s.spec());
       try {
         requireRaw(s, disk);
+        ChunkSupply mapped = bmapChunks(s, disk, kind == FileKind.REGULAR_FILE ? p : null);
+        if (mapped != null) {
+          return mapped;
+        }
         if (disk instanceof RandomAccessDisk r) {
           return diskChunks(s, r, r.isBlockDevice() && DeviceInfo.probe(p).isPartition());
         }
@@ -94,9 +102,70 @@ public final class SourceOpener {
       }
     } catch (ImageFormatException e) {
       throw new Refusal(Refusal.Problem.DAMAGED, e.getMessage());
+    } catch (BmapException e) {
+      throw new Refusal(
+          e.damaged() ? Refusal.Problem.DAMAGED : Refusal.Problem.BAD_INPUT, e.getMessage());
     } catch (HttpSourceException | ContainerRefusedException e) {
       throw new Refusal(e.getMessage());
     }
+  }
+
+  /**
+   * A raw or compressed raw image with a bmap (given with --bmap, or found beside {@code image} as
+   * bmaptool finds it): its mapped ranges are what is copied, instead of what filesystems use, and
+   * each range's checksum is checked from the bytes read before the chunk ending it is written.
+   * Null when there is no bmap or the source is not a raw image.
+   */
+  private static ChunkSupply bmapChunks(SourceSpec s, DiskSource disk, Path image)
+      throws IOException {
+    Path file = s.bmap();
+    boolean raw =
+        !(disk instanceof ContainerDisk)
+            && !(disk instanceof RandomAccessDisk r && r.isBlockDevice());
+    if (file != null && s.allBlocks()) {
+      throw new Refusal("--bmap and --all-blocks contradict each other: give one of them");
+    }
+    if (file != null && !raw) {
+      throw new Refusal(
+          "--bmap goes with a raw image, and "
+              + s.where()
+              + " is "
+              + (disk instanceof ContainerDisk c
+                  ? "a " + c.format().name() + " container"
+                  : "a disk")
+              + ": drop --bmap");
+    }
+    if (file == null && raw && image != null && !s.allBlocks()) {
+      file = BmapFinder.beside(image).orElse(null);
+      if (file != null) {
+        s.warnings().accept("using the bmap found beside the image: " + file);
+      }
+    }
+    if (file == null || !raw) {
+      return null;
+    }
+    Bmap bmap = Bmap.read(file);
+    long size =
+        disk instanceof RandomAccessDisk r
+            ? r.size()
+            : ((SequentialDisk) disk).size().orElse(bmap.imageSize());
+    if (size != bmap.imageSize()) {
+      throw new Refusal(
+          "image "
+              + s.where()
+              + " is "
+              + size
+              + " bytes, but "
+              + bmap.where()
+              + " says "
+              + bmap.imageSize()
+              + ": give the bmap made with this image (--bmap FILE)");
+    }
+    DiskChunks chunks =
+        disk instanceof RandomAccessDisk
+            ? new DiskChunks(disk, CreateOptions.DEFAULT_CHUNK_SIZE, bmap.used())
+            : new DiskChunks(disk, CreateOptions.DEFAULT_CHUNK_SIZE);
+    return chunks.checking(new BmapCheck(bmap));
   }
 
   /**
@@ -424,9 +493,10 @@ public final class SourceOpener {
       return new DiskChunks(container.get(), CreateOptions.DEFAULT_CHUNK_SIZE);
     }
     requireRaw(s, null);
-    return new DiskChunks(
-        DecodedDisk.open(where, in, f, f == Magic.Format.RAW ? length : OptionalLong.empty()),
-        CreateOptions.DEFAULT_CHUNK_SIZE);
+    DiskSource disk =
+        DecodedDisk.open(where, in, f, f == Magic.Format.RAW ? length : OptionalLong.empty());
+    ChunkSupply mapped = bmapChunks(s, disk, null);
+    return mapped != null ? mapped : new DiskChunks(disk, CreateOptions.DEFAULT_CHUNK_SIZE);
   }
 
   /**
