@@ -21,6 +21,7 @@ import org.w3c.dom.Element;
 import org.w3c.dom.NodeList;
 import org.xml.sax.SAXException;
 import org.xml.sax.SAXParseException;
+import org.xml.sax.helpers.DefaultHandler;
 
 /**
  * A block map as {@code bmaptool create} writes it: which blocks of a raw image hold data, with a
@@ -276,7 +277,7 @@ public record Bmap(
       f.setFeature(XMLConstants.FEATURE_SECURE_PROCESSING, true);
       f.setExpandEntityReferences(false);
       DocumentBuilder b = f.newDocumentBuilder();
-      b.setErrorHandler(null);
+      b.setErrorHandler(new DefaultHandler()); // fatal errors throw; nothing printed
       return b.parse(new ByteArrayInputStream(bytes));
     } catch (SAXParseException e) {
       throw damaged(
