@@ -186,7 +186,8 @@ public final class Sources {
     ZipImage.Entry entry = ZipImage.unzip(archive);
     try {
       if (entry instanceof ZipImage.Deflated d) {
-        return openStream(d.zip().description(), d.stream());
+        BufferedInputStream in = new BufferedInputStream(d.stream(), DecodedDisk.INPUT_BUFFER);
+        return decodePipe(new Pipe(in, OptionalLong.of(d.zip().size())), d.zip().description());
       }
       return openInput(((ZipImage.Stored) entry).disk());
     } catch (IOException | RuntimeException e) {
