@@ -5,8 +5,10 @@ import dev.imprint.engine.container.ContainerFormat;
 import dev.imprint.engine.container.ContainerRefusedException;
 import dev.imprint.engine.image.ImageDamagedException;
 import dev.imprint.engine.source.RandomAccessInput;
+import dev.imprint.engine.source.SequentialDisk;
 import dev.imprint.engine.source.TruncatedException;
 import java.io.IOException;
+import java.io.InputStream;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 
@@ -91,6 +93,17 @@ public final class AndroidSparse implements ContainerFormat {
     } catch (TruncatedException e) {
       throw new ImageDamagedException(e.message("the sparse image is truncated (copy it again)"));
     }
+  }
+
+  /** Chunks come in disk order: a sparse image decodes front to back as well. */
+  @Override
+  public boolean streamable() {
+    return true;
+  }
+
+  @Override
+  public SequentialDisk openStream(String description, InputStream in) throws IOException {
+    return SparseStream.open(description, in);
   }
 
   static ByteBuffer read(RandomAccessInput in, long at, int length) throws IOException {

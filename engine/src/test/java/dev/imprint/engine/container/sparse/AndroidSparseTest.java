@@ -3,6 +3,7 @@ package dev.imprint.engine.container.sparse;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertInstanceOf;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -10,9 +11,13 @@ import dev.imprint.engine.container.ContainerDisk;
 import dev.imprint.engine.container.ContainerExtent;
 import dev.imprint.engine.container.ContainerRefusedException;
 import dev.imprint.engine.image.ImageDamagedException;
+import dev.imprint.engine.source.DiskSource;
 import dev.imprint.engine.source.FileDisk;
+import dev.imprint.engine.source.SequentialDisk;
+import dev.imprint.engine.source.Sources;
 import dev.imprint.engine.testing.Cmd;
 import dev.imprint.engine.testing.Root;
+import java.io.ByteArrayInputStream;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.RandomAccessFile;
@@ -88,10 +93,25 @@ class AndroidSparseTest {
       d.scan(x -> {});
       assertEquals("1.0", d.describe().get("version"));
     }
+    // Through a pipe: decoded front to back.
+    try (DiskSource d = Sources.openStream("a pipe", Files.newInputStream(simg))) {
+      assertInstanceOf(SequentialDisk.class, d);
+      assertArrayEquals(disk, readStream((SequentialDisk) d));
+    }
     // simg2img agrees: what we decode is what Android's own tool decodes.
     Path back = dir.resolve("back.raw");
     Cmd.run("simg2img", simg.toString(), back.toString());
     assertArrayEquals(disk, Files.readAllBytes(back));
+  }
+
+  private static byte[] readStream(SequentialDisk d) throws IOException {
+    ByteArrayOutputStream out = new ByteArrayOutputStream();
+    ByteBuffer b = ByteBuffer.allocate(1_000_003);
+    int n;
+    while ((n = d.readFully(b.clear())) > 0) {
+      out.write(b.array(), 0, n);
+    }
+    return out.toByteArray();
   }
 
   private static ContainerExtent.Kind kindAt(List<ContainerExtent> ex, long at) {
@@ -213,9 +233,21 @@ class AndroidSparseTest {
       assertEquals(0, b.get(4096));
       assertEquals(0, b.get(4096 * 2));
     }
+    byte[] expected;
+    try (ContainerDisk d = open(write(good))) {
+      expected = readAll(d, 4096);
+    }
+    try (DiskSource d = Sources.openStream("a pipe", new ByteArrayInputStream(good))) {
+      assertArrayEquals(expected, readStream((SequentialDisk) d));
+    }
     // A flipped byte in the first raw chunk: the first CRC32 chunk names it.
     byte[] bad = good.clone();
     bad[28 + 12 + 100] ^= 1;
+    try (DiskSource d = Sources.openStream("a pipe", new ByteArrayInputStream(bad))) {
+      ImageDamagedException e =
+          assertThrows(ImageDamagedException.class, () -> readStream((SequentialDisk) d));
+      assertTrue(e.getMessage().contains("chunk 1 (at byte 12328) records CRC32"), e.getMessage());
+    }
     try (ContainerDisk d = open(write(bad))) {
       ImageDamagedException e = assertThrows(ImageDamagedException.class, () -> d.scan(x -> {}));
       assertTrue(e.getMessage().contains("CRC32 chunk 0"), e.getMessage());
