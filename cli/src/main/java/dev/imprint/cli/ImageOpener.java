@@ -1,5 +1,6 @@
 package dev.imprint.cli;
 
+import dev.imprint.engine.container.ContainerDisk;
 import dev.imprint.engine.http.HttpOptions;
 import dev.imprint.engine.http.HttpUrls;
 import dev.imprint.engine.image.Image;
@@ -7,6 +8,7 @@ import dev.imprint.engine.job.Refusal;
 import dev.imprint.engine.job.SourceOpener;
 import dev.imprint.engine.job.SourceSpec;
 import java.io.IOException;
+import java.util.Optional;
 
 /**
  * Opens an Imprint image named on the command line through the engine's {@link SourceOpener}, with
@@ -14,6 +16,19 @@ import java.io.IOException;
  */
 final class ImageOpener {
   private ImageOpener() {}
+
+  /**
+   * The foreign container (qcow2, VHD, VHDX…) named on the command line, a local file or an http(s)
+   * URL fetched with {@code remote}; empty when it is anything else.
+   */
+  static Optional<ContainerDisk> container(String spec, RemoteOptions remote) throws IOException {
+    boolean http = HttpUrls.isHttpUrl(spec);
+    if (!http) {
+      remote.requireHttp(spec);
+    }
+    return SourceOpener.openContainer(
+        new SourceSpec(spec, http ? remote.http() : null, null, null, false, null, null));
+  }
 
   static Image open(String spec, int damagedExit) throws IOException {
     return open(spec, damagedExit, null);

@@ -2,11 +2,8 @@ package dev.imprint.cli;
 
 import dev.imprint.cli.output.Display;
 import dev.imprint.engine.container.ContainerDisk;
-import dev.imprint.engine.http.HttpUrls;
 import dev.imprint.engine.image.Image;
 import dev.imprint.engine.image.ImageFormatException;
-import dev.imprint.engine.job.SourceOpener;
-import dev.imprint.engine.job.SourceSpec;
 import dev.imprint.engine.pipeline.ImageScanner;
 import java.util.Optional;
 import java.util.concurrent.Callable;
@@ -40,13 +37,7 @@ final class ImagescanCommand implements Callable<Integer> {
   public Integer call() throws Exception {
     Display display = outputOptions.display();
     display.stepStarted("Validating image");
-    boolean http = HttpUrls.isHttpUrl(source);
-    if (!http) {
-      remote.requireHttp(source);
-    }
-    Optional<ContainerDisk> container =
-        SourceOpener.openContainer(
-            new SourceSpec(source, http ? remote.http() : null, null, null, false, null, null));
+    Optional<ContainerDisk> container = ImageOpener.container(source, remote);
     if (container.isPresent()) {
       try (ContainerDisk c = container.get()) {
         display.stepDone("Validating image");

@@ -11,7 +11,6 @@ import dev.imprint.engine.image.ImageMetadata;
 import dev.imprint.engine.image.RangeKind;
 import dev.imprint.engine.image.Signature;
 import dev.imprint.engine.job.SourceOpener;
-import dev.imprint.engine.job.SourceSpec;
 import dev.imprint.engine.partition.Partition;
 import dev.imprint.engine.signing.Keys;
 import java.io.PrintStream;
@@ -62,13 +61,7 @@ final class InfoCommand implements Callable<Integer> {
 
   @Override
   public Integer call() throws Exception {
-    boolean http = dev.imprint.engine.http.HttpUrls.isHttpUrl(source);
-    if (!http) {
-      remote.requireHttp(source);
-    }
-    Optional<ContainerDisk> container =
-        SourceOpener.openContainer(
-            new SourceSpec(source, http ? remote.http() : null, null, null, false, null, null));
+    Optional<ContainerDisk> container = ImageOpener.container(source, remote);
     if (container.isPresent()) {
       try (ContainerDisk c = container.get()) {
         return describeDisk(c, c);

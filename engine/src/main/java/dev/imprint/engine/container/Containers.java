@@ -1,5 +1,9 @@
 package dev.imprint.engine.container;
 
+import dev.imprint.engine.container.qcow2.Qcow2;
+import dev.imprint.engine.container.sparse.AndroidSparse;
+import dev.imprint.engine.container.vhd.Vhd;
+import dev.imprint.engine.container.vhdx.Vhdx;
 import dev.imprint.engine.source.Extent;
 import dev.imprint.engine.source.RandomAccessInput;
 import java.io.IOException;
@@ -14,7 +18,12 @@ public final class Containers {
 
   /** One line per format; a reader is added here and nowhere else. */
   public static final List<ContainerFormat> ALL =
-      List.of(new dev.imprint.engine.container.sparse.AndroidSparse());
+      List.of(
+          new Qcow2(), // magic at the start
+          new Vhdx(), // file type identifier at the start
+          new Vhd(), // footer at the end (a dynamic disk's copy at the start)
+          new AndroidSparse() // magic at the start
+          );
 
   /**
    * Bytes of the head and of the tail that recognition reads once and shares between the formats,

@@ -1,5 +1,6 @@
 package dev.imprint.engine.pipeline;
 
+import dev.imprint.engine.container.ContainerDisk;
 import dev.imprint.engine.hash.Xxh64;
 import dev.imprint.engine.image.ImageDamagedException;
 import dev.imprint.engine.image.RangeKind;
@@ -301,10 +302,14 @@ public final class DiskChunks implements ChunkSupply {
     ByteBuffer b = pool.acquire();
     b.limit(p.length());
     try {
-      int got = r.read(b, p.offset());
-      if (got < p.length()) {
-        throw new IOException(
-            r.description() + " ended at byte " + (p.offset() + got) + " while read");
+      if (r instanceof ContainerDisk && !p.unused().isEmpty()) {
+        readUsed(r, b, p);
+      } else {
+        int got = r.read(b, p.offset());
+        if (got < p.length()) {
+          throw new IOException(
+              r.description() + " ended at byte " + (p.offset() + got) + " while read");
+        }
       }
     } catch (IOException e) {
       pool.release(b);
@@ -316,6 +321,30 @@ public final class DiskChunks implements ChunkSupply {
     }
     b.flip();
     return classify(p.offset(), b);
+  }
+
+  /**
+   * Reads only the parts of the piece the filesystems use: a container decodes what it reads
+   * (clusters inflated, blocks fetched over http), so the gaps are not worth their cost. The gaps
+   * are zeroed by the caller; the buffer ends positioned at the piece's end, as after one read.
+   */
+  private static void readUsed(RandomAccessDisk r, ByteBuffer b, Piece p) throws IOException {
+    int at = 0;
+    List<Extent> gaps = new ArrayList<>(p.unused());
+    gaps.add(new Extent(p.length(), 0));
+    for (Extent gap : gaps) {
+      if (gap.offset() > at) {
+        b.limit((int) gap.offset()).position(at);
+        int want = b.remaining();
+        int got = r.read(b, p.offset() + at);
+        if (got < want) {
+          throw new IOException(
+              r.description() + " ended at byte " + (p.offset() + at + got) + " while read");
+        }
+      }
+      at = (int) Math.max(at, gap.end());
+    }
+    b.limit(p.length()).position(p.length());
   }
 
   private Chunk classify(long offset, ByteBuffer b) {
