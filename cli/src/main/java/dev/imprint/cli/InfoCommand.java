@@ -82,13 +82,8 @@ final class InfoCommand implements Callable<Integer> {
     }
     try (Image image = ImageOpener.open(source, ExitCode.DAMAGED, remote)) {
       Map<String, Object> info = describe(image);
-      PrintStream out = Terminal.out();
-      if (json) {
-        out.println(Json.object(flatten(info)));
-      } else if (plist) {
-        out.print(Plist.of(info));
-      } else {
-        printText(out, image.metadata(), info);
+      if (!printedStructured(info)) {
+        printText(Terminal.out(), image.metadata(), info);
       }
     }
     return ExitCode.OK;
@@ -110,6 +105,16 @@ final class InfoCommand implements Callable<Integer> {
     }
   }
 
+  /** Prints {@code m} as JSON or a property list when asked; false for the text form. */
+  private boolean printedStructured(Map<String, Object> m) {
+    if (json) {
+      Terminal.out().println(Json.object(flatten(m)));
+    } else if (plist) {
+      Terminal.out().print(Plist.of(m));
+    }
+    return json || plist;
+  }
+
   /**
    * A compressed raw image (gzip, xz, a deflated zip entry…): it is read front to back, so its
    * partition table and filesystems are known only once {@code create} or a restore reads it.
@@ -123,12 +128,8 @@ final class InfoCommand implements Callable<Integer> {
             : "raw image read front to back";
     m.put("kind", how);
     m.put("logicalSize", s.size().orElse(-1));
-    PrintStream out = Terminal.out();
-    if (json) {
-      out.println(Json.object(flatten(m)));
-    } else if (plist) {
-      out.print(Plist.of(m));
-    } else {
+    if (!printedStructured(m)) {
+      PrintStream out = Terminal.out();
       out.printf(
           "Disk:         %s, a %s, %s%n",
           s.description(),

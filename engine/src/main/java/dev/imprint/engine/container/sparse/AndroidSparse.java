@@ -2,7 +2,6 @@ package dev.imprint.engine.container.sparse;
 
 import dev.imprint.engine.container.ContainerDisk;
 import dev.imprint.engine.container.ContainerFormat;
-import dev.imprint.engine.container.ContainerRefusedException;
 import dev.imprint.engine.image.ImageDamagedException;
 import dev.imprint.engine.source.RandomAccessInput;
 import dev.imprint.engine.source.SequentialDisk;
@@ -26,9 +25,6 @@ public final class AndroidSparse implements ContainerFormat {
   static final int DONT_CARE = 0xCAC3;
   static final int CRC32 = 0xCAC4;
 
-  /** Larger blocks than any writer uses; a header claiming more is damaged, not exotic. */
-  private static final int MAX_BLOCK_SIZE = 64 << 20;
-
   @Override
   public String name() {
     return "Android sparse";
@@ -48,48 +44,16 @@ public final class AndroidSparse implements ContainerFormat {
   public ContainerDisk open(RandomAccessInput in) throws IOException {
     String where = in.description();
     try {
-      ByteBuffer h = read(in, 0, FILE_HEADER);
-      if (h.getInt(0) != MAGIC) {
-        throw new ImageDamagedException(where + " is not an Android sparse image (no magic)");
-      }
-      int major = Short.toUnsignedInt(h.getShort(4));
-      int minor = Short.toUnsignedInt(h.getShort(6));
-      int fileHeader = Short.toUnsignedInt(h.getShort(8));
-      int chunkHeader = Short.toUnsignedInt(h.getShort(10));
-      long blockSize = Integer.toUnsignedLong(h.getInt(12));
-      long totalBlocks = Integer.toUnsignedLong(h.getInt(16));
-      long totalChunks = Integer.toUnsignedLong(h.getInt(20));
-      int imageCrc = h.getInt(24);
-      if (major != 1) {
-        throw new ContainerRefusedException(
-            where
-                + " is an Android sparse image of version "
-                + major
-                + "."
-                + minor
-                + ", which this reader does not know (it reads 1.x): convert it with simg2img");
-      }
-      if (fileHeader < FILE_HEADER) {
-        throw damaged(where, "the file header size", fileHeader, "is below 28");
-      }
-      if (chunkHeader < CHUNK_HEADER) {
-        throw damaged(where, "the chunk header size", chunkHeader, "is below 12");
-      }
-      if (blockSize == 0 || blockSize % 4 != 0 || blockSize > MAX_BLOCK_SIZE) {
-        throw damaged(where, "the block size", blockSize, "is not a multiple of 4 up to 64 MiB");
-      }
-      long room = (in.size() - fileHeader) / chunkHeader;
-      if (totalChunks > room) {
+      SparseHeader h = SparseHeader.parse(where, read(in, 0, FILE_HEADER));
+      long room = (in.size() - h.fileHeader()) / h.chunkHeader();
+      if (h.totalChunks() > room) {
         throw damaged(
             where,
             "the chunk count",
-            totalChunks,
+            h.totalChunks(),
             "is more than the " + in.size() + "-byte file can hold");
       }
-      SparseIndex index =
-          SparseIndex.build(
-              in, where, fileHeader, chunkHeader, (int) blockSize, totalBlocks, (int) totalChunks);
-      return new SparseDisk(in, index, major + "." + minor, imageCrc);
+      return new SparseDisk(in, SparseIndex.build(in, where, h), h.version(), h.imageCrc());
     } catch (TruncatedException e) {
       throw new ImageDamagedException(e.message("the sparse image is truncated (copy it again)"));
     }

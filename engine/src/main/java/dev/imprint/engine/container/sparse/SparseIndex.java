@@ -30,16 +30,12 @@ record SparseIndex(
     long[] crcAt,
     int[] crcValue) {
 
-  static SparseIndex build(
-      RandomAccessInput in,
-      String where,
-      int fileHeader,
-      int chunkHeader,
-      int blockSize,
-      long totalBlocks,
-      int totalChunks)
+  static SparseIndex build(RandomAccessInput in, String where, SparseHeader header)
       throws IOException {
-    long size = totalBlocks * blockSize;
+    int blockSize = header.blockSize();
+    long totalBlocks = header.totalBlocks();
+    int totalChunks = (int) header.totalChunks();
+    long size = header.size();
     // Grown as chunks are met, never sized from the header's count, which may be damaged.
     int cap = Math.min(totalChunks, 1024);
     long[] start = new long[cap];
@@ -47,7 +43,7 @@ record SparseIndex(
     long[] value = new long[cap];
     List<long[]> crcs = new ArrayList<>();
     int n = 0;
-    long at = fileHeader;
+    long at = header.fileHeader();
     long block = 0;
     for (int i = 0; i < totalChunks; i++) {
       String chunk = "chunk " + i + " (at byte " + at + ")";
@@ -55,32 +51,13 @@ record SparseIndex(
       int t = Short.toUnsignedInt(h.getShort(0));
       long blocks = Integer.toUnsignedLong(h.getInt(4));
       long total = Integer.toUnsignedLong(h.getInt(8));
-      long payload = total - chunkHeader;
-      long expected =
-          switch (t) {
-            case AndroidSparse.RAW -> blocks * blockSize;
-            case AndroidSparse.FILL, AndroidSparse.CRC32 -> 4;
-            case AndroidSparse.DONT_CARE -> 0;
-            default ->
-                throw damaged(
-                    where,
-                    chunk + "'s type",
-                    String.format("0x%04x", t),
-                    "is none of raw, fill, don't care, CRC32");
-          };
-      if (total < chunkHeader || payload != expected) {
-        throw damaged(
-            where,
-            chunk + "'s total size",
-            total,
-            "does not match its " + blocks + " blocks of " + blockSize + " bytes");
-      }
+      long payload = header.payload(where, chunk, t, blocks, total);
       if (at + total > in.size()) {
         throw damaged(
             where, chunk + "'s end", at + total, "lies past the file's end (" + in.size() + ")");
       }
       if (t == AndroidSparse.CRC32) {
-        int crc = AndroidSparse.read(in, at + chunkHeader, 4).getInt(0);
+        int crc = AndroidSparse.read(in, at + header.chunkHeader(), 4).getInt(0);
         crcs.add(new long[] {block * blockSize, crc});
       } else if (blocks > 0) {
         if (blocks > totalBlocks - block) {
@@ -100,9 +77,10 @@ record SparseIndex(
         type[n] = t;
         value[n] =
             switch (t) {
-              case AndroidSparse.RAW -> at + chunkHeader;
+              case AndroidSparse.RAW -> at + header.chunkHeader();
               case AndroidSparse.FILL ->
-                  Integer.toUnsignedLong(AndroidSparse.read(in, at + chunkHeader, 4).getInt(0));
+                  Integer.toUnsignedLong(
+                      AndroidSparse.read(in, at + header.chunkHeader(), 4).getInt(0));
               default -> 0;
             };
         n++;

@@ -2,7 +2,6 @@ package dev.imprint.engine.container.sparse;
 
 import static dev.imprint.engine.container.sparse.AndroidSparse.damaged;
 
-import dev.imprint.engine.container.ContainerRefusedException;
 import dev.imprint.engine.image.ImageDamagedException;
 import dev.imprint.engine.source.SequentialDisk;
 import java.io.EOFException;
@@ -21,11 +20,7 @@ import java.util.zip.CRC32;
 final class SparseStream implements SequentialDisk {
   private final String where;
   private final InputStream in;
-  private final int chunkHeader;
-  private final long blockSize;
-  private final long totalBlocks;
-  private final long totalChunks;
-  private final int imageCrc;
+  private final SparseHeader header;
   private final CRC32 crc = new CRC32();
   private final byte[] copy = new byte[1 << 16];
 
@@ -39,29 +34,9 @@ final class SparseStream implements SequentialDisk {
   private SparseStream(String where, InputStream in, ByteBuffer h) throws IOException {
     this.where = where;
     this.in = in;
-    int major = Short.toUnsignedInt(h.getShort(4));
-    int fileHeader = Short.toUnsignedInt(h.getShort(8));
-    chunkHeader = Short.toUnsignedInt(h.getShort(10));
-    blockSize = Integer.toUnsignedLong(h.getInt(12));
-    totalBlocks = Integer.toUnsignedLong(h.getInt(16));
-    totalChunks = Integer.toUnsignedLong(h.getInt(20));
-    imageCrc = h.getInt(24);
-    if (major != 1) {
-      throw new ContainerRefusedException(
-          where
-              + " is an Android sparse image of version "
-              + major
-              + ".x, which this reader"
-              + " does not know (it reads 1.x): convert it with simg2img");
-    }
-    if (fileHeader < AndroidSparse.FILE_HEADER || chunkHeader < AndroidSparse.CHUNK_HEADER) {
-      throw damaged(where, "the header sizes", fileHeader + "/" + chunkHeader, "are too small");
-    }
-    if (blockSize == 0 || blockSize % 4 != 0 || blockSize > (64 << 20)) {
-      throw damaged(where, "the block size", blockSize, "is not a multiple of 4 up to 64 MiB");
-    }
+    this.header = SparseHeader.parse(where, h);
     fileAt = AndroidSparse.FILE_HEADER;
-    skip(fileHeader - AndroidSparse.FILE_HEADER);
+    skip(header.fileHeader() - AndroidSparse.FILE_HEADER);
   }
 
   static SparseStream open(String where, InputStream in) throws IOException {
@@ -94,7 +69,7 @@ final class SparseStream implements SequentialDisk {
 
   @Override
   public OptionalLong size() {
-    return OptionalLong.of(totalBlocks * blockSize);
+    return OptionalLong.of(header.size());
   }
 
   @Override
@@ -137,27 +112,15 @@ final class SparseStream implements SequentialDisk {
 
   /** Reads the next block-covering chunk's header (checking CRC32 chunks on the way). */
   private boolean nextChunk() throws IOException {
-    while (chunksRead < totalChunks) {
+    while (chunksRead < header.totalChunks()) {
       String chunk = "chunk " + chunksRead + " (at byte " + fileAt + ")";
       ByteBuffer h = header(in, where, AndroidSparse.CHUNK_HEADER, fileAt);
       fileAt += AndroidSparse.CHUNK_HEADER;
-      skip(chunkHeader - AndroidSparse.CHUNK_HEADER);
+      skip(header.chunkHeader() - AndroidSparse.CHUNK_HEADER);
       chunksRead++;
       int t = Short.toUnsignedInt(h.getShort(0));
       long blocks = Integer.toUnsignedLong(h.getInt(4));
-      long payload = Integer.toUnsignedLong(h.getInt(8)) - chunkHeader;
-      long expected =
-          switch (t) {
-            case AndroidSparse.RAW -> blocks * blockSize;
-            case AndroidSparse.FILL, AndroidSparse.CRC32 -> 4;
-            case AndroidSparse.DONT_CARE -> 0;
-            default ->
-                throw damaged(
-                    where, chunk + "'s type", String.format("0x%04x", t), "is no known type");
-          };
-      if (payload != expected) {
-        throw damaged(where, chunk + "'s total size", payload + chunkHeader, "does not match");
-      }
+      long payload = header.payload(where, chunk, t, blocks, Integer.toUnsignedLong(h.getInt(8)));
       if (t == AndroidSparse.CRC32) {
         int want = header(in, where, 4, fileAt).getInt(0);
         fileAt += 4;
@@ -172,7 +135,7 @@ final class SparseStream implements SequentialDisk {
         }
         continue;
       }
-      if (blocks > totalBlocks - block) {
+      if (blocks > header.totalBlocks() - block) {
         throw damaged(where, chunk + "'s end block", block + blocks, "lies past the disk's end");
       }
       if (t == AndroidSparse.FILL) {
@@ -184,20 +147,20 @@ final class SparseStream implements SequentialDisk {
       }
       block += blocks;
       type = t;
-      left = blocks * blockSize;
+      left = blocks * header.blockSize();
       if (left > 0) {
         return true;
       }
     }
-    if (block != totalBlocks) {
+    if (block != header.totalBlocks()) {
       throw damaged(where, "the blocks its chunks cover", block, "differ from its header's");
     }
-    if (imageCrc != 0 && imageCrc != (int) crc.getValue()) {
+    if (header.imageCrc() != 0 && header.imageCrc() != (int) crc.getValue()) {
       throw new ImageDamagedException(
           where
               + String.format(
                   ": the image CRC32 is %08x but the data gives %08x",
-                  imageCrc, (int) crc.getValue())
+                  header.imageCrc(), (int) crc.getValue())
               + ": the sparse image is damaged (copy it again)");
     }
     return false;

@@ -4,7 +4,6 @@ import dev.imprint.engine.image.ImageDamagedException;
 import dev.imprint.engine.source.RandomAccessInput;
 import java.io.Closeable;
 import java.io.IOException;
-import java.io.InputStream;
 import java.nio.ByteBuffer;
 import java.util.zip.CRC32;
 import java.util.zip.DataFormatException;
@@ -16,7 +15,7 @@ import java.util.zip.Inflater;
  * directory that lies), fewer, or other bytes are damage, raised before the last bytes are handed
  * out.
  */
-final class EntryStream extends InputStream {
+final class EntryStream extends BulkInput {
   private static final int INPUT = 1 << 20;
 
   private final ZipImage entry;
@@ -34,12 +33,6 @@ final class EntryStream extends InputStream {
     this.entry = entry;
     this.data = data;
     this.owner = owner;
-  }
-
-  @Override
-  public int read() throws IOException {
-    byte[] one = new byte[1];
-    return read(one, 0, 1) < 0 ? -1 : one[0] & 0xff;
   }
 
   @Override

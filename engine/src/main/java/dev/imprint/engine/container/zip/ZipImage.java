@@ -70,14 +70,8 @@ public record ZipImage(
 
   /** {@code in} front to back as a stream; closing the stream closes {@code in}. */
   public static InputStream sequential(RandomAccessInput in) {
-    return new InputStream() {
+    return new BulkInput() {
       private long at;
-
-      @Override
-      public int read() throws IOException {
-        byte[] one = new byte[1];
-        return read(one, 0, 1) < 0 ? -1 : one[0] & 0xff;
-      }
 
       @Override
       public int read(byte[] b, int off, int len) throws IOException {

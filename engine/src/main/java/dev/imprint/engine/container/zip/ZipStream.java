@@ -14,7 +14,7 @@ import java.util.zip.ZipInputStream;
  * it arrives, with the size and CRC32 its headers give checked at its end; a second file, seen only
  * then, fails the stream before its last bytes are handed out.
  */
-final class ZipStream extends InputStream {
+final class ZipStream extends BulkInput {
   private final String where;
   private final ZipInputStream zip;
   private final String name;
@@ -57,12 +57,6 @@ final class ZipStream extends InputStream {
               + ")"
               + ": unzip it first");
     }
-  }
-
-  @Override
-  public int read() throws IOException {
-    byte[] one = new byte[1];
-    return read(one, 0, 1) < 0 ? -1 : one[0] & 0xff;
   }
 
   @Override
