@@ -6,6 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.imprint.engine.bmap.BmapTest;
 import dev.imprint.engine.testing.Cmd;
+import dev.imprint.engine.testing.NginxServer;
 import dev.imprint.engine.testing.Root;
 import dev.imprint.engine.testing.TestData;
 import java.io.RandomAccessFile;
@@ -133,6 +134,52 @@ class ForeignRawTest {
     }
     Files.write(lying, z);
     assertOneLine(restore(lying, zeroTarget()), 4, "zip archive is damaged");
+  }
+
+  @Test
+  void zipsAndSparseImagesComeOverHttpAndThroughAPipe() throws Exception {
+    Root.assumeCommands("zip", "img2simg");
+    Root.assume(NginxServer.available(), "needs nginx (Debian: nginx-light)");
+    Path simg = tmp.resolve("disk.simg");
+    Cmd.run("img2simg", raw.toString(), simg.toString());
+    try (NginxServer nginx = new NginxServer(tmp.resolve("nginx"), "1000m")) {
+      Cmd.run("zip", "-qj0", nginx.www().resolve("stored.zip").toString(), raw.toString());
+      Cmd.run("zip", "-qj", nginx.www().resolve("deflated.zip").toString(), raw.toString());
+      Files.copy(simg, nginx.www().resolve("disk.simg"));
+      nginx.start();
+      for (String name : new String[] {"stored.zip", "deflated.zip", "disk.simg"}) {
+        Path target = zeroTarget();
+        CliRun.Result r =
+            CliRun.run(
+                "restore",
+                "--source",
+                nginx.url("/" + name),
+                "--target",
+                target.toString(),
+                "--erase",
+                "--noprompt");
+        assertEquals(0, r.code(), () -> name + ": " + r);
+        assertEquals(rawSha, TestData.sha256(target, 0, DISK_SIZE), name);
+      }
+    }
+    // A pipe: the zip is inflated and the sparse image decoded as they arrive.
+    Path zip = tmp.resolve("pipe.zip");
+    Cmd.run("zip", "-qj", zip.toString(), raw.toString());
+    for (Path p : new Path[] {zip, simg}) {
+      Path target = zeroTarget();
+      CliRun.Result r =
+          CliRun.runWithStdin(
+              Files.readAllBytes(p),
+              "restore",
+              "--source",
+              "-",
+              "--target",
+              target.toString(),
+              "--erase",
+              "--noprompt");
+      assertEquals(0, r.code(), () -> p + ": " + r);
+      assertEquals(rawSha, TestData.sha256(target, 0, DISK_SIZE), p.toString());
+    }
   }
 
   @Test
