@@ -184,7 +184,7 @@ final class InfoCommand implements Callable<Integer> {
     } else {
       if (c != null) {
         out.printf("Container:    %s%n", c.format().name());
-        c.describe().forEach((k, v) -> out.printf("  %-11s %s%n", k + ":", v));
+        c.describe().forEach((k, v) -> out.printf("  %-15s %s%n", k + ":", v));
       }
       out.printf(
           "Disk:         %s, %s (%d bytes), %d-byte sectors%n",

@@ -328,9 +328,17 @@ public final class DiskChunks implements ChunkSupply {
    * (clusters inflated, blocks fetched over http), so the gaps are not worth their cost. The gaps
    * are zeroed by the caller; the buffer ends positioned at the piece's end, as after one read.
    */
+  /** Gaps a container read skips; shorter ones are read (and zeroed) with their neighbours. */
+  private static final int MIN_SKIP = 256 << 10;
+
   private static void readUsed(RandomAccessDisk r, ByteBuffer b, Piece p) throws IOException {
     int at = 0;
-    List<Extent> gaps = new ArrayList<>(p.unused());
+    List<Extent> gaps = new ArrayList<>();
+    for (Extent gap : p.unused()) {
+      if (gap.length() >= MIN_SKIP) {
+        gaps.add(gap); // a short gap costs less to read through than a read of its own
+      }
+    }
     gaps.add(new Extent(p.length(), 0));
     for (Extent gap : gaps) {
       if (gap.offset() > at) {
