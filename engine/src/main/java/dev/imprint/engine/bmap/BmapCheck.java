@@ -1,5 +1,6 @@
 package dev.imprint.engine.bmap;
 
+import dev.imprint.engine.hash.StreamDigest;
 import dev.imprint.engine.image.ImageDamagedException;
 import dev.imprint.engine.image.RangeKind;
 import dev.imprint.engine.pipeline.Chunk;
@@ -7,7 +8,6 @@ import dev.imprint.engine.pipeline.ChunkCheck;
 import dev.imprint.engine.source.Extent;
 import java.io.IOException;
 import java.nio.ByteBuffer;
-import java.security.MessageDigest;
 import java.util.HexFormat;
 
 /**
@@ -18,13 +18,13 @@ public final class BmapCheck implements ChunkCheck {
   private static final ByteBuffer ZEROS = ByteBuffer.allocateDirect(1 << 16);
 
   private final Bmap bmap;
-  private final MessageDigest digest;
+  private final StreamDigest digest;
   private int next;
   private long expected;
 
   public BmapCheck(Bmap bmap) {
     this.bmap = bmap;
-    this.digest = bmap.algorithm() == null ? null : Bmap.digest(bmap.algorithm());
+    this.digest = bmap.algorithm() == null ? null : StreamDigest.of(bmap.algorithm());
   }
 
   @Override
