@@ -3,6 +3,7 @@ package dev.imprint.engine.container;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import dev.imprint.engine.source.Extent;
 import dev.imprint.engine.source.FileDisk;
 import dev.imprint.engine.testing.Root;
 import dev.imprint.engine.testing.TestData;
@@ -16,6 +17,7 @@ import java.util.List;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
+import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.EnumSource;
@@ -38,6 +40,26 @@ class ContainerReadersTest {
       checkExtents(disk, raw);
       disk.scan(done -> {});
       assertTrue(!disk.describe().isEmpty());
+    }
+  }
+
+  @Test
+  void whereNoFilesystemIsUnderstoodTheContainersUnallocatedRangesAreSkipped() throws Exception {
+    Root.assumeCommands("qemu-img");
+    Path raw = ForeignImages.raw(dir, 3);
+    Path img = ForeignImages.convert(raw, ForeignImages.Kind.QCOW2);
+    try (ContainerDisk disk = Containers.open(FileDisk.open(img)).orElseThrow()) {
+      List<Extent> used = Containers.used(disk, null);
+      long usedBytes = 0;
+      for (Extent e : used) {
+        usedBytes += e.length();
+      }
+      long[] kinds = Containers.bytesByKind(disk);
+      assertTrue(kinds[ContainerExtent.Kind.UNALLOCATED.ordinal()] > 0, "qemu-img left holes");
+      assertEquals(disk.size() - kinds[ContainerExtent.Kind.UNALLOCATED.ordinal()], usedBytes);
+      // A filesystem's map, when there is one, decides alone.
+      List<Extent> fs = List.of(new Extent(0, 4096));
+      assertEquals(fs, Containers.used(disk, fs));
     }
   }
 
