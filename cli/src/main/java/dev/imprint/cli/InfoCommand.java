@@ -71,21 +71,19 @@ final class InfoCommand implements Callable<Integer> {
         && FileKind.probe(java.nio.file.Path.of(source)) != FileKind.MISSING
         && FileKind.probe(java.nio.file.Path.of(source)) != FileKind.DIRECTORY
         && dev.imprint.engine.source.Sources.detect(source)
-            == dev.imprint.engine.source.Magic.Format.RAW
+            != dev.imprint.engine.source.Magic.Format.IMPRINT
         && !looksLikeAnImage(java.nio.file.Path.of(source))) {
       try (var disk = dev.imprint.engine.source.Sources.open(source)) {
+        if (disk instanceof dev.imprint.engine.source.SequentialDisk s) {
+          return describeStream(s);
+        }
         return describeDisk((dev.imprint.engine.source.RandomAccessDisk) disk, null);
       }
     }
     try (Image image = ImageOpener.open(source, ExitCode.DAMAGED, remote)) {
       Map<String, Object> info = describe(image);
-      PrintStream out = Terminal.out();
-      if (json) {
-        out.println(Json.object(flatten(info)));
-      } else if (plist) {
-        out.print(Plist.of(info));
-      } else {
-        printText(out, image.metadata(), info);
+      if (!printedStructured(info)) {
+        printText(Terminal.out(), image.metadata(), info);
       }
     }
     return ExitCode.OK;
@@ -105,6 +103,43 @@ final class InfoCommand implements Callable<Integer> {
     try (var ch = java.nio.channels.FileChannel.open(p)) {
       return dev.imprint.engine.image.Trailer.endsWithTrailer(ch);
     }
+  }
+
+  /** Prints {@code m} as JSON or a property list when asked; false for the text form. */
+  private boolean printedStructured(Map<String, Object> m) {
+    if (json) {
+      Terminal.out().println(Json.object(flatten(m)));
+    } else if (plist) {
+      Terminal.out().print(Plist.of(m));
+    }
+    return json || plist;
+  }
+
+  /**
+   * A compressed raw image (gzip, xz, a deflated zip entry…): it is read front to back, so its
+   * partition table and filesystems are known only once {@code create} or a restore reads it.
+   */
+  private int describeStream(dev.imprint.engine.source.SequentialDisk s) {
+    Map<String, Object> m = new LinkedHashMap<>();
+    m.put("disk", s.description());
+    String how =
+        s instanceof dev.imprint.engine.source.DecodedDisk d && d.format().isCompressed()
+            ? d.format().label() + "-compressed raw image"
+            : "raw image read front to back";
+    m.put("kind", how);
+    m.put("logicalSize", s.size().orElse(-1));
+    if (!printedStructured(m)) {
+      PrintStream out = Terminal.out();
+      out.printf(
+          "Disk:         %s, a %s, %s%n",
+          s.description(),
+          how,
+          s.size().isPresent()
+              ? Sizes.human(s.size().getAsLong()) + " (" + s.size().getAsLong() + " bytes)"
+              : "size known once decoded");
+      out.println("  read front to back: create or restore reads its tables and filesystems");
+    }
+    return ExitCode.OK;
   }
 
   /**

@@ -155,6 +155,15 @@ final class RestoreCommand implements Callable<Integer> {
               + " copied directories mirror it.")
   boolean delete;
 
+  @Option(
+      names = "--bmap",
+      paramLabel = "FILE",
+      description =
+          "For raw and compressed raw images: the bmap (from bmaptool create) whose ranges are"
+              + " copied and checked; by default IMAGE.bmap beside the image is used, as bmaptool"
+              + " finds it.")
+  java.nio.file.Path bmap;
+
   @Mixin OutputOptions outputOptions;
 
   @Mixin RemoteOptions remote;
@@ -226,7 +235,8 @@ final class RestoreCommand implements Callable<Integer> {
             sourceVolume,
             allBlocks,
             () -> new BufferedInputStream(Terminal.in(), 1 << 20),
-            warnings);
+            warnings,
+            bmap);
     return new RestoreRequest(
         from,
         targets,

@@ -1,6 +1,7 @@
 package dev.imprint.engine.container;
 
 import dev.imprint.engine.container.qcow2.Qcow2;
+import dev.imprint.engine.container.sparse.AndroidSparse;
 import dev.imprint.engine.container.udif.Udif;
 import dev.imprint.engine.container.vhd.Vhd;
 import dev.imprint.engine.container.vhdx.Vhdx;
@@ -22,7 +23,8 @@ public final class Containers {
           new Qcow2(), // magic at the start
           new Vhdx(), // file type identifier at the start
           new Vhd(), // footer at the end (a dynamic disk's copy at the start)
-          new Udif() // koly trailer at the end (refusals: encrcdsa, AEA, sprs at the start)
+          new Udif(), // koly trailer at the end (refusals: encrcdsa, AEA, sprs at the start)
+          new AndroidSparse() // magic at the start
           );
 
   /**

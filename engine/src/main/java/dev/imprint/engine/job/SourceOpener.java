@@ -1,8 +1,13 @@
 package dev.imprint.engine.job;
 
+import dev.imprint.engine.bmap.Bmap;
+import dev.imprint.engine.bmap.BmapCheck;
+import dev.imprint.engine.bmap.BmapException;
+import dev.imprint.engine.bmap.BmapFinder;
 import dev.imprint.engine.container.ContainerDisk;
 import dev.imprint.engine.container.ContainerRefusedException;
 import dev.imprint.engine.container.Containers;
+import dev.imprint.engine.container.zip.ZipImage;
 import dev.imprint.engine.device.DeviceInfo;
 import dev.imprint.engine.device.FileKind;
 import dev.imprint.engine.http.HttpRangeReader;
@@ -74,12 +79,19 @@ public final class SourceOpener {
                 + " is a directory: give an image, a disk, or restore without --erase to copy"
                 + " files");
       }
+      if (kind == FileKind.REGULAR_FILE && Sources.isZip(p)) {
+        return zipChunks(s, FileDisk.open(p));
+      }
       if (Sources.detect(s.spec()) == Magic.Format.IMPRINT) {
         return imageChunks(s, openImage(s.spec()));
       }
       DiskSource disk = Sources.open(s.spec());
       try {
         requireRaw(s, disk);
+        ChunkSupply mapped = bmapChunks(s, disk, kind == FileKind.REGULAR_FILE ? p : null);
+        if (mapped != null) {
+          return mapped;
+        }
         if (disk instanceof RandomAccessDisk r) {
           return diskChunks(s, r, r.isBlockDevice() && DeviceInfo.probe(p).isPartition());
         }
@@ -90,8 +102,99 @@ public final class SourceOpener {
       }
     } catch (ImageFormatException e) {
       throw new Refusal(Refusal.Problem.DAMAGED, e.getMessage());
+    } catch (BmapException e) {
+      throw new Refusal(
+          e.damaged() ? Refusal.Problem.DAMAGED : Refusal.Problem.BAD_INPUT, e.getMessage());
     } catch (HttpSourceException | ContainerRefusedException e) {
       throw new Refusal(e.getMessage());
+    }
+  }
+
+  /**
+   * A raw or compressed raw image with a bmap (given with --bmap, or found beside {@code image} as
+   * bmaptool finds it): its mapped ranges are what is copied, instead of what filesystems use, and
+   * each range's checksum is checked from the bytes read before the chunk ending it is written.
+   * Null when there is no bmap or the source is not a raw image.
+   */
+  private static ChunkSupply bmapChunks(SourceSpec s, DiskSource disk, Path image)
+      throws IOException {
+    Path file = s.bmap();
+    boolean raw =
+        !(disk instanceof ContainerDisk)
+            && !(disk instanceof RandomAccessDisk r && r.isBlockDevice());
+    if (file != null && s.allBlocks()) {
+      throw new Refusal("--bmap and --all-blocks contradict each other: give one of them");
+    }
+    if (file != null && !raw) {
+      throw new Refusal(
+          "--bmap goes with a raw image, and "
+              + s.where()
+              + " is "
+              + (disk instanceof ContainerDisk c
+                  ? "a " + c.format().name() + " container"
+                  : "a disk")
+              + ": drop --bmap");
+    }
+    if (file == null && raw && image != null && !s.allBlocks()) {
+      file = BmapFinder.beside(image).orElse(null);
+      if (file != null) {
+        s.warnings().accept("using the bmap found beside the image: " + file);
+      }
+    }
+    if (file == null || !raw) {
+      return null;
+    }
+    Bmap bmap = Bmap.read(file);
+    long size =
+        disk instanceof RandomAccessDisk r
+            ? r.size()
+            : ((SequentialDisk) disk).size().orElse(bmap.imageSize());
+    if (size != bmap.imageSize()) {
+      throw new Refusal(
+          "image "
+              + s.where()
+              + " is "
+              + size
+              + " bytes, but "
+              + bmap.where()
+              + " says "
+              + bmap.imageSize()
+              + ": give the bmap made with this image (--bmap FILE)");
+    }
+    DiskChunks chunks =
+        disk instanceof RandomAccessDisk
+            ? new DiskChunks(disk, CreateOptions.DEFAULT_CHUNK_SIZE, bmap.used())
+            : new DiskChunks(disk, CreateOptions.DEFAULT_CHUNK_SIZE);
+    return chunks.checking(new BmapCheck(bmap));
+  }
+
+  /**
+   * The one image a zip archive holds, restored as if it were the file: a stored entry read in
+   * place (an Imprint image, a container, a raw or compressed disk), a deflated one as a stream.
+   * The supply owns {@code archive}.
+   */
+  private static ChunkSupply zipChunks(SourceSpec s, RandomAccessDisk archive) throws IOException {
+    ZipImage.Entry entry = ZipImage.unzip(archive);
+    try {
+      if (entry instanceof ZipImage.Deflated d) {
+        return fromStream(
+            s,
+            new BufferedInputStream(d.stream(), 1 << 20),
+            d.zip().description(),
+            OptionalLong.of(d.zip().size()));
+      }
+      RandomAccessDisk in = ((ZipImage.Stored) entry).disk();
+      if (Sources.isImprint(in)) {
+        return imageChunks(s, Image.open(in));
+      }
+      DiskSource disk = Sources.openInput(in);
+      requireRaw(s, disk);
+      return disk instanceof RandomAccessDisk r
+          ? diskChunks(s, r, false)
+          : new DiskChunks(disk, CreateOptions.DEFAULT_CHUNK_SIZE);
+    } catch (IOException | RuntimeException e) {
+      entry.close();
+      throw e;
     }
   }
 
@@ -203,6 +306,11 @@ public final class SourceOpener {
       format = Magic.sniff(head.array(), head.position());
       if (format == Magic.Format.IMPRINT) {
         throw notADisk(r.description());
+      }
+      if (ZipImage.recognizes(r)) {
+        HttpRangeReader archive = r;
+        r = null;
+        return Sources.openZip(archive);
       }
       Optional<ContainerDisk> container = Containers.open(r);
       if (container.isPresent()) {
@@ -344,6 +452,10 @@ public final class SourceOpener {
     if (head.length == 0) {
       throw new Refusal("source " + where + " is empty: give an image or a raw disk");
     }
+    if (ZipImage.recognizesHead(head, head.length)) {
+      InputStream entry = ZipImage.streamed(where, in);
+      return fromStream(s, new BufferedInputStream(entry, 1 << 20), where, OptionalLong.empty());
+    }
     Magic.Format f = Magic.sniff(head, head.length);
     if (f == Magic.Format.IMPRINT) {
       if (s.sourceVolume() != null) {
@@ -381,9 +493,10 @@ public final class SourceOpener {
       return new DiskChunks(container.get(), CreateOptions.DEFAULT_CHUNK_SIZE);
     }
     requireRaw(s, null);
-    return new DiskChunks(
-        DecodedDisk.open(where, in, f, f == Magic.Format.RAW ? length : OptionalLong.empty()),
-        CreateOptions.DEFAULT_CHUNK_SIZE);
+    DiskSource disk =
+        DecodedDisk.open(where, in, f, f == Magic.Format.RAW ? length : OptionalLong.empty());
+    ChunkSupply mapped = bmapChunks(s, disk, null);
+    return mapped != null ? mapped : new DiskChunks(disk, CreateOptions.DEFAULT_CHUNK_SIZE);
   }
 
   /**
@@ -406,6 +519,11 @@ public final class SourceOpener {
         }
         r = null;
         return imageChunks(s, image);
+      }
+      if (ZipImage.recognizes(r)) {
+        HttpRangeReader archive = r;
+        r = null;
+        return zipChunks(s, archive);
       }
       Optional<ContainerDisk> container = Containers.open(r);
       if (container.isPresent()) {

@@ -19,6 +19,7 @@ import java.util.function.Supplier;
  * @param allBlocks raw sources: copy every block, not only those their filesystems use
  * @param stdin where {@code -} reads from
  * @param warnings lines for the user that are not errors (e.g. a server without range support)
+ * @param bmap a bmap file for a raw source (restore's --bmap), or null to look beside it
  */
 public record SourceSpec(
     String spec,
@@ -27,7 +28,8 @@ public record SourceSpec(
     Integer sourceVolume,
     boolean allBlocks,
     Supplier<InputStream> stdin,
-    Consumer<String> warnings) {
+    Consumer<String> warnings,
+    Path bmap) {
   public static final String STDIN = "-";
 
   public SourceSpec {
@@ -35,6 +37,18 @@ public record SourceSpec(
     http = http == null ? HttpOptions.defaults() : http;
     warnings = warnings == null ? w -> {} : warnings;
     stdin = stdin == null ? () -> System.in : stdin;
+  }
+
+  /** A source without an explicit bmap (one beside a raw image is still found). */
+  public SourceSpec(
+      String spec,
+      HttpOptions http,
+      List<Path> trust,
+      Integer sourceVolume,
+      boolean allBlocks,
+      Supplier<InputStream> stdin,
+      Consumer<String> warnings) {
+    this(spec, http, trust, sourceVolume, allBlocks, stdin, warnings, null);
   }
 
   public static SourceSpec of(String spec) {

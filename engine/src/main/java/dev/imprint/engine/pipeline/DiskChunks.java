@@ -36,6 +36,7 @@ public final class DiskChunks implements ChunkSupply {
   private final ByteBuffer zeros;
   private final boolean ordered;
   private final List<Extent> used;
+  private ChunkCheck check;
 
   /** create's chunks that are mappings of a file, by offset, until {@link #release} unmaps them. */
   private final Map<Long, MappedByteBuffer> mapped = new ConcurrentHashMap<>();
@@ -68,6 +69,15 @@ public final class DiskChunks implements ChunkSupply {
     this.pool = new BufferPool(chunkSize);
     this.zeros = ByteBuffer.allocateDirect(chunkSize);
     this.ordered = ordered;
+  }
+
+  /**
+   * Runs {@code check} on every chunk in disk order before it leaves this supply (reads stay
+   * parallel; chunks leave in order). Set before {@link #chunks}.
+   */
+  public DiskChunks checking(ChunkCheck check) {
+    this.check = check;
+    return this;
   }
 
   @Override
@@ -161,9 +171,11 @@ public final class DiskChunks implements ChunkSupply {
           };
       Source<Piece, NotUsed> planned = Source.fromIterator(() -> pieces);
       return pool.closingAfter(
-          ordered
-              ? planned.mapAsync(
-                  parallelism, p -> CompletableFuture.supplyAsync(() -> readAt(r, p), cpu))
+          ordered || check != null
+              ? planned
+                  .mapAsync(
+                      parallelism, p -> CompletableFuture.supplyAsync(() -> readAt(r, p), cpu))
+                  .map(this::checked)
               : planned.mapAsyncUnordered(
                   parallelism, p -> CompletableFuture.supplyAsync(() -> readAt(r, p), cpu)));
     }
@@ -201,6 +213,9 @@ public final class DiskChunks implements ChunkSupply {
                 try {
                   // Fails the source before the chunks that make a disk look valid are written.
                   checkWhole(s, off, tableEnd);
+                  if (check != null) {
+                    check.end(off);
+                  }
                 } catch (IOException e) {
                   if (next != null) {
                     next.release();
@@ -225,6 +240,7 @@ public final class DiskChunks implements ChunkSupply {
         };
     return pool.closingAfter(
         Source.fromIterator(() -> seq)
+            .map(this::checked)
             .withAttributes(
                 ActorAttributes.dispatcher("pekko.actor.default-blocking-io-dispatcher")));
   }
@@ -251,6 +267,18 @@ public final class DiskChunks implements ChunkSupply {
               + tableEnd
               + " bytes: it is truncated (download or copy it again)");
     }
+  }
+
+  private Chunk checked(Chunk c) {
+    if (check != null) {
+      try {
+        check.check(c);
+      } catch (IOException e) {
+        c.release();
+        throw new UncheckedIOException(e);
+      }
+    }
+    return c;
   }
 
   /** A chunk to read: DATA may hold data, ZERO is a hole, UNALLOCATED is skipped. */

@@ -183,6 +183,7 @@ public final class RestorePipeline {
                     CompletableFuture.runAsync(
                         () -> {
                           try {
+                            t.settleLength(size >= 0 ? size : seenEnd[0]);
                             t.finish(sortedHeld, head, options.tableFix(), size);
                           } catch (IOException e) {
                             t.fail(e);

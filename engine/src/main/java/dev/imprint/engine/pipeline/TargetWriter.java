@@ -258,6 +258,16 @@ public final class TargetWriter implements AutoCloseable {
   }
 
   /**
+   * A file target erased for a stream of unknown size starts empty, and zero ranges at the disk's
+   * end write nothing: once the stream has ended, the file is given the disk's full length.
+   */
+  public void settleLength(long logicalSize) throws IOException {
+    if (failure == null && fresh && !device.isBlockDevice() && device.size() < logicalSize) {
+      device.setLength(logicalSize);
+    }
+  }
+
+  /**
    * After every other chunk is written: flush, write the held chunks (partition tables and
    * superblocks), apply the table fix for this target's size, flush again.
    */

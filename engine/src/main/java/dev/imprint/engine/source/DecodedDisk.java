@@ -160,6 +160,10 @@ public final class DecodedDisk implements SequentialDisk {
     InputFailure failure = inputFailureIn(e);
     if (failure != null) {
       IOException cause = failure.cause();
+      if (cause instanceof ImageFormatException damage) {
+        // The input found its own damage (a zip entry's size or CRC32): it stays damage.
+        return damage;
+      }
       return new IOException(
           description
               + ": read failed at byte "

@@ -4,6 +4,7 @@ import com.github.luben.zstd.ZstdInputStream;
 import dev.imprint.engine.container.ContainerDisk;
 import dev.imprint.engine.container.ContainerFormat;
 import dev.imprint.engine.container.Containers;
+import dev.imprint.engine.container.zip.ZipImage;
 import dev.imprint.engine.device.FileKind;
 import dev.imprint.engine.source.Magic.Format;
 import java.io.BufferedInputStream;
@@ -124,6 +125,10 @@ public final class Sources {
       if (format == Format.IMPRINT) {
         throw notADisk(spec);
       }
+      if (format == Format.RAW && isZip(channel)) {
+        channel.close();
+        return openZip(FileDisk.open(path));
+      }
       // Before compression: a container may start with any bytes (a .dmg with "BZh").
       Optional<ContainerDisk> container = openContainer(path);
       if (container.isPresent()) {
@@ -150,9 +155,17 @@ public final class Sources {
    * @throws dev.imprint.engine.container.ContainerRefusedException one Imprint will not read
    */
   public static Optional<ContainerDisk> openContainer(Path path) throws IOException {
-    FileDisk file = FileDisk.open(path);
+    RandomAccessDisk file = FileDisk.open(path);
     Optional<ContainerDisk> container;
     try {
+      if (ZipImage.recognizes(file)) {
+        // A container stored in a zip is read in place; a deflated one only front to back.
+        if (!(ZipImage.unzip(file) instanceof ZipImage.Stored stored)) {
+          file.close();
+          return Optional.empty();
+        }
+        file = stored.disk();
+      }
       container = Containers.open(file);
     } catch (IOException | RuntimeException e) {
       file.close();
@@ -162,6 +175,72 @@ public final class Sources {
       file.close();
     }
     return container;
+  }
+
+  /**
+   * The image a zip archive holds, opened as the file unzipping would give is: a stored one read in
+   * place (raw, a container, compressed), a deflated one front to back. The disk owns {@code
+   * archive}; on failure it is closed.
+   */
+  public static DiskSource openZip(RandomAccessDisk archive) throws IOException {
+    ZipImage.Entry entry = ZipImage.unzip(archive);
+    try {
+      if (entry instanceof ZipImage.Deflated d) {
+        BufferedInputStream in = new BufferedInputStream(d.stream(), DecodedDisk.INPUT_BUFFER);
+        return decodePipe(new Pipe(in, OptionalLong.of(d.zip().size())), d.zip().description());
+      }
+      return openInput(((ZipImage.Stored) entry).disk());
+    } catch (IOException | RuntimeException e) {
+      entry.close();
+      throw e;
+    }
+  }
+
+  /** Whether an input read at random holds an Imprint image, by its header or its trailer. */
+  public static boolean isImprint(RandomAccessInput in) throws IOException {
+    ByteBuffer head = ByteBuffer.allocate((int) Math.min(Magic.HEAD_LENGTH, in.size()));
+    in.readFully(head, 0);
+    ByteBuffer tail = ByteBuffer.allocate((int) Math.min(Magic.TAIL_LENGTH, in.size()));
+    in.readFully(tail, in.size() - tail.capacity());
+    return Magic.isImprint(head.array(), head.capacity(), tail.array(), in.size());
+  }
+
+  /** Whether a regular file is a zip archive (that {@link #openZip} opens). */
+  public static boolean isZip(Path path) throws IOException {
+    try (FileChannel channel = openFile(path)) {
+      return isZip(channel);
+    }
+  }
+
+  private static boolean isZip(FileChannel channel) throws IOException {
+    ByteBuffer head = ByteBuffer.allocate(4);
+    int n = FileDisk.readAt(channel, head, 0);
+    return ZipImage.recognizesHead(head.array(), n);
+  }
+
+  /**
+   * A disk in an input read at random (a stored zip entry), sniffed as a file is; the disk owns
+   * {@code in}.
+   */
+  public static DiskSource openInput(RandomAccessDisk in) throws IOException {
+    if (in.size() == 0) {
+      throw new SourceException(in.description() + " is empty: there is no disk in it");
+    }
+    if (isImprint(in)) {
+      throw notADisk(in.description());
+    }
+    ByteBuffer head = ByteBuffer.allocate((int) Math.min(Magic.HEAD_LENGTH, in.size()));
+    in.readFully(head, 0);
+    Format format = Magic.sniff(head.array(), head.capacity());
+    Optional<ContainerDisk> container = Containers.open(in);
+    if (container.isPresent()) {
+      return container.get();
+    }
+    if (format == Format.RAW) {
+      return in;
+    }
+    return DecodedDisk.open(
+        in.description(), ZipImage.sequential(in), format, OptionalLong.empty());
   }
 
   private static DiskSource openPipe(String spec, String description) throws IOException {
@@ -179,6 +258,9 @@ public final class Sources {
       Format format = Magic.sniff(head, head.length);
       if (format == Format.IMPRINT) {
         throw notADisk(description);
+      }
+      if (ZipImage.recognizesHead(head, head.length)) {
+        return openStream(description, ZipImage.streamed(description, in));
       }
       Optional<SequentialDisk> container = containerStream(description, in);
       if (container.isPresent()) {
