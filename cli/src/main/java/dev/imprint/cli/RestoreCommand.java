@@ -137,6 +137,8 @@ final class RestoreCommand implements Callable<Integer> {
 
   @Mixin RemoteOptions remote;
 
+  @Mixin ServerClientOptions server;
+
   /** What the job tells this front end, shown in order on the command's own thread. */
   private final BlockingQueue<RestoreEvent> events = new LinkedBlockingQueue<>();
 
@@ -165,14 +167,20 @@ final class RestoreCommand implements Callable<Integer> {
   }
 
   private RestoreRequest request() {
-    remote.requireHttp(source);
+    server.requireServer(source);
+    if (!isServer()) {
+      remote.requireHttp(source);
+    }
     java.util.function.Consumer<String> warnings =
         w -> {
           LoggerFactory.getLogger(RestoreCommand.class).warn("{}", w);
           events.add(new RestoreEvent.Warning(w));
         };
     // Outages and slow servers become warning events, shown (and in JSON) in order.
-    HttpOptions http = isHttp() ? remote.http().withNotices(warnings) : null;
+    HttpOptions http = isHttp() || isServer() ? remote.http().withNotices(warnings) : null;
+    if (isServer()) {
+      http = server.withToken(http);
+    }
     if (http != null) {
       // Its client is built while the actor system starts, not after.
       HttpRangeReader.prepare(http);
@@ -185,7 +193,8 @@ final class RestoreCommand implements Callable<Integer> {
             sourceVolume,
             allBlocks,
             () -> new BufferedInputStream(Terminal.in(), 1 << 20),
-            warnings);
+            warnings,
+            isServer() ? server.options() : null);
     return new RestoreRequest(
         from,
         targets,
@@ -204,6 +213,10 @@ final class RestoreCommand implements Callable<Integer> {
 
   private boolean isHttp() {
     return dev.imprint.engine.http.HttpUrls.isHttpUrl(source);
+  }
+
+  private boolean isServer() {
+    return dev.imprint.engine.control.ControlChannel.isServerUrl(source);
   }
 
   /**
@@ -248,7 +261,7 @@ final class RestoreCommand implements Callable<Integer> {
     try {
       long silence =
           request.stallLimit().toMillis()
-              + (isHttp() ? request.source().http().retryBudget().toMillis() : 0)
+              + (isHttp() || isServer() ? request.source().http().retryBudget().toMillis() : 0)
               + 60_000;
       while (true) {
         RestoreEvent e = events.poll(silence, TimeUnit.MILLISECONDS);

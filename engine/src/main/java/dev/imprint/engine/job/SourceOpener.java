@@ -54,6 +54,9 @@ public final class SourceOpener {
       if (s.isHttp()) {
         return openHttp(s);
       }
+      if (s.isServer()) {
+        return imageChunks(s, ServerSource.open(s));
+      }
       Path p = s.localPath();
       FileKind kind = FileKind.probe(p);
       if (kind == FileKind.MISSING) {
@@ -157,6 +160,9 @@ public final class SourceOpener {
 
   /** An Imprint image at random access, from a file or an http(s) URL. */
   public static Image openImage(SourceSpec s) throws IOException {
+    if (s.isServer()) {
+      return ServerSource.open(s);
+    }
     if (s.isHttp()) {
       HttpRangeReader r = null;
       try {

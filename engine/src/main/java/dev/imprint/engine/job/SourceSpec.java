@@ -1,5 +1,7 @@
 package dev.imprint.engine.job;
 
+import dev.imprint.engine.control.ClientOptions;
+import dev.imprint.engine.control.ControlChannel;
 import dev.imprint.engine.http.HttpOptions;
 import dev.imprint.engine.http.HttpUrls;
 import java.io.InputStream;
@@ -19,6 +21,7 @@ import java.util.function.Supplier;
  * @param allBlocks raw sources: copy every block, not only those their filesystems use
  * @param stdin where {@code -} reads from
  * @param warnings lines for the user that are not errors (e.g. a server without range support)
+ * @param server how an {@code asr://} or {@code imprint://} source is received
  */
 public record SourceSpec(
     String spec,
@@ -27,10 +30,23 @@ public record SourceSpec(
     Integer sourceVolume,
     boolean allBlocks,
     Supplier<InputStream> stdin,
-    Consumer<String> warnings) {
+    Consumer<String> warnings,
+    ClientOptions server) {
   public static final String STDIN = "-";
 
+  public SourceSpec(
+      String spec,
+      HttpOptions http,
+      List<Path> trust,
+      Integer sourceVolume,
+      boolean allBlocks,
+      Supplier<InputStream> stdin,
+      Consumer<String> warnings) {
+    this(spec, http, trust, sourceVolume, allBlocks, stdin, warnings, null);
+  }
+
   public SourceSpec {
+    server = server == null ? ClientOptions.defaults() : server;
     trust = trust == null ? List.of() : List.copyOf(trust);
     http = http == null ? HttpOptions.defaults() : http;
     warnings = warnings == null ? w -> {} : warnings;
@@ -49,9 +65,14 @@ public record SourceSpec(
     return HttpUrls.isHttpUrl(spec);
   }
 
+  /** Whether it names a multicast server: {@code asr://host[:port]} or {@code imprint://}. */
+  public boolean isServer() {
+    return ControlChannel.isServerUrl(spec);
+  }
+
   /** The local file or device, or null for a pipe or a URL. */
   public Path localPath() {
-    return isStdin() || isHttp() ? null : Path.of(spec);
+    return isStdin() || isHttp() || isServer() ? null : Path.of(spec);
   }
 
   /** How messages name it. */

@@ -1,0 +1,275 @@
+package dev.imprint.actors.multicast;
+
+import dev.imprint.engine.control.ClientReport;
+import dev.imprint.engine.control.ControlChannel;
+import dev.imprint.engine.control.Handshake;
+import java.net.InetAddress;
+import java.security.SecureRandom;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.HexFormat;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import org.apache.pekko.actor.typed.ActorRef;
+import org.apache.pekko.actor.typed.Behavior;
+import org.apache.pekko.actor.typed.PostStop;
+import org.apache.pekko.actor.typed.javadsl.AbstractBehavior;
+import org.apache.pekko.actor.typed.javadsl.ActorContext;
+import org.apache.pekko.actor.typed.javadsl.Behaviors;
+import org.apache.pekko.actor.typed.javadsl.Receive;
+import org.apache.pekko.actor.typed.javadsl.TimerScheduler;
+import org.apache.pekko.http.javadsl.ServerBinding;
+import org.slf4j.LoggerFactory;
+
+/**
+ * One session: an image on a group and port. Owns its control channel (bound on start), its
+ * clients' state and its carousel, which starts at the first client and pauses after Loop Suspend
+ * loops without one. Bytes move in the carousel's threads and the HTTP server's streams; only
+ * handshakes, reports and loop numbers come through here.
+ */
+public final class CastSession extends AbstractBehavior<CastSession.Command> {
+  /** A client not heard from this long has left. */
+  static final Duration SILENCE = Duration.ofSeconds(15);
+
+  static final Duration TICK = Duration.ofSeconds(1);
+
+  public sealed interface Command {}
+
+  /** A handshake from {@code address}; the answer goes to {@code replyTo}. */
+  public record Hello(InetAddress address, String name, ActorRef<Handshake> replyTo)
+      implements Command {}
+
+  /** A client's report; {@code replyTo} hears whether the client is known. */
+  public record Reported(InetAddress address, ClientReport report, ActorRef<Boolean> replyTo)
+      implements Command {}
+
+  /** Closes the channel and the carousel, then tells {@code replyTo}. */
+  public record Stop(ActorRef<String> replyTo) implements Command {}
+
+  private record Bound(ServerBinding binding) implements Command {}
+
+  private record BindFailed(String message) implements Command {}
+
+  private record LoopStarted(int loop) implements Command {}
+
+  private enum Tick implements Command {
+    INSTANCE
+  }
+
+  private final ServedImage image;
+  private final Carousel.Factory carousels;
+  private final ActorRef<ServerEvent> listener;
+  private final byte[] sessionId = new byte[16];
+  private final byte[] secret = new byte[32];
+  private final Map<String, ClientView> clients = new LinkedHashMap<>();
+  private ServerBinding binding;
+  private Carousel carousel;
+  private boolean suspended;
+  private int loopsWithoutClient;
+  private int nextClient = 1;
+
+  public static Behavior<Command> create(
+      ServedImage image, Carousel.Factory carousels, ActorRef<ServerEvent> listener) {
+    return Behaviors.setup(
+        ctx ->
+            Behaviors.withTimers(
+                timers -> new CastSession(ctx, timers, image, carousels, listener)));
+  }
+
+  private CastSession(
+      ActorContext<Command> ctx,
+      TimerScheduler<Command> timers,
+      ServedImage image,
+      Carousel.Factory carousels,
+      ActorRef<ServerEvent> listener) {
+    super(ctx);
+    this.image = image;
+    this.carousels = carousels;
+    this.listener = listener;
+    SecureRandom r = new SecureRandom();
+    r.nextBytes(sessionId);
+    r.nextBytes(secret);
+    for (String w : image.config().warnings()) {
+      listener.tell(new ServerEvent.Warning(image.name(), w));
+    }
+    ctx.pipeToSelf(
+        ControlRoutes.bind(ctx.getSystem(), image, ctx.getSelf()),
+        (b, t) ->
+            t == null
+                ? new Bound(b)
+                : new BindFailed(
+                    "cannot listen on port "
+                        + image.config().port()
+                        + " ("
+                        + rootMessage(t)
+                        + "): another server uses it; choose another Port"));
+    timers.startTimerWithFixedDelay(Tick.INSTANCE, TICK);
+  }
+
+  private static String rootMessage(Throwable t) {
+    while (t.getCause() != null) {
+      t = t.getCause();
+    }
+    return t.getMessage() == null ? t.toString() : t.getMessage();
+  }
+
+  @Override
+  public Receive<Command> createReceive() {
+    return newReceiveBuilder()
+        .onMessage(Bound.class, this::onBound)
+        .onMessage(
+            BindFailed.class,
+            f -> {
+              listener.tell(new ServerEvent.Failed(image.name(), f.message()));
+              return Behaviors.stopped();
+            })
+        .onMessage(Hello.class, this::onHello)
+        .onMessage(Reported.class, this::onReport)
+        .onMessage(LoopStarted.class, this::onLoop)
+        .onMessageEquals(Tick.INSTANCE, this::onTick)
+        .onMessage(Stop.class, this::onStop)
+        .onSignal(
+            PostStop.class,
+            s -> {
+              closeAll();
+              return this;
+            })
+        .build();
+  }
+
+  private Behavior<Command> onBound(Bound b) {
+    binding = b.binding();
+    listener.tell(new ServerEvent.Ready(image.name(), image.config().port()));
+    return this;
+  }
+
+  private Behavior<Command> onHello(Hello h) {
+    String id = "c" + nextClient++;
+    Instant now = Instant.now();
+    clients.put(
+        id,
+        new ClientView(
+            id, h.address().getHostAddress(), h.name(), "joining", 0, 0, 0, 0, "", now, now));
+    startOrResume();
+    h.replyTo()
+        .tell(
+            new Handshake(
+                ControlChannel.VERSION,
+                HexFormat.of().formatHex(sessionId),
+                HexFormat.of().formatHex(secret),
+                id,
+                image.name(),
+                image.size(),
+                image.digest(),
+                image.config().groupText(),
+                image.config().port(),
+                image.config().sendRateCeiling(),
+                carousel != null && !suspended));
+    return this;
+  }
+
+  /** The stream starts at the first client and resumes at the first one after a suspension. */
+  private void startOrResume() {
+    loopsWithoutClient = 0;
+    if (carousels == null) {
+      return;
+    }
+    if (carousel == null) {
+      try {
+        carousel = carousels.create(image, sessionId, secret);
+        ActorRef<Command> self = getContext().getSelf();
+        carousel.start(loop -> self.tell(new LoopStarted(loop)));
+      } catch (Exception e) {
+        LoggerFactory.getLogger(CastSession.class).error("carousel of {}", image.name(), e);
+        listener.tell(
+            new ServerEvent.Warning(
+                image.name(), "the stream cannot start (" + e + "): clients fall back to unicast"));
+      }
+    } else if (suspended) {
+      suspended = false;
+      carousel.resume();
+    }
+  }
+
+  private Behavior<Command> onReport(Reported r) {
+    ClientReport c = r.report();
+    ClientView old = clients.get(c.client());
+    if (old == null) {
+      r.replyTo().tell(false);
+      return this;
+    }
+    r.replyTo().tell(true);
+    ClientView now =
+        new ClientView(
+            old.id(),
+            r.address().getHostAddress(),
+            old.name(),
+            c.state(),
+            c.done(),
+            c.total(),
+            c.loss(),
+            c.writeRate(),
+            c.detail(),
+            old.since(),
+            Instant.now());
+    clients.put(c.client(), now);
+    if (now.finished()) {
+      clients.remove(c.client());
+      listener.tell(new ServerEvent.ClientGone(image.name(), now, c.state()));
+    }
+    return this;
+  }
+
+  private Behavior<Command> onLoop(LoopStarted l) {
+    boolean active = clients.values().stream().anyMatch(c -> !c.finished());
+    loopsWithoutClient = active ? 0 : loopsWithoutClient + 1;
+    int limit = image.config().loopSuspend();
+    if (limit > 0 && loopsWithoutClient > limit && !suspended && carousel != null) {
+      suspended = true;
+      carousel.suspend();
+      listener.tell(new ServerEvent.StreamSuspended(image.name(), limit));
+      return this;
+    }
+    listener.tell(new ServerEvent.StreamStarted(image.name(), l.loop(), Instant.now()));
+    return this;
+  }
+
+  private Behavior<Command> onTick() {
+    Instant stale = Instant.now().minus(SILENCE);
+    var it = clients.values().iterator();
+    while (it.hasNext()) {
+      ClientView c = it.next();
+      if (c.lastSeen().isBefore(stale)) {
+        it.remove();
+        listener.tell(new ServerEvent.ClientGone(image.name(), c, "silent"));
+      } else {
+        listener.tell(new ServerEvent.ClientStatus(image.name(), c));
+      }
+    }
+    return this;
+  }
+
+  private Behavior<Command> onStop(Stop s) {
+    for (ClientView c : clients.values()) {
+      listener.tell(new ServerEvent.ClientGone(image.name(), c, "server stopped"));
+    }
+    clients.clear();
+    // The reply waits for the socket to close: a stopped server leaves no listening socket.
+    String name = image.name();
+    closeAll().whenComplete((d, t) -> s.replyTo().tell(name));
+    return Behaviors.stopped();
+  }
+
+  private java.util.concurrent.CompletionStage<?> closeAll() {
+    if (carousel != null) {
+      carousel.close();
+      carousel = null;
+    }
+    if (binding == null) {
+      return java.util.concurrent.CompletableFuture.completedFuture(null);
+    }
+    ServerBinding b = binding;
+    binding = null;
+    return b.unbind();
+  }
+}

@@ -1,0 +1,94 @@
+package dev.imprint.cli;
+
+import dev.imprint.engine.control.ClientOptions;
+import dev.imprint.engine.control.ControlChannel;
+import dev.imprint.engine.http.HttpOptions;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Spec;
+
+/** How {@code restore} receives from a multicast server ({@code asr://HOST[:PORT]}). */
+final class ServerClientOptions {
+  private static final List<String> SERVER_ONLY =
+      List.of("--unicast-fallback", "--interface", "--timeout", "--token");
+
+  @Spec(Spec.Target.MIXEE)
+  CommandSpec command;
+
+  @Option(
+      names = "--unicast-fallback",
+      description =
+          "asr:// sources: when no multicast arrives, restore over the server's control channel"
+              + " (HTTP ranges) instead of giving up.")
+  boolean unicastFallback;
+
+  @Option(
+      names = {"--interface", "-interface"},
+      paramLabel = "IF",
+      description = "asr:// sources: the network interface to receive the stream on.")
+  String networkInterface;
+
+  @Option(
+      names = {"--timeout", "-timeout"},
+      paramLabel = "SECONDS",
+      description = "asr:// sources: give up after this long without progress (0: wait forever).")
+  Long timeoutSeconds;
+
+  @Option(
+      names = "--token",
+      paramLabel = "TOKEN",
+      description = "asr:// sources: the token the server asks for (its --token).")
+  String token;
+
+  private boolean given(String option) {
+    return command != null
+        && command.commandLine() != null
+        && command.commandLine().getParseResult() != null
+        && command.commandLine().getParseResult().hasMatchedOption(option);
+  }
+
+  /** Refuses these options for a source that is not a server: they would be ignored. */
+  void requireServer(String source) {
+    if (ControlChannel.isServerUrl(source)) {
+      if (timeoutSeconds != null && timeoutSeconds < 0) {
+        throw new UserError(
+            "--timeout " + timeoutSeconds + " is negative: give seconds, 0 = forever");
+      }
+      return;
+    }
+    List<String> wrong = new ArrayList<>();
+    for (String o : SERVER_ONLY) {
+      if (given(o)) {
+        wrong.add(o);
+      }
+    }
+    if (!wrong.isEmpty()) {
+      throw new UserError(
+          String.join(", ", wrong)
+              + " only applies to an asr:// or imprint:// source, not to "
+              + source
+              + ": drop it");
+    }
+  }
+
+  ClientOptions options() {
+    return new ClientOptions(
+        unicastFallback,
+        networkInterface,
+        timeoutSeconds == null ? Duration.ZERO : Duration.ofSeconds(timeoutSeconds),
+        ClientOptions.DEFAULT_MULTICAST_WAIT);
+  }
+
+  /** The HTTP options with the token's header added. */
+  HttpOptions withToken(HttpOptions http) {
+    if (token == null) {
+      return http;
+    }
+    List<String> h = new ArrayList<>(http.headers());
+    h.add(ControlChannel.AUTHORIZATION + ": Bearer " + token);
+    return http.withHeaders(h);
+  }
+}

@@ -1,0 +1,20 @@
+package dev.imprint.engine.control;
+
+import java.time.Duration;
+
+/**
+ * How a client of a multicast server receives.
+ *
+ * @param unicastFallback read the image over the control channel when no multicast arrives
+ * @param networkInterface the interface to join the group on (null: the system's choice)
+ * @param timeout give up after this long without progress (zero: wait forever)
+ * @param multicastWait how long to wait for the first datagram after joining
+ */
+public record ClientOptions(
+    boolean unicastFallback, String networkInterface, Duration timeout, Duration multicastWait) {
+  public static final Duration DEFAULT_MULTICAST_WAIT = Duration.ofSeconds(5);
+
+  public static ClientOptions defaults() {
+    return new ClientOptions(false, null, Duration.ZERO, DEFAULT_MULTICAST_WAIT);
+  }
+}
