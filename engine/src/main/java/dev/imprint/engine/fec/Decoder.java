@@ -1,0 +1,116 @@
+package dev.imprint.engine.fec;
+
+/**
+ * Rebuilds the missing source symbols of a ready {@link FecBlock} in place. Holds its own work
+ * space (a matrix and e symbols of scratch, grown once to the largest block seen), so decoding
+ * allocates nothing per block; use one per thread.
+ *
+ * <p>With M the slots whose source is missing and P the parity symbols parked in them: first each
+ * parked parity has the known sources' share removed (P' = P - sum over known j of C(p, j) * D_j),
+ * leaving P' = A * D_M with A = C restricted to P x M, a Cauchy matrix and so invertible; then D_M
+ * = A^-1 * P'.
+ */
+public final class Decoder {
+  private int[] missing = new int[0];
+  private int[] parity = new int[0];
+  private int[][] matrix = new int[0][];
+  private byte[] scratch = new byte[0];
+
+  /** Decodes {@code b}; throws when it has fewer than k symbols. */
+  public void decode(FecBlock b) {
+    if (!b.ready()) {
+      throw new IllegalArgumentException(
+          "a block needs " + b.k() + " symbols to decode, it has " + b.count());
+    }
+    if (b.complete()) {
+      return;
+    }
+    int k = b.k();
+    int size = b.symbolSize();
+    short[] holds = b.holds();
+    byte[] data = b.data();
+    grow(k, size);
+    int e = 0;
+    for (int m = 0; m < k; m++) {
+      if (holds[m] != m) {
+        missing[e] = m;
+        parity[e] = holds[m];
+        e++;
+      }
+    }
+    // P' = P - the known sources' share.
+    for (int a = 0; a < e; a++) {
+      int row = parity[a];
+      int at = missing[a] * size;
+      for (int j = 0, x = 0; j < k; j++) {
+        if (x < e && missing[x] == j) {
+          x++;
+          continue;
+        }
+        Gf256.mulAdd(ReedSolomon.coefficient(row, j), data, j * size, data, at, size);
+      }
+    }
+    invert(e);
+    // D_M = A^-1 P', through scratch since the inputs sit where the outputs go.
+    for (int a = 0; a < e; a++) {
+      int[] inv = matrix[a];
+      int out = a * size;
+      Gf256.mulSet(inv[e], data, missing[0] * size, scratch, out, size);
+      for (int c = 1; c < e; c++) {
+        Gf256.mulAdd(inv[e + c], data, missing[c] * size, scratch, out, size);
+      }
+    }
+    for (int a = 0; a < e; a++) {
+      System.arraycopy(scratch, a * size, data, missing[a] * size, size);
+    }
+    b.markDecoded();
+  }
+
+  private void grow(int k, int size) {
+    if (missing.length < k) {
+      missing = new int[k];
+      parity = new int[k];
+      matrix = new int[k][2 * k];
+    }
+    if (scratch.length < k * size) {
+      scratch = new byte[k * size];
+    }
+    if (matrix.length > 0 && matrix[0].length < 2 * k) {
+      matrix = new int[matrix.length][2 * k];
+    }
+  }
+
+  /** Gauss-Jordan on [A | I] (e x 2e); leaves A^-1 in columns e..2e-1. */
+  private void invert(int e) {
+    for (int r = 0; r < e; r++) {
+      int[] row = matrix[r];
+      for (int c = 0; c < e; c++) {
+        row[c] = ReedSolomon.coefficient(parity[r], missing[c]);
+        row[e + c] = r == c ? 1 : 0;
+      }
+    }
+    for (int c = 0; c < e; c++) {
+      int pivot = c;
+      while (matrix[pivot][c] == 0) {
+        pivot++; // a Cauchy matrix is invertible: some row has a non-zero here
+      }
+      int[] t = matrix[c];
+      matrix[c] = matrix[pivot];
+      matrix[pivot] = t;
+      int[] pr = matrix[c];
+      int scale = Gf256.inv(pr[c]);
+      for (int x = 0; x < 2 * e; x++) {
+        pr[x] = Gf256.mul(pr[x], scale);
+      }
+      for (int r = 0; r < e; r++) {
+        int f = matrix[r][c];
+        if (r != c && f != 0) {
+          int[] rr = matrix[r];
+          for (int x = 0; x < 2 * e; x++) {
+            rr[x] ^= Gf256.mul(f, pr[x]);
+          }
+        }
+      }
+    }
+  }
+}

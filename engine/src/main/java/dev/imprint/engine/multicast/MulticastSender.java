@@ -1,0 +1,296 @@
+package dev.imprint.engine.multicast;
+
+import java.io.IOException;
+import java.net.InetSocketAddress;
+import java.net.NetworkInterface;
+import java.net.StandardProtocolFamily;
+import java.net.StandardSocketOptions;
+import java.nio.channels.ClosedByInterruptException;
+import java.nio.channels.DatagramChannel;
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ForkJoinPool;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicLong;
+
+/**
+ * Runs the carousel on a multicast group from its own thread: reads and encodes the next group of
+ * blocks (on all cores) while the current one goes out, paced by a token bucket that never exceeds
+ * {@code Data Rate}. {@link #report} feeds the clients' reports to the parity policy (from the next
+ * loop) and, when adaptive, to the AIMD rate controller. {@link #close} stops the thread and closes
+ * the socket and pools.
+ */
+public final class MulticastSender implements AutoCloseable {
+  /**
+   * Where and how fast to send.
+   *
+   * @param group the multicast group and port
+   * @param networkInterface the interface to send from, or null for the system's choice
+   * @param ttl multicast TTL (1..255)
+   * @param dataRate bytes per second of datagrams, never exceeded
+   * @param clientDataRate a cap below {@code dataRate} for what clients can write, or 0
+   * @param adaptiveRate whether reports lower and raise the rate (AIMD) below {@code dataRate}
+   * @param loopback whether this host's own sockets receive the group (tests, one-box setups)
+   * @param params symbols, blocks and parity bounds
+   */
+  public record Config(
+      InetSocketAddress group,
+      NetworkInterface networkInterface,
+      int ttl,
+      long dataRate,
+      long clientDataRate,
+      boolean adaptiveRate,
+      boolean loopback,
+      StreamParams params) {
+    public Config {
+      if (!group.getAddress().isMulticastAddress()) {
+        throw new IllegalArgumentException(group.getAddress() + " is not a multicast address");
+      }
+      if (ttl < 1 || ttl > 255) {
+        throw new IllegalArgumentException("the multicast TTL is 1..255, not " + ttl);
+      }
+      if (dataRate <= 0) {
+        throw new IllegalArgumentException("the data rate is positive, not " + dataRate);
+      }
+    }
+  }
+
+  /** Told of the sender's life; called on the sender's thread. */
+  public interface Listener {
+    /** Loop {@code loop} (0, 1, ...) starts with its first datagram. */
+    default void loopStarted(int loop) {}
+
+    /** The sender stopped on an error (the socket, the image). */
+    default void failed(Exception e) {}
+  }
+
+  /** Counters so far and the settings in force. */
+  public record Stats(long datagrams, long bytes, int loop, long rate, int parity) {}
+
+  private final Carousel carousel;
+  private final StreamLayout layout;
+  private final SessionKeys keys;
+  private final Config config;
+  private final Listener listener;
+  private final DatagramChannel channel;
+  private final SourceSymbols symbols;
+  private final Pacer pacer;
+  private final ParityPolicy parityPolicy;
+  private final RateController rates;
+  private final ForkJoinPool encoders;
+  private final ExecutorService reader;
+  private final Thread thread;
+  private final AtomicLong datagrams = new AtomicLong();
+  private final AtomicLong bytes = new AtomicLong();
+  private volatile int parity;
+  private volatile int loop;
+  private volatile boolean paused;
+  private volatile boolean running = true;
+
+  private MulticastSender(
+      StreamLayout layout,
+      StoredChunks chunks,
+      SessionKeys keys,
+      Config config,
+      Listener listener,
+      DatagramChannel channel) {
+    this.layout = layout;
+    this.carousel = new Carousel(layout, config.params().interleave());
+    this.keys = keys;
+    this.config = config;
+    this.listener = listener;
+    this.channel = channel;
+    this.symbols = new SourceSymbols(layout, chunks);
+    StreamParams p = config.params();
+    this.parity = p.parity();
+    this.parityPolicy = new ParityPolicy(p.minParity(), p.maxParity());
+    long start = config.dataRate();
+    if (config.clientDataRate() > 0) {
+      start = Math.min(start, config.clientDataRate());
+    }
+    // A burst of 64 datagrams: parking finer than ~50 us is not reliable.
+    this.pacer = new Pacer(start, 64L * Datagram.length(p.symbolSize()));
+    this.rates = RateController.forCeiling(config.dataRate(), config.clientDataRate());
+    this.encoders = new ForkJoinPool(Runtime.getRuntime().availableProcessors());
+    this.reader =
+        Executors.newSingleThreadExecutor(
+            r -> {
+              Thread t = new Thread(r, "imprint-mcast-read");
+              t.setDaemon(true);
+              return t;
+            });
+    this.thread = new Thread(this::run, "imprint-mcast-send");
+    this.thread.setDaemon(true);
+  }
+
+  /**
+   * Opens the socket for {@code config} and prepares the carousel over {@code layout}'s chunks;
+   * nothing is sent before {@link #start}.
+   */
+  public static MulticastSender open(
+      StreamLayout layout, StoredChunks chunks, SessionKeys keys, Config config, Listener listener)
+      throws IOException {
+    if (layout.symbolSize() != config.params().symbolSize()) {
+      throw new IllegalArgumentException("the layout and the parameters differ in symbol size");
+    }
+    DatagramChannel ch = DatagramChannel.open(StandardProtocolFamily.INET);
+    try {
+      ch.setOption(StandardSocketOptions.IP_MULTICAST_TTL, config.ttl());
+      ch.setOption(StandardSocketOptions.IP_MULTICAST_LOOP, config.loopback());
+      if (config.networkInterface() != null) {
+        ch.setOption(StandardSocketOptions.IP_MULTICAST_IF, config.networkInterface());
+      }
+      ch.setOption(StandardSocketOptions.SO_SNDBUF, 4 << 20);
+      return new MulticastSender(layout, chunks, keys, config, listener, ch);
+    } catch (IOException | RuntimeException e) {
+      ch.close();
+      throw e;
+    }
+  }
+
+  public void start() {
+    thread.start();
+  }
+
+  /** Holds the stream between groups (no client), or lets it go on. */
+  public void setPaused(boolean paused) {
+    this.paused = paused;
+    if (!paused) {
+      synchronized (this) {
+        notifyAll();
+      }
+    }
+  }
+
+  /**
+   * The clients' latest reports: parity for the next loop follows their loss; the rate, when
+   * adaptive, follows their loss and write rates now.
+   */
+  public void report(List<ClientReport> reports) {
+    parity = parityPolicy.parity(config.params().blockSymbols(), reports, parity);
+    if (config.adaptiveRate()) {
+      pacer.setRate(rates.next(pacer.rate(), reports));
+    }
+  }
+
+  /** Sets the rate directly (fixed-rate operation), capped by {@code Data Rate}. */
+  public void setRate(long bytesPerSecond) {
+    pacer.setRate(Math.min(bytesPerSecond, config.dataRate()));
+  }
+
+  public Stats stats() {
+    return new Stats(datagrams.get(), bytes.get(), loop, pacer.rate(), parity);
+  }
+
+  public Carousel carousel() {
+    return carousel;
+  }
+
+  private void run() {
+    Emitter emitter = new Emitter(carousel, keys);
+    EncodedGroup[] bufs = {new EncodedGroup(), new EncodedGroup()};
+    try {
+      if (carousel.groups() == 0) {
+        return;
+      }
+      CompletableFuture<EncodedGroup> next = prepare(bufs[0], 0, 0, parity, 0);
+      int which = 0;
+      while (running) {
+        EncodedGroup cur = next.get();
+        // Plan the group after this one and read and encode it while this one goes out.
+        int nl = cur.loop;
+        int ng = cur.group + 1;
+        int np = cur.parity;
+        long nr = cur.rotation;
+        if (ng == carousel.groups()) {
+          nl++;
+          ng = 0;
+          nr += cur.parity;
+          np = parity;
+        }
+        which ^= 1;
+        next = prepare(bufs[which], nl, ng, np, nr);
+        awaitResume();
+        if (cur.group == 0) {
+          loop = cur.loop;
+          listener.loopStarted(cur.loop);
+        }
+        send(cur, emitter);
+      }
+    } catch (InterruptedException | ClosedByInterruptException e) {
+      // closing
+    } catch (ExecutionException e) {
+      if (running) {
+        listener.failed(e.getCause() instanceof Exception x ? x : e);
+      }
+    } catch (Exception e) {
+      if (running) {
+        listener.failed(e);
+      }
+    }
+  }
+
+  private CompletableFuture<EncodedGroup> prepare(
+      EncodedGroup g, int loop, int group, int parity, long rotation) {
+    return CompletableFuture.supplyAsync(
+        () -> {
+          try {
+            g.prepare(carousel, symbols, encoders, loop, group, parity, rotation);
+            return g;
+          } catch (IOException e) {
+            throw new java.io.UncheckedIOException(e);
+          }
+        },
+        reader);
+  }
+
+  private void send(EncodedGroup g, Emitter emitter) throws Exception {
+    int len = Datagram.length(layout.symbolSize());
+    emitter.emit(
+        g,
+        d -> {
+          if (!running) {
+            throw new InterruptedException();
+          }
+          pacer.acquire(len);
+          channel.send(d, config.group());
+          datagrams.incrementAndGet();
+          bytes.addAndGet(len);
+        });
+  }
+
+  private synchronized void awaitResume() throws InterruptedException {
+    while (paused && running) {
+      wait(200);
+    }
+  }
+
+  @Override
+  public void close() throws IOException {
+    running = false;
+    thread.interrupt();
+    synchronized (this) {
+      notifyAll();
+    }
+    try {
+      if (thread.isAlive() || thread.getState() != Thread.State.NEW) {
+        thread.join(10_000);
+      }
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+    } finally {
+      reader.shutdownNow();
+      encoders.shutdownNow();
+      try {
+        reader.awaitTermination(5, TimeUnit.SECONDS);
+        encoders.awaitTermination(5, TimeUnit.SECONDS);
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+      }
+      channel.close();
+    }
+  }
+}
