@@ -13,7 +13,7 @@ import picocli.CommandLine.Spec;
 /** How {@code restore} receives from a multicast server ({@code asr://HOST[:PORT]}). */
 final class ServerClientOptions {
   private static final List<String> SERVER_ONLY =
-      List.of("--unicast-fallback", "--interface", "--timeout", "--token");
+      List.of("--unicast-fallback", "--interface", "--timeout", "--token", "--repair-limit");
 
   @Spec(Spec.Target.MIXEE)
   CommandSpec command;
@@ -36,6 +36,14 @@ final class ServerClientOptions {
       paramLabel = "SECONDS",
       description = "asr:// sources: give up after this long without progress (0: wait forever).")
   Long timeoutSeconds;
+
+  @Option(
+      names = "--repair-limit",
+      paramLabel = "SIZE",
+      description =
+          "asr:// sources: fetch at most this much of what the stream missed over the control"
+              + " channel after a full loop (default 32M; 0: wait for later loops).")
+  String repairLimit;
 
   @Option(
       names = "--token",
@@ -79,7 +87,10 @@ final class ServerClientOptions {
         unicastFallback,
         networkInterface,
         timeoutSeconds == null ? Duration.ZERO : Duration.ofSeconds(timeoutSeconds),
-        ClientOptions.DEFAULT_MULTICAST_WAIT);
+        ClientOptions.DEFAULT_MULTICAST_WAIT,
+        repairLimit == null
+            ? ClientOptions.DEFAULT_REPAIR_BUDGET
+            : dev.imprint.cli.output.Sizes.parse(repairLimit));
   }
 
   /** The HTTP options with the token's header added. */

@@ -1,6 +1,6 @@
 package dev.imprint.cli;
 
-import dev.imprint.actors.multicast.Carousel;
+import dev.imprint.actors.multicast.FecStream;
 import dev.imprint.actors.multicast.MulticastServer;
 import dev.imprint.actors.multicast.ServedImage;
 import dev.imprint.actors.multicast.ServerEvent;
@@ -122,8 +122,12 @@ final class ServerCommand implements Callable<Integer> {
       description = "Print one JSON object per event instead of live lines.")
   boolean json;
 
-  /** The data stream; set once the FEC carousel is part of this build. */
-  static Carousel.Factory carousels = null;
+  @Option(
+      names = "--fixed-rate",
+      description =
+          "Send at Data Rate (or Client Data Rate) always, instead of lowering and raising the"
+              + " rate with the loss and write rates most clients report.")
+  boolean fixedRate;
 
   private final BlockingQueue<ServerEvent> events = new LinkedBlockingQueue<>();
 
@@ -260,7 +264,9 @@ final class ServerCommand implements Callable<Integer> {
         Behaviors.<ServerEvent>setup(
             ctx -> {
               server.complete(
-                  ctx.spawn(MulticastServer.create(images, carousels, ctx.getSelf()), "server"));
+                  ctx.spawn(
+                      MulticastServer.create(images, FecStream.factory(!fixedRate), ctx.getSelf()),
+                      "server"));
               return Behaviors.receiveMessage(
                   e -> {
                     events.add(e);

@@ -1,14 +1,17 @@
 package dev.imprint.actors.multicast;
 
-import dev.imprint.engine.control.ClientReport;
 import dev.imprint.engine.control.ControlChannel;
 import dev.imprint.engine.control.Handshake;
+import dev.imprint.engine.multicast.ClientReport;
+import dev.imprint.engine.multicast.SessionKeys;
+import dev.imprint.engine.multicast.StreamParams;
 import java.net.InetAddress;
-import java.security.SecureRandom;
 import java.time.Duration;
 import java.time.Instant;
+import java.util.ArrayList;
 import java.util.HexFormat;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
 import org.apache.pekko.actor.typed.ActorRef;
 import org.apache.pekko.actor.typed.Behavior;
@@ -40,7 +43,10 @@ public final class CastSession extends AbstractBehavior<CastSession.Command> {
       implements Command {}
 
   /** A client's report; {@code replyTo} hears whether the client is known. */
-  public record Reported(InetAddress address, ClientReport report, ActorRef<Boolean> replyTo)
+  public record Reported(
+      InetAddress address,
+      dev.imprint.engine.control.ClientReport report,
+      ActorRef<Boolean> replyTo)
       implements Command {}
 
   /** Closes the channel and the carousel, then tells {@code replyTo}. */
@@ -57,38 +63,35 @@ public final class CastSession extends AbstractBehavior<CastSession.Command> {
   }
 
   private final ServedImage image;
-  private final Carousel.Factory carousels;
+  private final SessionStream.Factory streams;
   private final ActorRef<ServerEvent> listener;
-  private final byte[] sessionId = new byte[16];
-  private final byte[] secret = new byte[32];
+  private final SessionKeys keys;
+  private final StreamParams params = StreamParams.DEFAULT;
   private final Map<String, ClientView> clients = new LinkedHashMap<>();
   private ServerBinding binding;
-  private Carousel carousel;
+  private SessionStream stream;
   private boolean suspended;
   private int loopsWithoutClient;
   private int nextClient = 1;
 
   public static Behavior<Command> create(
-      ServedImage image, Carousel.Factory carousels, ActorRef<ServerEvent> listener) {
+      ServedImage image, SessionStream.Factory streams, ActorRef<ServerEvent> listener) {
     return Behaviors.setup(
         ctx ->
-            Behaviors.withTimers(
-                timers -> new CastSession(ctx, timers, image, carousels, listener)));
+            Behaviors.withTimers(timers -> new CastSession(ctx, timers, image, streams, listener)));
   }
 
   private CastSession(
       ActorContext<Command> ctx,
       TimerScheduler<Command> timers,
       ServedImage image,
-      Carousel.Factory carousels,
+      SessionStream.Factory streams,
       ActorRef<ServerEvent> listener) {
     super(ctx);
     this.image = image;
-    this.carousels = carousels;
+    this.streams = streams;
     this.listener = listener;
-    SecureRandom r = new SecureRandom();
-    r.nextBytes(sessionId);
-    r.nextBytes(secret);
+    this.keys = SessionKeys.generate(HexFormat.of().parseHex(image.digest()));
     for (String w : image.config().warnings()) {
       listener.tell(new ServerEvent.Warning(image.name(), w));
     }
@@ -155,8 +158,8 @@ public final class CastSession extends AbstractBehavior<CastSession.Command> {
         .tell(
             new Handshake(
                 ControlChannel.VERSION,
-                HexFormat.of().formatHex(sessionId),
-                HexFormat.of().formatHex(secret),
+                String.format("%016x", keys.sessionId()),
+                HexFormat.of().formatHex(keys.macSecret()),
                 id,
                 image.name(),
                 image.size(),
@@ -164,35 +167,37 @@ public final class CastSession extends AbstractBehavior<CastSession.Command> {
                 image.config().groupText(),
                 image.config().port(),
                 image.config().sendRateCeiling(),
-                carousel != null && !suspended));
+                params.symbolSize(),
+                params.blockSymbols(),
+                stream != null && !suspended));
     return this;
   }
 
   /** The stream starts at the first client and resumes at the first one after a suspension. */
   private void startOrResume() {
     loopsWithoutClient = 0;
-    if (carousels == null) {
+    if (streams == null) {
       return;
     }
-    if (carousel == null) {
+    if (stream == null) {
       try {
-        carousel = carousels.create(image, sessionId, secret);
+        stream = streams.create(image, keys, params);
         ActorRef<Command> self = getContext().getSelf();
-        carousel.start(loop -> self.tell(new LoopStarted(loop)));
+        stream.start(loop -> self.tell(new LoopStarted(loop)));
       } catch (Exception e) {
-        LoggerFactory.getLogger(CastSession.class).error("carousel of {}", image.name(), e);
+        LoggerFactory.getLogger(CastSession.class).error("stream of {}", image.name(), e);
         listener.tell(
             new ServerEvent.Warning(
                 image.name(), "the stream cannot start (" + e + "): clients fall back to unicast"));
       }
     } else if (suspended) {
       suspended = false;
-      carousel.resume();
+      stream.setPaused(false);
     }
   }
 
   private Behavior<Command> onReport(Reported r) {
-    ClientReport c = r.report();
+    dev.imprint.engine.control.ClientReport c = r.report();
     ClientView old = clients.get(c.client());
     if (old == null) {
       r.replyTo().tell(false);
@@ -224,9 +229,9 @@ public final class CastSession extends AbstractBehavior<CastSession.Command> {
     boolean active = clients.values().stream().anyMatch(c -> !c.finished());
     loopsWithoutClient = active ? 0 : loopsWithoutClient + 1;
     int limit = image.config().loopSuspend();
-    if (limit > 0 && loopsWithoutClient > limit && !suspended && carousel != null) {
+    if (limit > 0 && loopsWithoutClient > limit && !suspended && stream != null) {
       suspended = true;
-      carousel.suspend();
+      stream.setPaused(true);
       listener.tell(new ServerEvent.StreamSuspended(image.name(), limit));
       return this;
     }
@@ -235,6 +240,15 @@ public final class CastSession extends AbstractBehavior<CastSession.Command> {
   }
 
   private Behavior<Command> onTick() {
+    if (stream != null) {
+      List<ClientReport> receiving = new ArrayList<>();
+      for (ClientView c : clients.values()) {
+        if (c.state().equals("receiving")) {
+          receiving.add(new ClientReport(Math.max(0, Math.min(1, c.loss())), c.writeRate()));
+        }
+      }
+      stream.report(receiving);
+    }
     Instant stale = Instant.now().minus(SILENCE);
     var it = clients.values().iterator();
     while (it.hasNext()) {
@@ -261,9 +275,9 @@ public final class CastSession extends AbstractBehavior<CastSession.Command> {
   }
 
   private java.util.concurrent.CompletionStage<?> closeAll() {
-    if (carousel != null) {
-      carousel.close();
-      carousel = null;
+    if (stream != null) {
+      stream.close();
+      stream = null;
     }
     if (binding == null) {
       return java.util.concurrent.CompletableFuture.completedFuture(null);

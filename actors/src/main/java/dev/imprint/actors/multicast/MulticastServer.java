@@ -25,14 +25,14 @@ public final class MulticastServer {
   private MulticastServer() {}
 
   public static Behavior<Command> create(
-      List<ServedImage> images, Carousel.Factory carousels, ActorRef<ServerEvent> listener) {
+      List<ServedImage> images, SessionStream.Factory streams, ActorRef<ServerEvent> listener) {
     return Behaviors.setup(
         ctx -> {
           Set<ActorRef<CastSession.Command>> live = new HashSet<>();
           int i = 0;
           for (ServedImage image : images) {
             ActorRef<CastSession.Command> s =
-                ctx.spawn(CastSession.create(image, carousels, listener), "session-" + i++);
+                ctx.spawn(CastSession.create(image, streams, listener), "session-" + i++);
             ctx.watchWith(s, new Gone(s));
             live.add(s);
           }

@@ -13,7 +13,7 @@ import java.util.Map;
  * as one JSON object (docs/PROTOCOL.md, "Control channel").
  *
  * @param protocol the server's protocol version
- * @param session this run's session id (hex, 16 bytes): datagrams of any other run are dropped
+ * @param session this run's session id (hex, 8 bytes): datagrams of any other run are dropped
  * @param secret the key of the datagrams' MAC (hex, 32 bytes), for this run only
  * @param client the id the server gave this client, for its reports
  * @param imageName the image's file name
@@ -22,6 +22,8 @@ import java.util.Map;
  * @param group the multicast group
  * @param dataPort the UDP port of the stream
  * @param dataRate the stream's rate ceiling in bytes per second
+ * @param symbolSize image bytes per datagram (docs/PROTOCOL.md, "Multicast data stream")
+ * @param blockSymbols source symbols per FEC block at most
  * @param streaming whether the stream runs now (it starts at the first client)
  */
 public record Handshake(
@@ -35,6 +37,8 @@ public record Handshake(
     String group,
     int dataPort,
     long dataRate,
+    int symbolSize,
+    int blockSymbols,
     boolean streaming) {
 
   public String toJson() {
@@ -49,7 +53,19 @@ public record Handshake(
             "name", imageName, "size", imageSize, "digest", digest, "path", ControlChannel.IMAGE));
     m.put(
         "stream",
-        Map.of("group", group, "port", dataPort, "data-rate", dataRate, "streaming", streaming));
+        Map.of(
+            "group",
+            group,
+            "port",
+            dataPort,
+            "data-rate",
+            dataRate,
+            "symbol-size",
+            symbolSize,
+            "block-symbols",
+            blockSymbols,
+            "streaming",
+            streaming));
     return ConfigValueFactory.fromMap(m).render(ConfigRenderOptions.concise());
   }
 
@@ -72,6 +88,8 @@ public record Handshake(
           c.getString("stream.group"),
           c.getInt("stream.port"),
           c.getLong("stream.data-rate"),
+          c.getInt("stream.symbol-size"),
+          c.getInt("stream.block-symbols"),
           c.getBoolean("stream.streaming"));
     } catch (ConfigException e) {
       throw new IllegalArgumentException(e.getMessage(), e);

@@ -55,7 +55,7 @@ public final class SourceOpener {
         return openHttp(s);
       }
       if (s.isServer()) {
-        return imageChunks(s, ServerSource.open(s));
+        return ServerSource.chunks(s);
       }
       Path p = s.localPath();
       FileKind kind = FileKind.probe(p);
@@ -205,13 +205,18 @@ public final class SourceOpener {
     }
   }
 
-  private static ChunkSupply imageChunks(SourceSpec s, Image image) throws IOException {
+  /** Refuses an image that --trust does not allow; warns of signatures that fail. */
+  static void checkTrust(SourceSpec s, Image image) throws IOException {
+    String refused = Trust.refusal(image.metadata(), s.trust(), s.where());
+    if (refused != null) {
+      throw new Refusal(refused);
+    }
+    warnFailingSignatures(s, image.metadata());
+  }
+
+  static ChunkSupply imageChunks(SourceSpec s, Image image) throws IOException {
     try {
-      String refused = Trust.refusal(image.metadata(), s.trust(), s.where());
-      if (refused != null) {
-        throw new Refusal(refused);
-      }
-      warnFailingSignatures(s, image.metadata());
+      checkTrust(s, image);
       Integer volume = s.sourceVolume();
       if (volume == null) {
         return new ImageChunks(image);
