@@ -59,6 +59,7 @@ public final class Main implements Runnable {
     VERBS.put("keygen", KeygenCommand::new);
     VERBS.put("sign", SignCommand::new);
     VERBS.put("server", ServerCommand::new);
+    VERBS.put("browse", BrowseCommand::new);
     VERBS.put("help", CommandLine.HelpCommand::new);
   }
 

@@ -63,7 +63,6 @@ final class RestoreCommand implements Callable<Integer> {
 
   @Option(
       names = {"--target", "-target"},
-      required = true,
       paramLabel = "T",
       description = "Block device, partition or image file; repeat for several targets.")
   List<String> targets;
@@ -150,6 +149,13 @@ final class RestoreCommand implements Callable<Integer> {
   }
 
   private Integer call(Pekko pekko) throws Exception {
+    if (server.file != null) {
+      return server.receiveFile(source, targets, remote.http(), outputOptions.display());
+    }
+    if (targets == null || targets.isEmpty()) {
+      throw new UserError(
+          "Missing required option: '--target=T' (or --file PATH with an asr:// source)");
+    }
     if (!erase) {
       throw new UserError(
           "restore has two modes: with --erase (-erase) it erases each target and restores block"

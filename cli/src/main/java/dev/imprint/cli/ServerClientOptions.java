@@ -2,7 +2,9 @@ package dev.imprint.cli;
 
 import dev.imprint.engine.control.ClientOptions;
 import dev.imprint.engine.control.ControlChannel;
+import dev.imprint.engine.control.ImageDownload;
 import dev.imprint.engine.http.HttpOptions;
+import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -13,7 +15,8 @@ import picocli.CommandLine.Spec;
 /** How {@code restore} receives from a multicast server ({@code asr://HOST[:PORT]}). */
 final class ServerClientOptions {
   private static final List<String> SERVER_ONLY =
-      List.of("--unicast-fallback", "--interface", "--timeout", "--token", "--repair-limit");
+      List.of(
+          "--unicast-fallback", "--interface", "--timeout", "--token", "--repair-limit", "--file");
 
   @Spec(Spec.Target.MIXEE)
   CommandSpec command;
@@ -44,6 +47,14 @@ final class ServerClientOptions {
           "asr:// sources: fetch at most this much of what the stream missed over the control"
               + " channel after a full loop (default 32M; 0: wait for later loops).")
   String repairLimit;
+
+  @Option(
+      names = {"--file", "-file"},
+      paramLabel = "PATH",
+      description =
+          "asr:// sources: receive the server's image into this Imprint image file instead of"
+              + " restoring it (resumable: PATH.part).")
+  Path file;
 
   @Option(
       names = "--token",
@@ -91,6 +102,24 @@ final class ServerClientOptions {
         repairLimit == null
             ? ClientOptions.DEFAULT_REPAIR_BUDGET
             : dev.imprint.cli.output.Sizes.parse(repairLimit));
+  }
+
+  /** {@code --file PATH}: the image received into a file, checked, renamed into place. */
+  int receiveFile(
+      String source, List<String> targets, HttpOptions http, dev.imprint.cli.output.Display display)
+      throws Exception {
+    requireServer(source);
+    if (targets != null && !targets.isEmpty()) {
+      throw new UserError("--file and --target exclude each other: choose one");
+    }
+    String digest =
+        ImageDownload.fetch(
+            source,
+            withToken(http),
+            file,
+            (done, total) -> display.progress("Receiving", done, total));
+    display.finished(true, "Received image " + digest + " into " + file + ", every chunk checked.");
+    return ExitCode.OK;
   }
 
   /** The HTTP options with the token's header added. */

@@ -5,6 +5,7 @@ import dev.imprint.actors.multicast.MulticastServer;
 import dev.imprint.actors.multicast.ServedImage;
 import dev.imprint.actors.multicast.ServerEvent;
 import dev.imprint.engine.control.Access;
+import dev.imprint.engine.discovery.Discovery;
 import dev.imprint.engine.image.Image;
 import dev.imprint.engine.job.Refusal;
 import dev.imprint.engine.job.SourceOpener;
@@ -130,6 +131,29 @@ final class ServerCommand implements Callable<Integer> {
   boolean fixedRate;
 
   private final BlockingQueue<ServerEvent> events = new LinkedBlockingQueue<>();
+
+  private final List<java.io.Closeable> advertisements = new ArrayList<>();
+
+  /** A ready session with DNS Service Discovery on is advertised; a failure is a warning. */
+  private void advertise(List<ServedImage> images, String session) {
+    for (ServedImage i : images) {
+      if (!i.name().equals(session) || !i.config().dnsServiceDiscovery()) {
+        continue;
+      }
+      try {
+        advertisements.add(
+            Discovery.advertise(
+                Discovery.addressOf(i.networkInterface()),
+                i.name(),
+                i.config().port(),
+                i.image().getFileName().toString(),
+                HexFormat.of().parseHex(i.digest())));
+      } catch (IOException | RuntimeException e) {
+        Terminal.err()
+            .println("imprint: warning: " + i.name() + " is not advertised over DNS-SD: " + e);
+      }
+    }
+  }
 
   @Override
   public Integer call() throws Exception {
@@ -286,6 +310,9 @@ final class ServerCommand implements Callable<Integer> {
           continue;
         }
         display.show(e);
+        if (e instanceof ServerEvent.Ready r) {
+          advertise(images, r.session());
+        }
         if (e instanceof ServerEvent.Failed f && failed == null) {
           failed = f.message();
         }
@@ -295,6 +322,13 @@ final class ServerCommand implements Callable<Integer> {
       }
     } finally {
       Main.onInterrupt(null);
+      for (java.io.Closeable a : advertisements) {
+        try {
+          a.close();
+        } catch (IOException ex) {
+          org.slf4j.LoggerFactory.getLogger(ServerCommand.class).warn("DNS-SD: {}", ex.toString());
+        }
+      }
     }
     if (failed != null) {
       Terminal.err().println("imprint: " + failed);

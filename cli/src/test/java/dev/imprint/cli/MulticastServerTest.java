@@ -229,12 +229,18 @@ class MulticastServerTest {
     /** Waits until the server printed {@code count} Ready lines. */
     Served ready(int count) throws Exception {
       long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(90);
-      while (text().split("Ready to start accepting clients", -1).length - 1 < count) {
+      while (count(text(), "Ready to start accepting clients")
+              + count(text(), "\"event\":\"ready\"")
+          < count) {
         assertTrue(process.isAlive(), () -> "server ended: " + text());
         assertTrue(System.nanoTime() < deadline, () -> "server not ready in 90 s: " + text());
         Thread.sleep(100);
       }
       return this;
+    }
+
+    private static int count(String text, String what) {
+      return text.split(java.util.regex.Pattern.quote(what), -1).length - 1;
     }
 
     String text() {
@@ -532,6 +538,50 @@ class MulticastServerTest {
       assertEquals(2, second.exitCode(), second::toString);
       assertTrue(second.stderr().contains("cannot listen on port 7820"), second::toString);
       assertEquals(0, first.stop(), first::text);
+    }
+  }
+
+  @Test
+  void browseListsAdvertisedSessions() throws Exception {
+    NetLab.assumeAvailable();
+    try (NetLab lab = NetLab.create(1);
+        Served server =
+            new Served(
+                lab,
+                lab.server(),
+                dir,
+                "server",
+                "--source",
+                imageA.toString(),
+                "--data-rate",
+                "1000000",
+                "--multicast-address",
+                "239.77.5.1",
+                "--port",
+                "7830",
+                "--interface",
+                lab.interfaceName())) {
+      server.ready(1);
+      Cmd.Result found = null;
+      long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
+      do {
+        found =
+            imprint(
+                lab,
+                lab.clients().get(0),
+                "browse",
+                "--wait",
+                "5",
+                "--interface",
+                lab.interfaceName(),
+                "--json");
+      } while (!found.stdout().contains("a.imprint") && System.nanoTime() < deadline);
+      assertEquals(0, found.exitCode(), found::toString);
+      assertTrue(
+          found.stdout().contains("\"url\":\"asr://" + lab.address(lab.server()) + ":7830\""),
+          found::toString);
+      assertTrue(found.stdout().contains("\"image\":\"a.imprint\""), found::toString);
+      assertEquals(0, server.stop(), server::text);
     }
   }
 }
