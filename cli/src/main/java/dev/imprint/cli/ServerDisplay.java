@@ -77,7 +77,10 @@ final class ServerDisplay {
       return prefix(r.session()) + "Ready to start accepting clients";
     }
     if (e instanceof ServerEvent.StreamStarted s) {
-      return prefix(s.session()) + "Starting stream " + DATE.format(s.at());
+      return prefix(s.session())
+          + "Starting stream "
+          + DATE.format(s.at())
+          + (live ? "  (loop " + (s.loop() + 1) + ", " + Sizes.human(s.rate()) + "/s)" : "");
     }
     if (e instanceof ServerEvent.StreamSuspended s) {
       return prefix(s.session())

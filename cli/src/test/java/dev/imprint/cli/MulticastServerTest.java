@@ -54,7 +54,7 @@ class MulticastServerTest {
   }
 
   /** 48 MiB with 12 MiB of random data in three places, the rest holes. */
-  private static Path disk(Path p, long seed) throws IOException {
+  static Path disk(Path p, long seed) throws IOException {
     TestData.setLength(p, 48 * MIB);
     try (var ch = java.nio.channels.FileChannel.open(p, java.nio.file.StandardOpenOption.WRITE)) {
       for (int i = 0; i < 3; i++) {
@@ -66,7 +66,7 @@ class MulticastServerTest {
     return p;
   }
 
-  private static Path create(Path raw, Path image, String... more) {
+  static Path create(Path raw, Path image, String... more) {
     List<String> a =
         new ArrayList<>(
             List.of(
@@ -368,77 +368,43 @@ class MulticastServerTest {
         server.ready(1);
         String url = "asr://" + lab.address(lab.server()) + ":7801";
         Path t = dir.resolve("t.img");
-        Cmd.Result noToken =
-            imprint(
-                lab,
-                c1,
-                "restore",
-                "--source",
-                url,
-                "--target",
-                t.toString(),
-                "--erase",
-                "--noprompt",
-                "--unicast-fallback");
+        Cmd.Result noToken = restore(lab, c1, url, t);
         assertEquals(2, noToken.exitCode(), noToken::toString);
         assertTrue(noToken.stderr().contains("needs its token"), noToken::toString);
-        Cmd.Result outside =
-            imprint(
-                lab,
-                c2,
-                "restore",
-                "--source",
-                url,
-                "--target",
-                t.toString(),
-                "--erase",
-                "--noprompt",
-                "--unicast-fallback",
-                "--token",
-                "s3cret");
+        Cmd.Result outside = restore(lab, c2, url, t, "--token", "s3cret");
         assertEquals(2, outside.exitCode(), outside::toString);
         assertTrue(
             outside.stderr().contains("not in this server's --allow list"), outside::toString);
-        Cmd.Result untrusted =
-            imprint(
-                lab,
-                c1,
-                "restore",
-                "--source",
-                url,
-                "--target",
-                t.toString(),
-                "--erase",
-                "--noprompt",
-                "--unicast-fallback",
-                "--token",
-                "s3cret",
-                "--trust",
-                Keys.publicFileFor(otherKey).toString());
+        String other = Keys.publicFileFor(otherKey).toString();
+        Cmd.Result untrusted = restore(lab, c1, url, t, "--token", "s3cret", "--trust", other);
         assertEquals(2, untrusted.exitCode(), untrusted::toString);
         assertTrue(untrusted.stderr().contains("not a trusted key"), untrusted::toString);
         assertFalse(Files.exists(t), "nothing is written before the checks pass");
-        Cmd.Result trusted =
-            imprint(
-                lab,
-                c1,
-                "restore",
-                "--source",
-                url,
-                "--target",
-                t.toString(),
-                "--erase",
-                "--noprompt",
-                "--unicast-fallback",
-                "--token",
-                "s3cret",
-                "--trust",
-                Keys.publicFileFor(signKey).toString());
+        String signer = Keys.publicFileFor(signKey).toString();
+        Cmd.Result trusted = restore(lab, c1, url, t, "--token", "s3cret", "--trust", signer);
         assertEquals(0, trusted.exitCode(), trusted::toString);
         assertEquals(-1L, Files.mismatch(rawA, t));
         assertEquals(0, server.stop(), server::text);
       }
     }
+  }
+
+  /** {@code imprint restore} from {@code url} onto {@code target} in {@code ns}, with fallback. */
+  private static Cmd.Result restore(
+      NetLab lab, String ns, String url, Path target, String... more) {
+    List<String> a =
+        new ArrayList<>(
+            List.of(
+                "restore",
+                "--source",
+                url,
+                "--target",
+                target.toString(),
+                "--erase",
+                "--noprompt",
+                "--unicast-fallback"));
+    a.addAll(List.of(more));
+    return imprint(lab, ns, a.toArray(String[]::new));
   }
 
   @Test

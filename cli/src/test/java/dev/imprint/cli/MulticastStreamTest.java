@@ -42,28 +42,10 @@ class MulticastStreamTest {
   @BeforeAll
   static void images() throws IOException {
     NetLab.assumeAvailable();
-    rawA = disk(shared.resolve("a.raw"), 11);
-    rawB = disk(shared.resolve("b.raw"), 12);
-    imageA = create(rawA, shared.resolve("a.imprint"));
-    imageB = create(rawB, shared.resolve("b.imprint"));
-  }
-
-  /** 32 MiB with 8 MiB of random data in two places, the rest holes. */
-  private static Path disk(Path p, long seed) throws IOException {
-    TestData.setLength(p, 32 * MIB);
-    try (var ch = java.nio.channels.FileChannel.open(p, java.nio.file.StandardOpenOption.WRITE)) {
-      ch.write(java.nio.ByteBuffer.wrap(TestData.random(4 * MIB + 513, seed)), 4096);
-      ch.write(java.nio.ByteBuffer.wrap(TestData.random(4 * MIB, seed + 1)), 20 * MIB);
-    }
-    return p;
-  }
-
-  private static Path create(Path raw, Path image) {
-    CliRun.Result r =
-        CliRun.run(
-            "create", "--source", raw.toString(), "--output", image.toString(), "--all-blocks");
-    assertEquals(0, r.code(), r::toString);
-    return image;
+    rawA = MulticastServerTest.disk(shared.resolve("a.raw"), 11);
+    rawB = MulticastServerTest.disk(shared.resolve("b.raw"), 12);
+    imageA = MulticastServerTest.create(rawA, shared.resolve("a.imprint"));
+    imageB = MulticastServerTest.create(rawB, shared.resolve("b.imprint"));
   }
 
   /** A server of {@code image} on {@code group}:7800 at {@code rate} bytes/s, JSON output. */
@@ -169,8 +151,8 @@ class MulticastStreamTest {
       Path f3 = dir.resolve("c3.img");
       Path back2 = dir.resolve("loop2.img");
       Path back3 = dir.resolve("loop3.img");
-      TestData.setLength(back2, 32 * MIB);
-      TestData.setLength(back3, 32 * MIB);
+      TestData.setLength(back2, 48 * MIB);
+      TestData.setLength(back3, 48 * MIB);
       try (LoopDevice l2 = LoopDevice.attach(back2);
           LoopDevice l3 = LoopDevice.attach(back3)) {
         Process p1 = client(lab, c.get(0), "c1", List.of(f1.toString()));

@@ -32,7 +32,13 @@ import org.slf4j.LoggerFactory;
  */
 public final class CastSession extends AbstractBehavior<CastSession.Command> {
   /** A client not heard from this long has left. */
-  static final Duration SILENCE = Duration.ofSeconds(15);
+  static final Duration SILENCE = Duration.ofSeconds(30);
+
+  /**
+   * A client's first report may take longer: between its handshake and it lie the wait for
+   * multicast, reading the index and the checks of its targets.
+   */
+  static final Duration FIRST_REPORT = Duration.ofMinutes(2);
 
   static final Duration TICK = Duration.ofSeconds(1);
 
@@ -235,7 +241,9 @@ public final class CastSession extends AbstractBehavior<CastSession.Command> {
       listener.tell(new ServerEvent.StreamSuspended(image.name(), limit));
       return this;
     }
-    listener.tell(new ServerEvent.StreamStarted(image.name(), l.loop(), Instant.now()));
+    listener.tell(
+        new ServerEvent.StreamStarted(
+            image.name(), l.loop(), Instant.now(), stream == null ? 0 : stream.rate()));
     return this;
   }
 
@@ -249,11 +257,12 @@ public final class CastSession extends AbstractBehavior<CastSession.Command> {
       }
       stream.report(receiving);
     }
-    Instant stale = Instant.now().minus(SILENCE);
+    Instant now = Instant.now();
     var it = clients.values().iterator();
     while (it.hasNext()) {
       ClientView c = it.next();
-      if (c.lastSeen().isBefore(stale)) {
+      Duration limit = c.state().equals("joining") ? FIRST_REPORT : SILENCE;
+      if (c.lastSeen().isBefore(now.minus(limit))) {
         it.remove();
         listener.tell(new ServerEvent.ClientGone(image.name(), c, "silent"));
       } else {

@@ -13,8 +13,8 @@ public sealed interface ServerEvent {
   /** A session could not start (its port is taken, ...); the server stops. */
   record Failed(String session, String message) implements ServerEvent {}
 
-  /** A loop of the stream begins. */
-  record StreamStarted(String session, int loop, Instant at) implements ServerEvent {}
+  /** A loop of the stream begins, at {@code rate} bytes per second. */
+  record StreamStarted(String session, int loop, Instant at, long rate) implements ServerEvent {}
 
   /** The stream paused after Loop Suspend loops without a client. */
   record StreamSuspended(String session, int loops) implements ServerEvent {}
