@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Multicast restore to 3 clients at 0%, 5% and 10% random loss per client, against udpcast
 # (udp-sender/udp-receiver, with and without its --fec), all at the same Data Rate in network
-# namespaces on one bridge. The image is the benchmark disk made with --all-blocks (>= 1 GB
-# stored); udpcast sends that same image file, so both move the same bytes.
+# namespaces on one bridge. The image is the benchmark disk made with --all-blocks --compress none
+# (>= 1 GB stored); udpcast sends that same image file, so both move the same bytes.
 #
 #   bench/multicast.sh            (root; RATE=50000000 bytes/s by default)
 #
@@ -21,10 +21,11 @@ PORT=7800
 cd "$REPO"
 imprint_warmup || die "no imprint launcher"
 [[ -f $RAW ]] || bench/mkimage.sh "$RAW"
-IMG=$BENCH_WORK/disk-all.imprint
+IMG=$BENCH_WORK/disk-all-raw.imprint
 if [[ ! -f $IMG ]]; then
-    log "imaging $RAW with --all-blocks"
-    "$IMPRINT" create --source "$RAW" --output "$IMG" --all-blocks >/dev/null || die "create failed"
+    log "imaging $RAW with --all-blocks --compress none"
+    "$IMPRINT" create --source "$RAW" --output "$IMG" --all-blocks --compress none >/dev/null ||
+        die "create failed"
 fi
 STORED=$(stat -c %s "$IMG")
 W=$(awk -v s="$STORED" -v r="$RATE" 'BEGIN {printf "%.2f", s / r}')
