@@ -550,4 +550,57 @@ class MulticastServerTest {
       assertEquals(0, server.stop(), server::text);
     }
   }
+
+  @Test
+  void receiveIntoAFileResumesOnlyTheSameImage() throws Exception {
+    NetLab.assumeAvailable();
+    try (NetLab lab = NetLab.create(1);
+        Served server =
+            new Served(
+                lab,
+                lab.server(),
+                dir,
+                "server",
+                "--source",
+                imageA.toString(),
+                "--config",
+                config("239.77.6.1", 7840).toString())) {
+      server.ready(1);
+      String url = "asr://" + lab.address(lab.server()) + ":7840";
+      String client = lab.clients().get(0);
+      Path file = dir.resolve("received.imprint");
+      Path part = dir.resolve("received.imprint.part");
+      Path sidecar = dir.resolve("received.imprint.part.digest");
+      // Part of another image, from an earlier run against another server: refused, untouched.
+      byte[] headOfB = java.util.Arrays.copyOf(Files.readAllBytes(imageB), 1 << 20);
+      Files.write(part, headOfB);
+      Files.writeString(sidecar, digestOf(imageB) + "\n");
+      Cmd.Result other =
+          imprint(lab, client, "restore", "--source", url, "--file", file.toString());
+      assertEquals(2, other.exitCode(), other::toString);
+      assertTrue(
+          other.stderr().contains("holds part of image " + digestOf(imageB)), other::toString);
+      assertEquals(-1L, Files.mismatch(part, writeBytes(dir.resolve("b-head"), headOfB)));
+      // Part of this image: the rest is received, the whole checked and renamed.
+      Files.write(part, java.util.Arrays.copyOf(Files.readAllBytes(imageA), 1 << 20));
+      Files.writeString(sidecar, digestOf(imageA) + "\n");
+      Cmd.Result ok = imprint(lab, client, "restore", "--source", url, "--file", file.toString());
+      assertEquals(0, ok.exitCode(), ok::toString);
+      assertEquals(-1L, Files.mismatch(imageA, file), "the received file is the image");
+      assertFalse(Files.exists(part));
+      assertFalse(Files.exists(sidecar));
+      assertEquals(0, server.stop(), server::text);
+    }
+  }
+
+  private static String digestOf(Path image) throws IOException {
+    try (var img = dev.imprint.engine.job.SourceOpener.openImage(image.toString())) {
+      return java.util.HexFormat.of().formatHex(img.metadata().digest());
+    }
+  }
+
+  private static Path writeBytes(Path p, byte[] b) throws IOException {
+    Files.write(p, b);
+    return p;
+  }
 }
