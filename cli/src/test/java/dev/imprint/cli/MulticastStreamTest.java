@@ -130,7 +130,7 @@ class MulticastStreamTest {
   }
 
   private static void awaitPercent(Served s, String address, double percent) throws Exception {
-    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(180);
+    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(420);
     while (percentOf(s, address) < percent) {
       assertTrue(
           System.nanoTime() < deadline,
