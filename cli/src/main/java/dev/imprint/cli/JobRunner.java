@@ -59,7 +59,9 @@ final class JobRunner {
    */
   static long silenceMillis(RestoreRequest request) {
     return request.stallLimit().toMillis()
-        + (request.source().isHttp() ? request.source().http().retryBudget().toMillis() : 0)
+        + (request.source().isHttp() || request.source().isServer()
+            ? request.source().http().retryBudget().toMillis()
+            : 0)
         + 60_000;
   }
 

@@ -61,12 +61,14 @@ public final class Main implements Runnable {
     VERBS.put("sign", SignCommand::new);
     VERBS.put("station", StationCommand::new);
     VERBS.put("audit", AuditCommand::new);
+    VERBS.put("server", ServerCommand::new);
+    VERBS.put("browse", BrowseCommand::new);
     VERBS.put("help", CommandLine.HelpCommand::new);
   }
 
   /** The commands that run Pekko streams: their actor system starts before parsing. */
   private static final Set<String> VERBS_WITH_ACTORS =
-      Set.of("restore", "create", "verify", "batch", "station");
+      Set.of("restore", "create", "verify", "batch", "station", "server");
 
   @CommandLine.Spec CommandLine.Model.CommandSpec spec;
 
@@ -232,6 +234,12 @@ public final class Main implements Runnable {
   }
 
   private static String[] withImpliedVerb(String[] args) {
+    if (args.length > 0 && args[0].equals("-server")) {
+      // asr's spelling: -server CONFIG starts a multicast server.
+      List<String> l = new ArrayList<>(List.of("server", "--config"));
+      l.addAll(List.of(args).subList(1, args.length));
+      return l.toArray(String[]::new);
+    }
     if (args.length > 0 && ASR_RESTORE_OPTIONS.contains(args[0])) {
       List<String> l = new ArrayList<>();
       l.add("restore");

@@ -60,7 +60,6 @@ final class RestoreCommand implements Callable<Integer> {
 
   @Option(
       names = {"--target", "-target"},
-      required = true,
       paramLabel = "T",
       description = "Block device, partition or image file; repeat for several targets.")
   List<String> targets;
@@ -168,6 +167,8 @@ final class RestoreCommand implements Callable<Integer> {
 
   @Mixin RemoteOptions remote;
 
+  @Mixin ServerClientOptions server;
+
   /** What the job tells this front end, shown in order on the command's own thread. */
   private final BlockingQueue<RestoreEvent> events = new LinkedBlockingQueue<>();
 
@@ -179,6 +180,13 @@ final class RestoreCommand implements Callable<Integer> {
   }
 
   private Integer call(Pekko pekko) throws Exception {
+    if (server.file != null) {
+      return server.receiveFile(source, targets, remote.http(), outputOptions.display());
+    }
+    if (targets == null || targets.isEmpty()) {
+      throw new UserError(
+          "Missing required option: '--target=T' (or --file PATH with an asr:// source)");
+    }
     if (!erase) {
       // asr's second mode: copy items onto a mounted volume, keeping the rest (FileCopyRestore).
       String blockOnly =
@@ -215,14 +223,20 @@ final class RestoreCommand implements Callable<Integer> {
   }
 
   private RestoreRequest request() {
-    remote.requireHttp(source);
+    server.requireServer(source);
+    if (!isServer()) {
+      remote.requireHttp(source);
+    }
     java.util.function.Consumer<String> warnings =
         w -> {
           LoggerFactory.getLogger(RestoreCommand.class).warn("{}", w);
           events.add(new RestoreEvent.Warning(w));
         };
     // Outages and slow servers become warning events, shown (and in JSON) in order.
-    HttpOptions http = isHttp() ? remote.http().withNotices(warnings) : null;
+    HttpOptions http = isHttp() || isServer() ? remote.http().withNotices(warnings) : null;
+    if (isServer()) {
+      http = server.withToken(http);
+    }
     if (http != null) {
       // Its client is built while the actor system starts, not after.
       HttpRangeReader.prepare(http);
@@ -236,7 +250,8 @@ final class RestoreCommand implements Callable<Integer> {
             allBlocks,
             () -> new BufferedInputStream(Terminal.in(), 1 << 20),
             warnings,
-            bmap);
+            bmap,
+            isServer() ? server.options() : null);
     return new RestoreRequest(
         from,
         targets,
@@ -256,6 +271,10 @@ final class RestoreCommand implements Callable<Integer> {
 
   private boolean isHttp() {
     return dev.imprint.engine.http.HttpUrls.isHttpUrl(source);
+  }
+
+  private boolean isServer() {
+    return dev.imprint.engine.control.ControlChannel.isServerUrl(source);
   }
 
   /**

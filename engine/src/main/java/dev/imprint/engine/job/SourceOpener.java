@@ -67,6 +67,9 @@ public final class SourceOpener {
       if (s.isHttp()) {
         return openHttp(s);
       }
+      if (s.isServer()) {
+        return ServerSource.chunks(s);
+      }
       Path p = s.localPath();
       FileKind kind = FileKind.probe(p);
       if (kind == FileKind.MISSING) {
@@ -353,6 +356,9 @@ public final class SourceOpener {
 
   /** An Imprint image at random access, from a file or an http(s) URL. */
   public static Image openImage(SourceSpec s) throws IOException {
+    if (s.isServer()) {
+      return ServerSource.open(s);
+    }
     if (s.isHttp()) {
       HttpRangeReader r = null;
       try {
@@ -395,13 +401,18 @@ public final class SourceOpener {
     }
   }
 
-  private static ChunkSupply imageChunks(SourceSpec s, Image image) throws IOException {
+  /** Refuses an image that --trust does not allow; warns of signatures that fail. */
+  static void checkTrust(SourceSpec s, Image image) throws IOException {
+    String refused = Trust.refusal(image.metadata(), s.trust(), s.where());
+    if (refused != null) {
+      throw new Refusal(refused);
+    }
+    warnFailingSignatures(s, image.metadata());
+  }
+
+  static ChunkSupply imageChunks(SourceSpec s, Image image) throws IOException {
     try {
-      String refused = Trust.refusal(image.metadata(), s.trust(), s.where());
-      if (refused != null) {
-        throw new Refusal(refused);
-      }
-      warnFailingSignatures(s, image.metadata());
+      checkTrust(s, image);
       Integer volume = s.sourceVolume();
       if (volume == null) {
         return new ImageChunks(image);

@@ -1,5 +1,7 @@
 package dev.imprint.engine.job;
 
+import dev.imprint.engine.control.ClientOptions;
+import dev.imprint.engine.control.ControlChannel;
 import dev.imprint.engine.http.HttpOptions;
 import dev.imprint.engine.http.HttpUrls;
 import java.io.InputStream;
@@ -20,6 +22,7 @@ import java.util.function.Supplier;
  * @param stdin where {@code -} reads from
  * @param warnings lines for the user that are not errors (e.g. a server without range support)
  * @param bmap a bmap file for a raw source (restore's --bmap), or null to look beside it
+ * @param server how an {@code asr://} or {@code imprint://} source is received
  */
 public record SourceSpec(
     String spec,
@@ -29,17 +32,19 @@ public record SourceSpec(
     boolean allBlocks,
     Supplier<InputStream> stdin,
     Consumer<String> warnings,
-    Path bmap) {
+    Path bmap,
+    ClientOptions server) {
   public static final String STDIN = "-";
 
   public SourceSpec {
+    server = server == null ? ClientOptions.defaults() : server;
     trust = trust == null ? List.of() : List.copyOf(trust);
     http = http == null ? HttpOptions.defaults() : http;
     warnings = warnings == null ? w -> {} : warnings;
     stdin = stdin == null ? () -> System.in : stdin;
   }
 
-  /** A source without an explicit bmap (one beside a raw image is still found). */
+  /** A source without an explicit bmap (one beside a raw image is still found), not a server. */
   public SourceSpec(
       String spec,
       HttpOptions http,
@@ -48,7 +53,7 @@ public record SourceSpec(
       boolean allBlocks,
       Supplier<InputStream> stdin,
       Consumer<String> warnings) {
-    this(spec, http, trust, sourceVolume, allBlocks, stdin, warnings, null);
+    this(spec, http, trust, sourceVolume, allBlocks, stdin, warnings, null, null);
   }
 
   public static SourceSpec of(String spec) {
@@ -63,9 +68,14 @@ public record SourceSpec(
     return HttpUrls.isHttpUrl(spec);
   }
 
+  /** Whether it names a multicast server: {@code asr://host[:port]} or {@code imprint://}. */
+  public boolean isServer() {
+    return ControlChannel.isServerUrl(spec);
+  }
+
   /** The local file or device, or null for a pipe or a URL. */
   public Path localPath() {
-    return isStdin() || isHttp() ? null : Path.of(spec);
+    return isStdin() || isHttp() || isServer() ? null : Path.of(spec);
   }
 
   /** How messages name it. */

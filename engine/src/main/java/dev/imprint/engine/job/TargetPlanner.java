@@ -6,6 +6,7 @@ import dev.imprint.engine.device.OpenMode;
 import dev.imprint.engine.device.SystemDisks;
 import dev.imprint.engine.device.TargetCheck;
 import dev.imprint.engine.device.TargetDevice;
+import dev.imprint.engine.image.Image;
 import dev.imprint.engine.image.ImageHeader;
 import dev.imprint.engine.image.ImageKind;
 import dev.imprint.engine.layout.TargetFit;
@@ -13,6 +14,7 @@ import dev.imprint.engine.partition.PartitionScheme;
 import dev.imprint.engine.pipeline.ChunkSupply;
 import dev.imprint.engine.pipeline.ImageChunks;
 import dev.imprint.engine.pipeline.MemoryBudget;
+import dev.imprint.engine.pipeline.MulticastChunks;
 import dev.imprint.engine.pipeline.RestoreOptions;
 import dev.imprint.engine.pipeline.StreamedImageChunks;
 import dev.imprint.engine.pipeline.TableFix;
@@ -59,8 +61,9 @@ public final class TargetPlanner {
 
   /** Bytes a target must hold: where the image's data and partitions end. */
   public static long needed(ChunkSupply supply, SourceSpec source) {
-    return supply instanceof ImageChunks ic && source.sourceVolume() == null
-        ? TargetFit.minimumSize(ic.image().metadata())
+    Image image = imageOf(supply);
+    return image != null && source.sourceVolume() == null
+        ? TargetFit.minimumSize(image.metadata())
         : supply.logicalSize();
   }
 
@@ -129,8 +132,16 @@ public final class TargetPlanner {
 
   /** The Imprint header of the source, when it is an image. */
   public static ImageHeader headerOf(ChunkSupply supply) {
-    return supply instanceof ImageChunks ic
-        ? ic.image().header()
+    Image image = imageOf(supply);
+    return image != null
+        ? image.header()
         : supply instanceof StreamedImageChunks sc ? sc.header() : null;
+  }
+
+  /** The image behind a supply read at random (a file, http(s) ranges, a multicast stream). */
+  private static Image imageOf(ChunkSupply supply) {
+    return supply instanceof ImageChunks ic
+        ? ic.image()
+        : supply instanceof MulticastChunks mc ? mc.image() : null;
   }
 }

@@ -10,7 +10,7 @@ import org.apache.pekko.stream.javadsl.Source;
  * otherwise. Data chunks arrive decoded and checked against their SHA-256 when the source has one.
  */
 public sealed interface ChunkSupply extends Closeable
-    permits ImageChunks, StreamedImageChunks, DiskChunks {
+    permits ImageChunks, StreamedImageChunks, DiskChunks, MulticastChunks {
   String description();
 
   /** Size of the logical disk, or -1 when a pipe doesn't tell until its end. */

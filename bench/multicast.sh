@@ -1,0 +1,160 @@
+#!/usr/bin/env bash
+# Multicast restore to 3 clients at 0%, 5% and 10% random loss per client, against udpcast
+# (udp-sender/udp-receiver, with and without its --fec), all at the same Data Rate in network
+# namespaces on one bridge. The image is the benchmark disk made with --all-blocks --compress none
+# (>= 1 GB stored); udpcast sends that same image file, so both move the same bytes.
+#
+#   bench/multicast.sh            (root; RATE=50000000 bytes/s by default)
+#
+# W = stored image bytes / RATE, the wire time. For each tool and loss: seconds from starting the
+# 3 clients together until the last has written everything (imprint: its target enters
+# "verifying"; udpcast: udp-receiver exits), and for imprint also until the last has verified.
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+require_root
+need ip nft udp-sender udp-receiver java
+RATE=${RATE:-50000000}
+LOSSES=${LOSSES:-"0 5 10"}
+GROUP=239.81.$((RANDOM % 200)).1
+RDV=239.82.$((RANDOM % 200)).1
+PORT=7800
+
+cd "$REPO"
+imprint_warmup || die "no imprint launcher"
+[[ -f $RAW ]] || bench/mkimage.sh "$RAW"
+IMG=$BENCH_WORK/disk-all-raw.imprint
+if [[ ! -f $IMG ]]; then
+    log "imaging $RAW with --all-blocks --compress none"
+    "$IMPRINT" create --source "$RAW" --output "$IMG" --all-blocks --compress none >/dev/null ||
+        die "create failed"
+fi
+STORED=$(stat -c %s "$IMG")
+W=$(awk -v s="$STORED" -v r="$RATE" 'BEGIN {printf "%.2f", s / r}')
+log "image $IMG: $STORED bytes stored; W = $W s at $RATE B/s"
+
+# ---------------------------------------------------------------- the LAN
+ID=$(printf '%04x' $((RANDOM)))
+BR=brbn$ID
+NET=10.$((64 + RANDOM % 100)).$((RANDOM % 250))
+SRV=mcbench-$ID-s
+CLIENTS=(mcbench-$ID-c1 mcbench-$ID-c2 mcbench-$ID-c3)
+ip link add "$BR" type bridge mcast_snooping 0
+on_exit "ip link delete '$BR'"
+ip link set "$BR" up
+n=1
+for ns in "$SRV" "${CLIENTS[@]}"; do
+    ip netns add "$ns"
+    on_exit "ip netns delete '$ns'"
+    ip link add "vb$ID$n" type veth peer name lab0 netns "$ns"
+    ip link set "vb$ID$n" master "$BR" up
+    ip -n "$ns" addr add "$NET.$n/24" dev lab0
+    ip -n "$ns" link set lo up
+    ip -n "$ns" link set lab0 up
+    ip -n "$ns" route add 224.0.0.0/4 dev lab0
+    n=$((n + 1))
+done
+SRV_ADDR=$NET.1
+
+set_loss() { # PERCENT
+    local ns
+    for ns in "${CLIENTS[@]}"; do
+        ip netns exec "$ns" nft flush ruleset
+        ((${1} > 0)) || continue
+        ip netns exec "$ns" nft "add table inet bench; add chain inet bench input { type filter hook input priority 0 ; policy accept ; }; add rule inet bench input meta l4proto udp numgen random mod 100 < $1 drop"
+    done
+}
+
+TMPFS_SIZE=${TMPFS_SIZE:-8G}
+tmpfs_mount
+now() { date +%s.%N; }
+
+# ---------------------------------------------------------------- imprint
+run_imprint() { # LOSS -> "written verified"
+    tmpfs_clean
+    local out=$BENCH_WORK/mcast-server.out
+    ip netns exec "$SRV" "$IMPRINT" server --source "$IMG" --data-rate "$RATE" \
+        --multicast-address "$GROUP" --port "$PORT" --dns-service-discovery false \
+        --fixed-rate --interface lab0 >"$out" 2>&1 &
+    local server=$!
+    local i
+    for i in $(seq 600); do
+        grep -q 'Ready to start accepting clients' "$out" && break
+        sleep 0.1
+    done
+    local t0 pids=() c
+    t0=$(now)
+    for c in 0 1 2; do
+        (
+            ip netns exec "${CLIENTS[c]}" "$IMPRINT" restore --source "asr://$SRV_ADDR:$PORT" \
+                --target "$TMPFS/c$c.img" --erase --noprompt --json --interface lab0 |
+                while IFS= read -r line; do
+                    [[ $line == *'"state":"verifying"'* ]] && now >"$TMPFS/c$c.written"
+                    [[ $line == *'"event":"finished"'* ]] && { now >"$TMPFS/c$c.verified"; echo "$line" >"$TMPFS/c$c.result"; }
+                done
+        ) &
+        pids+=($!)
+    done
+    wait "${pids[@]}"
+    kill -TERM "$server"
+    wait "$server" 2>/dev/null || true
+    local written=0 verified=0 t
+    for c in 0 1 2; do
+        grep -q '"ok":true' "$TMPFS/c$c.result" 2>/dev/null || log "imprint client $c failed: $(cat "$TMPFS/c$c.result" 2>/dev/null)"
+        cmp -s "$RAW" "$TMPFS/c$c.img" || log "imprint client $c: target differs from the disk"
+        t=$(awk -v a="$(cat "$TMPFS/c$c.written" 2>/dev/null || echo 0)" -v b="$t0" 'BEGIN {printf "%.2f", a - b}')
+        written=$(maxof "$written" "$t")
+        t=$(awk -v a="$(cat "$TMPFS/c$c.verified" 2>/dev/null || echo 0)" -v b="$t0" 'BEGIN {printf "%.2f", a - b}')
+        verified=$(maxof "$verified" "$t")
+    done
+    echo "$written $verified"
+}
+
+# ---------------------------------------------------------------- udpcast
+run_udpcast() { # LOSS FEC(""|spec) -> "written"
+    tmpfs_clean
+    local fec=()
+    [[ -n $2 ]] && fec=(--fec "$2")
+    local mbit=$((RATE * 8 / 1000000))
+    ip netns exec "$SRV" udp-sender --file "$IMG" --interface lab0 --mcast-rdv-address "$RDV" \
+        --portbase 9000 --max-bitrate "${mbit}m" --min-receivers 3 --nokbd "${fec[@]}" \
+        >"$BENCH_WORK/udp-sender.out" 2>&1 &
+    local sender=$!
+    sleep 1
+    local t0 pids=() c
+    t0=$(now)
+    for c in 0 1 2; do
+        ip netns exec "${CLIENTS[c]}" udp-receiver --file "$TMPFS/u$c.img" --interface lab0 \
+            --mcast-rdv-address "$RDV" --portbase 9000 --nokbd >/dev/null 2>&1 &
+        pids+=($!)
+    done
+    wait "${pids[@]}"
+    local t1
+    t1=$(now)
+    wait "$sender" 2>/dev/null || true
+    for c in 0 1 2; do
+        cmp -s "$IMG" "$TMPFS/u$c.img" || log "udpcast receiver $c: file differs"
+    done
+    awk -v a="$t1" -v b="$t0" 'BEGIN {printf "%.2f", a - b}'
+}
+
+OUT=$BENCH_OUT/multicast-$(date +%Y%m%d-%H%M%S).txt
+{
+    echo "multicast: 3 clients, image $STORED bytes stored, Data Rate $RATE B/s, W = $W s"
+    printf '%-6s %-22s %10s %8s %10s %8s %12s\n' loss tool written_s xW verified_s xW vs_udpcast
+    for loss in $LOSSES; do
+        set_loss "$loss"
+        log "loss $loss%: imprint"
+        read -r iw iv < <(run_imprint "$loss")
+        log "loss $loss%: udpcast"
+        uw=$(run_udpcast "$loss" "")
+        log "loss $loss%: udpcast --fec 8x8/128"
+        uf=$(run_udpcast "$loss" "8x8/128")
+        best=$(printf '%s\n%s\n' "$uw" "$uf" | sort -g | head -n1)
+        xw() { awk -v t="$1" -v w="$W" 'BEGIN {printf "%.2f", t / w}'; }
+        ratio=$(awk -v a="$iw" -v b="$best" 'BEGIN {printf "%.2f", a / b}')
+        printf '%-6s %-22s %10s %8s %10s %8s %12s\n' "$loss%" imprint "$iw" "$(xw "$iw")" "$iv" "$(xw "$iv")" "$ratio"
+        printf '%-6s %-22s %10s %8s %10s %8s %12s\n' "$loss%" "udpcast" "$uw" "$(xw "$uw")" - - -
+        printf '%-6s %-22s %10s %8s %10s %8s %12s\n' "$loss%" "udpcast --fec 8x8/128" "$uf" "$(xw "$uf")" - - -
+    done
+    echo "(vs_udpcast: imprint's written time / the faster udpcast's at the same loss, same run)"
+} | tee "$OUT"
+log "saved $OUT"
