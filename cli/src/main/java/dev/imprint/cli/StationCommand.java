@@ -115,6 +115,13 @@ final class StationCommand implements Callable<Integer> {
   boolean noverify;
 
   @Option(
+      names = "--new-ids",
+      description =
+          "After each drive verified, give it fresh GPT disk and partition GUIDs and fresh"
+              + " filesystem UUIDs/serials (recorded in the audit log).")
+  boolean newIds;
+
+  @Option(
       names = "--eject",
       description =
           "Power each drive down once it is done, where the kernel allows it (USB, SATA).")
@@ -293,7 +300,8 @@ final class StationCommand implements Callable<Integer> {
             tree,
             sysfs != null
                 ? new DeviceWatcher.Options(false, Duration.ofSeconds(2), Duration.ofMillis(150))
-                : DeviceWatcher.Options.defaults(!noUevents));
+                : DeviceWatcher.Options.defaults(!noUevents),
+            newIds);
     try (AuditLog closing = log) {
       return StationFrontEnd.run(
           pekko.get(),
