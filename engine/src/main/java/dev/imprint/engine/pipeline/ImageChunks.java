@@ -104,6 +104,11 @@ public final class ImageChunks implements ChunkSupply {
     return DECODED.sum();
   }
 
+  /** Keeps at most this many bytes of decoded chunks for other readers of the same image. */
+  public static void keepDecoded(long bytes) {
+    SharedDecodes.INSTANCE.bound(bytes);
+  }
+
   @Override
   public Source<Chunk, NotUsed> chunks(int parallelism, Executor cpu) {
     List<IndexEntry> index = image.metadata().index();
