@@ -21,6 +21,7 @@ import java.util.List;
 import java.util.Optional;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
 /** {@code imprint station}: image every drive the rules accept as it is plugged in. */
@@ -159,6 +160,8 @@ final class StationCommand implements Callable<Integer> {
       description = "Use the image only if signed by this public key (repeatable).")
   List<Path> trust;
 
+  @Mixin RemoteOptions remote;
+
   @Option(
       names = {"--json", "-json"},
       description = "Print one JSON object per event (docs/STATION.md).")
@@ -238,10 +241,17 @@ final class StationCommand implements Callable<Integer> {
     } catch (IllegalArgumentException e) {
       throw new UserError(e.getMessage());
     }
+    remote.requireHttp(source);
+    dev.imprint.engine.http.HttpOptions httpSource =
+        dev.imprint.engine.http.HttpUrls.isHttpUrl(source) ? remote.http() : null;
+    if (httpSource != null) {
+      // Its client is built now, not when the first drive arrives.
+      dev.imprint.engine.http.HttpRangeReader.prepare(httpSource);
+    }
     SourceSpec spec =
         new SourceSpec(
             source,
-            null,
+            httpSource,
             trust,
             null,
             false,

@@ -94,13 +94,10 @@ public final class Station {
    * always gets), and decoded chunks kept for slots that want them later: with what the JVM itself
    * takes, 16 busy slots stay within 512 MiB under the launcher.
    */
-  static final long SLOT_BUFFERS = 96L << 20;
-
-  static final long KEPT_DECODES = 96L << 20;
+  static final long SLOT_BUFFERS = 64L << 20;
 
   public static Behavior<Command> create(StationConfig config, ActorRef<StationEvent> out) {
     dev.imprint.engine.pipeline.BufferPool.shareDirectMemory(SLOT_BUFFERS);
-    dev.imprint.engine.pipeline.ImageChunks.keepDecoded(KEPT_DECODES);
     return Behaviors.setup(ctx -> new Station(ctx, config, out).begin());
   }
 

@@ -10,6 +10,7 @@ import dev.imprint.engine.audit.AuditRecord;
 import dev.imprint.engine.testing.Cleanup;
 import dev.imprint.engine.testing.Cmd;
 import dev.imprint.engine.testing.LoopDevice;
+import dev.imprint.engine.testing.RangeServer;
 import dev.imprint.engine.testing.Root;
 import dev.imprint.engine.testing.TempMount;
 import dev.imprint.engine.testing.TestData;
@@ -320,6 +321,48 @@ class StationTest {
         assertEquals(uuid, v[3], r::toString);
       }
     }
+  }
+
+  @Test
+  void anHttpSourceTakesTheRemoteOptions() throws Exception {
+    Root.assumeRoot();
+    byte[] bytes = Files.readAllBytes(source);
+    Path a = disk("a.img", 32 * MIB);
+    try (RangeServer server = new RangeServer(bytes);
+        StationProcess s =
+            StationProcess.start(
+                dir,
+                "--source",
+                server.uri("/golden.img").toString(),
+                "--erase",
+                "--match",
+                "backing=" + dir.toAbsolutePath() + "/*",
+                "--audit",
+                dir.resolve("audit.jsonl").toString(),
+                "--header",
+                "X-Station: yes",
+                "--connections",
+                "2",
+                "--retry-for",
+                "20",
+                "--once",
+                "1")) {
+      LoopDevice la = attach(a);
+      s.awaitState(la.path(), "done", 120);
+      assertEquals(ExitCode.OK, s.exit(60), s::output);
+      assertTrue(server.getRanges().size() > 0, server.requests()::toString);
+    }
+    assertTrue(holdsImage(a));
+  }
+
+  @Test
+  void httpOptionsWithAFileSourceAreOneLine() {
+    CliRun.Result r =
+        CliRun.run("station", "--source", source.toString(), "--header", "X-A: b", "--insecure");
+    assertEquals(ExitCode.BAD_INPUT, r.code(), r::toString);
+    assertTrue(
+        r.err().contains("--header, --insecure apply only to an http:// or https:// source"),
+        r::toString);
   }
 
   private static String hash(Path p) {

@@ -42,7 +42,7 @@ public final class BufferPool {
    * The shared bound is soft: a pool that waited this long takes its buffer anyway, so pools that
    * each hold chunks back (the start and end of a disk, written last) never wait on one another.
    */
-  static final long SHARED_WAIT_NANOS = 3_000_000_000L;
+  static final long SHARED_WAIT_NANOS = 1_000_000_000L;
 
   private final int size;
   private final ConcurrentLinkedQueue<ByteBuffer> free;
@@ -147,15 +147,20 @@ public final class BufferPool {
 
   /**
    * Beyond this pool's reserved buffers, waits (a while) for the shared bound to allow one more.
+   * The bound counts only buffers beyond each pool's reserve: {@code sharedOut} is the sum over
+   * pools of their buffers out past {@link #RESERVED}.
    */
   private void awaitShare() {
     boolean beyond;
     synchronized (this) {
       beyond = out > RESERVED;
     }
+    if (!beyond) {
+      return;
+    }
     synchronized (SHARED) {
       long until = System.nanoTime() + SHARED_WAIT_NANOS;
-      while (beyond && sharedOut + size > sharedBound) {
+      while (sharedOut + size > sharedBound) {
         long left = until - System.nanoTime();
         if (left <= 0) {
           break;
@@ -177,13 +182,17 @@ public final class BufferPool {
   }
 
   private void returned() {
-    synchronized (SHARED) {
-      sharedOut = Math.max(0, sharedOut - size);
-      SHARED.notifyAll();
-    }
+    boolean beyond;
     synchronized (this) {
+      beyond = out > RESERVED;
       out = Math.max(0, out - 1);
       notifyAll();
+    }
+    if (beyond) {
+      synchronized (SHARED) {
+        sharedOut = Math.max(0, sharedOut - size);
+        SHARED.notifyAll();
+      }
     }
   }
 

@@ -31,19 +31,13 @@ final class SharedDecodes {
   static final SharedDecodes INSTANCE =
       new SharedDecodes(Math.min(256L << 20, Runtime.getRuntime().maxMemory() / 4));
 
-  private long budget;
+  private final long budget;
   private final Map<String, Integer> readers = new HashMap<>();
   private final LinkedHashMap<Key, CompletableFuture<Decoded>> kept = new LinkedHashMap<>();
   private long keptBytes;
 
   SharedDecodes(long budget) {
     this.budget = budget;
-  }
-
-  /** Keeps at most this many bytes of decoded chunks from now on. */
-  synchronized void bound(long bytes) {
-    budget = bytes;
-    evict();
   }
 
   synchronized void open(String image) {
