@@ -33,10 +33,10 @@ public final class BufferPool {
   private static long idleBound = 128L << 20;
 
   /**
-   * Buffers each pool takes without waiting for the shared bound: with two, a restore always has a
-   * chunk decoding and one on its way to the disk.
+   * Buffers each pool takes without waiting for the shared bound: one, so every job of a station
+   * always moves, if slowly.
    */
-  static final int RESERVED = 2;
+  static final int RESERVED = 1;
 
   /**
    * The shared bound is soft: a pool that waited this long takes its buffer anyway, so pools that
