@@ -4,7 +4,7 @@ import java.io.InterruptedIOException;
 import java.io.UncheckedIOException;
 import java.nio.ByteBuffer;
 import java.util.concurrent.ConcurrentHashMap;
-import java.util.concurrent.ConcurrentLinkedQueue;
+import java.util.concurrent.ConcurrentLinkedDeque;
 import org.apache.pekko.NotUsed;
 import org.apache.pekko.stream.javadsl.Source;
 
@@ -21,7 +21,7 @@ import org.apache.pekko.stream.javadsl.Source;
  */
 public final class BufferPool {
   /** Free buffers by size, for every pool of the process; at most {@link #idleBound} bytes. */
-  private static final ConcurrentHashMap<Integer, ConcurrentLinkedQueue<ByteBuffer>> IDLE =
+  private static final ConcurrentHashMap<Integer, ConcurrentLinkedDeque<ByteBuffer>> IDLE =
       new ConcurrentHashMap<>();
 
   /** The process-wide count of direct bytes out of every pool, and their shared bound. */
@@ -30,7 +30,9 @@ public final class BufferPool {
   private static long sharedOut;
   private static long idleBytes;
   private static long sharedBound = Long.MAX_VALUE;
-  private static long idleBound = 128L << 20;
+  private static final long IDLE_MOST = 128L << 20;
+
+  private static long idleBound = IDLE_MOST;
 
   /**
    * Buffers each pool takes without waiting for the shared bound: one, so every job of a station
@@ -45,7 +47,7 @@ public final class BufferPool {
   static final long SHARED_WAIT_NANOS = 1_000_000_000L;
 
   private final int size;
-  private final ConcurrentLinkedQueue<ByteBuffer> free;
+  private final ConcurrentLinkedDeque<ByteBuffer> free;
   private int limit;
   private int out;
   private volatile boolean closed;
@@ -58,7 +60,7 @@ public final class BufferPool {
   public BufferPool(int size, int limit) {
     this.size = size;
     this.limit = Math.max(1, limit);
-    this.free = IDLE.computeIfAbsent(size, k -> new ConcurrentLinkedQueue<>());
+    this.free = IDLE.computeIfAbsent(size, k -> new ConcurrentLinkedDeque<>());
   }
 
   /**
@@ -69,7 +71,7 @@ public final class BufferPool {
   public static void shareDirectMemory(long bytes) {
     synchronized (SHARED) {
       sharedBound = bytes;
-      idleBound = Math.min(idleBound, bytes);
+      idleBound = Math.min(IDLE_MOST, bytes);
       SHARED.notifyAll();
     }
   }
@@ -111,7 +113,7 @@ public final class BufferPool {
       out++;
     }
     awaitShare();
-    ByteBuffer b = free.poll();
+    ByteBuffer b = free.pollFirst(); // the last released: still in the caches
     if (b != null) {
       synchronized (SHARED) {
         idleBytes -= size;
@@ -139,7 +141,7 @@ public final class BufferPool {
         }
       }
       if (keep) {
-        free.offer(b);
+        free.offerFirst(b);
       }
       returned();
     }
