@@ -21,6 +21,7 @@ import java.util.List;
 import java.util.Optional;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
 /** {@code imprint station}: image every drive the rules accept as it is plugged in. */
@@ -115,6 +116,13 @@ final class StationCommand implements Callable<Integer> {
   boolean noverify;
 
   @Option(
+      names = "--new-ids",
+      description =
+          "After each drive verified, give it fresh GPT disk and partition GUIDs and fresh"
+              + " filesystem UUIDs/serials (recorded in the audit log).")
+  boolean newIds;
+
+  @Option(
       names = "--eject",
       description =
           "Power each drive down once it is done, where the kernel allows it (USB, SATA).")
@@ -151,6 +159,8 @@ final class StationCommand implements Callable<Integer> {
       paramLabel = "KEY.pub",
       description = "Use the image only if signed by this public key (repeatable).")
   List<Path> trust;
+
+  @Mixin RemoteOptions remote;
 
   @Option(
       names = {"--json", "-json"},
@@ -231,10 +241,17 @@ final class StationCommand implements Callable<Integer> {
     } catch (IllegalArgumentException e) {
       throw new UserError(e.getMessage());
     }
+    remote.requireHttp(source);
+    dev.imprint.engine.http.HttpOptions httpSource =
+        dev.imprint.engine.http.HttpUrls.isHttpUrl(source) ? remote.http() : null;
+    if (httpSource != null) {
+      // Its client is built now, not when the first drive arrives.
+      dev.imprint.engine.http.HttpRangeReader.prepare(httpSource);
+    }
     SourceSpec spec =
         new SourceSpec(
             source,
-            null,
+            httpSource,
             trust,
             null,
             false,
@@ -293,7 +310,8 @@ final class StationCommand implements Callable<Integer> {
             tree,
             sysfs != null
                 ? new DeviceWatcher.Options(false, Duration.ofSeconds(2), Duration.ofMillis(150))
-                : DeviceWatcher.Options.defaults(!noUevents));
+                : DeviceWatcher.Options.defaults(!noUevents),
+            newIds);
     try (AuditLog closing = log) {
       return StationFrontEnd.run(
           pekko.get(),

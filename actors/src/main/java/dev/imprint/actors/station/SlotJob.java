@@ -61,6 +61,7 @@ final class SlotJob {
   private ActorRef<RestoreJob.Command> job;
   private String cancelled;
   private boolean ended;
+  private dev.imprint.engine.job.NewIds.Result newIds;
 
   private SlotJob(
       ActorContext<Command> context,
@@ -170,17 +171,18 @@ final class SlotJob {
     // follow its decode slots, so many slots stay within the JVM's memory.
     RestoreRequest request =
         new RestoreRequest(
-            config.source(),
-            List.of(drive.node().toString()),
-            config.verify(),
-            true,
-            false,
-            false,
-            RestoreRequest.Remount.NONE,
-            false,
-            false,
-            SLOT_DECODE_PARALLELISM,
-            null);
+                config.source(),
+                List.of(drive.node().toString()),
+                config.verify(),
+                true,
+                false,
+                false,
+                RestoreRequest.Remount.NONE,
+                false,
+                false,
+                SLOT_DECODE_PARALLELISM,
+                null)
+            .withNewIds(config.newIds());
     job =
         context.spawn(
             RestoreJob.create(request, context.messageAdapter(RestoreEvent.class, FromJob::new)),
@@ -206,6 +208,8 @@ final class SlotJob {
       out.tell(new StationEvent.SlotProgress(slot, phase, p.done(), p.total(), p.bytesPerSecond()));
     } else if (e instanceof RestoreEvent.Warning w) {
       out.tell(new StationEvent.Warning(label + ": " + w.message()));
+    } else if (e instanceof RestoreEvent.IdsRenewed n) {
+      newIds = n.ids();
     } else if (e instanceof RestoreEvent.JobEnded end) {
       return jobEnded(end.result());
     }
@@ -218,6 +222,9 @@ final class SlotJob {
     long written = o == null ? 0 : o.bytesWritten();
     boolean ok = r.status() == RestoreJob.Status.SUCCEEDED;
     String detail = ok ? "restored" + (config.verify() ? " and verified" : "") : r.message();
+    if (ok && newIds != null) {
+      detail += "; new ids: " + idsLine(newIds);
+    }
     if (!ok && o != null && !o.detail().isEmpty()) {
       detail = o.detail();
     }
@@ -270,7 +277,10 @@ final class SlotJob {
     }
     ended = true;
     double seconds = Math.max(1e-3, (System.nanoTime() - startNanos) / 1e9);
-    AuditRecord s = start;
+    AuditRecord s =
+        start == null || newIds == null
+            ? start
+            : start.withNewIds(newIds.diskId(), idsForAudit(newIds));
     ActorRef<Command> self = context.getSelf();
     boolean ok = state == SlotState.DONE;
     boolean verifyFailed = verify.equals("failed");
@@ -306,6 +316,28 @@ final class SlotJob {
             blocking),
         (v, t) -> new Audited());
     return Behaviors.same();
+  }
+
+  /** The new ids as the audit log lists them: NUMBER:PARTITION-GUID:FILESYSTEM:UUID. */
+  static List<String> idsForAudit(dev.imprint.engine.job.NewIds.Result ids) {
+    return ids.volumes().stream()
+        .map(v -> v.number() + ":" + v.partitionGuid() + ":" + v.filesystem() + ":" + v.uuid())
+        .toList();
+  }
+
+  /** The new ids in a done line: "disk G, 1 G ext4 U, ...". */
+  private static String idsLine(dev.imprint.engine.job.NewIds.Result ids) {
+    StringBuilder b = new StringBuilder("disk " + (ids.diskId().isEmpty() ? "-" : ids.diskId()));
+    for (var v : ids.volumes()) {
+      b.append(", ").append(v.number() == 0 ? "volume" : "partition " + v.number());
+      if (!v.partitionGuid().isEmpty()) {
+        b.append(' ').append(v.partitionGuid());
+      }
+      if (!v.uuid().isEmpty()) {
+        b.append(' ').append(v.filesystem()).append(' ').append(v.uuid());
+      }
+    }
+    return b.toString();
   }
 
   /** Blocking: powers the drive down; what happened, as a line. */

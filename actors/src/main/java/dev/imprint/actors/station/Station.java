@@ -89,7 +89,15 @@ public final class Station {
     this.blocking = context.getSystem().dispatchers().lookup(DispatcherSelector.blocking());
   }
 
+  /**
+   * Direct memory for chunk buffers out across all slots' jobs together (beyond the two each job
+   * always gets), and decoded chunks kept for slots that want them later: with what the JVM itself
+   * takes, 16 busy slots stay within 512 MiB under the launcher.
+   */
+  static final long SLOT_BUFFERS = 64L << 20;
+
   public static Behavior<Command> create(StationConfig config, ActorRef<StationEvent> out) {
+    dev.imprint.engine.pipeline.BufferPool.shareDirectMemory(SLOT_BUFFERS);
     return Behaviors.setup(ctx -> new Station(ctx, config, out).begin());
   }
 

@@ -30,6 +30,7 @@ import java.nio.file.Path;
  * @param version Imprint's version, for the audit log
  * @param sysfs where drives are discovered
  * @param watch uevents or polling
+ * @param newIds give each drive fresh GPT GUIDs and filesystem UUIDs after it verified
  */
 public record StationConfig(
     SourceSpec source,
@@ -48,7 +49,8 @@ public record StationConfig(
     AuditLog audit,
     String version,
     Sysfs sysfs,
-    DeviceWatcher.Options watch) {
+    DeviceWatcher.Options watch,
+    boolean newIds) {
 
   /** The fake-capacity probe: always, never, or for USB drives only (the default). */
   public enum Probe {

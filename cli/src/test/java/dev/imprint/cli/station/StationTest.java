@@ -10,6 +10,7 @@ import dev.imprint.engine.audit.AuditRecord;
 import dev.imprint.engine.testing.Cleanup;
 import dev.imprint.engine.testing.Cmd;
 import dev.imprint.engine.testing.LoopDevice;
+import dev.imprint.engine.testing.RangeServer;
 import dev.imprint.engine.testing.Root;
 import dev.imprint.engine.testing.TempMount;
 import dev.imprint.engine.testing.TestData;
@@ -258,6 +259,110 @@ class StationTest {
     }
     assertEquals(
         TestData.sha256(dir.resolve("a.img")), TestData.sha256(disk("zero.img", 32 * MIB)));
+  }
+
+  /** The GPT disk GUID sgdisk reads from {@code disk}. */
+  private static String diskGuid(Path disk) {
+    return Cmd.run("sgdisk", "-p", disk.toString())
+        .replaceAll("(?s).*Disk identifier \\(GUID\\): (\\S+).*", "$1")
+        .trim();
+  }
+
+  @Test
+  void newIdsGiveEachDriveItsOwnGuidsOnRecord() throws Exception {
+    Root.assumeRoot();
+    Root.assumeCommands("sgdisk", "mke2fs", "tune2fs", "e2fsck", "blkid");
+    // A GPT disk with one ext4 partition (1 MiB to 17 MiB) in 24 MiB.
+    Path golden = disk("gpt.img", 24 * MIB);
+    Cmd.run("sgdisk", "-o", "-n1:2048:+16M", golden.toString());
+    try (LoopDevice p = LoopDevice.attach(golden, MIB, 16 * MIB)) {
+      Cmd.run("mke2fs", "-q", "-F", "-t", "ext4", p.path().toString());
+    }
+    String originalGuid = diskGuid(golden);
+    Path image = dir.resolve("gpt.imprint");
+    CliRun.Result created =
+        CliRun.run("create", "--source", golden.toString(), "--output", image.toString());
+    assertEquals(0, created.code(), created::toString);
+    Path audit = dir.resolve("audit.jsonl");
+    Path a = disk("a.img", 32 * MIB);
+    Path b = disk("b.img", 32 * MIB);
+    String doneA;
+    try (StationProcess s =
+        StationProcess.erasing(
+            dir, image, audit, "--probe-capacity", "never", "--once", "2", "--new-ids")) {
+      LoopDevice la = attach(a);
+      LoopDevice lb = attach(b);
+      doneA = s.awaitState(la.path(), "done", 120);
+      s.awaitState(lb.path(), "done", 120);
+      assertEquals(ExitCode.OK, s.exit(60), s::output);
+    }
+    String guidA = diskGuid(a);
+    String guidB = diskGuid(b);
+    assertTrue(!guidA.equals(guidB), guidA);
+    assertTrue(!guidA.equals(originalGuid) && !guidB.equals(originalGuid), originalGuid);
+    assertTrue(doneA.contains("new ids: disk " + guidA), doneA);
+    List<AuditRecord> ends =
+        AuditLog.read(audit).stream().filter(r -> r.event().equals("end")).toList();
+    assertEquals(2, ends.size(), ends::toString);
+    assertEquals(
+        java.util.Set.of(guidA, guidB),
+        java.util.Set.copyOf(ends.stream().map(AuditRecord::newDiskId).toList()));
+    for (AuditRecord r : ends) {
+      assertEquals("done", r.result(), r::toString);
+      assertEquals(1, r.newIds().size(), r::toString);
+      String[] v = r.newIds().get(0).split(":", -1);
+      assertEquals("1", v[0], r::toString);
+      assertEquals("ext4", v[2], r::toString);
+      assertTrue(!v[1].isEmpty() && !v[3].isEmpty(), r::toString);
+      Path file = r.newDiskId().equals(guidA) ? a : b;
+      try (LoopDevice p = LoopDevice.attach(file, MIB, 16 * MIB)) {
+        String uuid =
+            Cmd.run("blkid", "-p", "-o", "value", "-s", "UUID", p.path().toString()).trim();
+        assertEquals(uuid, v[3], r::toString);
+      }
+    }
+  }
+
+  @Test
+  void anHttpSourceTakesTheRemoteOptions() throws Exception {
+    Root.assumeRoot();
+    byte[] bytes = Files.readAllBytes(source);
+    Path a = disk("a.img", 32 * MIB);
+    try (RangeServer server = new RangeServer(bytes);
+        StationProcess s =
+            StationProcess.start(
+                dir,
+                "--source",
+                server.uri("/golden.img").toString(),
+                "--erase",
+                "--match",
+                "backing=" + dir.toAbsolutePath() + "/*",
+                "--audit",
+                dir.resolve("audit.jsonl").toString(),
+                "--header",
+                "X-Station: yes",
+                "--connections",
+                "2",
+                "--retry-for",
+                "20",
+                "--once",
+                "1")) {
+      LoopDevice la = attach(a);
+      s.awaitState(la.path(), "done", 120);
+      assertEquals(ExitCode.OK, s.exit(60), s::output);
+      assertTrue(server.getRanges().size() > 0, server.requests()::toString);
+    }
+    assertTrue(holdsImage(a));
+  }
+
+  @Test
+  void httpOptionsWithAFileSourceAreOneLine() {
+    CliRun.Result r =
+        CliRun.run("station", "--source", source.toString(), "--header", "X-A: b", "--insecure");
+    assertEquals(ExitCode.BAD_INPUT, r.code(), r::toString);
+    assertTrue(
+        r.err().contains("--header, --insecure apply only to an http:// or https:// source"),
+        r::toString);
   }
 
   private static String hash(Path p) {

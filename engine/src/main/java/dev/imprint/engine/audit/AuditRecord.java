@@ -34,6 +34,9 @@ import java.util.Optional;
  * @param result "started" in a start record; then "done", "failed" or "cancelled"
  * @param error why it failed, "" when it did not
  * @param version the Imprint version
+ * @param newDiskId {@code --new-ids}: the drive's new GPT disk GUID or MBR signature, else ""
+ * @param newIds {@code --new-ids}: one {@code NUMBER:PARTITION-GUID:FILESYSTEM:UUID} per partition
+ *     given new ids (number 0: a volume without a table; fields "" when unchanged)
  */
 public record AuditRecord(
     String event,
@@ -59,10 +62,68 @@ public record AuditRecord(
     long bytesPerSecond,
     String result,
     String error,
-    String version) {
+    String version,
+    String newDiskId,
+    List<String> newIds) {
 
   public AuditRecord {
     signers = List.copyOf(signers);
+    newIds = List.copyOf(newIds);
+  }
+
+  /** A record without new ids (a start record, or a job without {@code --new-ids}). */
+  public AuditRecord(
+      String event,
+      String job,
+      String startTime,
+      String endTime,
+      String host,
+      String slot,
+      String port,
+      String device,
+      String vendor,
+      String model,
+      String serial,
+      String serialSource,
+      boolean repeat,
+      long capacity,
+      String image,
+      String digest,
+      List<String> signers,
+      long bytesWritten,
+      String verify,
+      long firstBadOffset,
+      long bytesPerSecond,
+      String result,
+      String error,
+      String version) {
+    this(
+        event,
+        job,
+        startTime,
+        endTime,
+        host,
+        slot,
+        port,
+        device,
+        vendor,
+        model,
+        serial,
+        serialSource,
+        repeat,
+        capacity,
+        image,
+        digest,
+        signers,
+        bytesWritten,
+        verify,
+        firstBadOffset,
+        bytesPerSecond,
+        result,
+        error,
+        version,
+        "",
+        List.of());
   }
 
   /** The end record of this (start) record's job. */
@@ -98,7 +159,40 @@ public record AuditRecord(
         bytesPerSecond,
         result,
         error,
-        version);
+        version,
+        newDiskId,
+        newIds);
+  }
+
+  /** The same record with the new ids {@code --new-ids} gave the drive. */
+  public AuditRecord withNewIds(String diskId, List<String> volumes) {
+    return new AuditRecord(
+        event,
+        job,
+        startTime,
+        endTime,
+        host,
+        slot,
+        port,
+        device,
+        vendor,
+        model,
+        serial,
+        serialSource,
+        repeat,
+        capacity,
+        image,
+        digest,
+        signers,
+        bytesWritten,
+        verify,
+        firstBadOffset,
+        bytesPerSecond,
+        result,
+        error,
+        version,
+        diskId,
+        volumes);
   }
 
   /** The same record marked as a repeat (or not). */
@@ -127,7 +221,9 @@ public record AuditRecord(
         bytesPerSecond,
         result,
         error,
-        version);
+        version,
+        newDiskId,
+        newIds);
   }
 
   /** The fields in log order, as written to a line and to CSV. */
@@ -156,6 +252,8 @@ public record AuditRecord(
     m.put("bytesPerSecond", bytesPerSecond);
     m.put("result", result);
     m.put("error", error);
+    m.put("newDiskId", newDiskId);
+    m.put("newIds", newIds);
     m.put("version", version);
     return m;
   }
@@ -174,6 +272,8 @@ public record AuditRecord(
     Map<String, Object> f = m.get();
     @SuppressWarnings("unchecked")
     List<String> signers = f.get("signers") instanceof List<?> l ? (List<String>) l : List.of();
+    @SuppressWarnings("unchecked")
+    List<String> newIds = f.get("newIds") instanceof List<?> n ? (List<String>) n : List.of();
     return Optional.of(
         new AuditRecord(
             str(f, "event"),
@@ -199,7 +299,9 @@ public record AuditRecord(
             num(f, "bytesPerSecond"),
             str(f, "result"),
             str(f, "error"),
-            str(f, "version")));
+            str(f, "version"),
+            str(f, "newDiskId"),
+            newIds));
   }
 
   private static String str(Map<String, Object> f, String k) {

@@ -3,7 +3,8 @@ package dev.imprint.engine.pipeline;
 import java.io.InterruptedIOException;
 import java.io.UncheckedIOException;
 import java.nio.ByteBuffer;
-import java.util.concurrent.ConcurrentLinkedQueue;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ConcurrentLinkedDeque;
 import org.apache.pekko.NotUsed;
 import org.apache.pekko.stream.javadsl.Source;
 
@@ -11,10 +12,42 @@ import org.apache.pekko.stream.javadsl.Source;
  * Reuses page-aligned direct buffers of one size. Streams bound how many are in flight; a limit
  * (from the {@link MemoryBudget}) bounds it for certain: at the limit, {@link #acquire} waits for a
  * release, so call it only from threads that may block. Without a limit it allocates when empty.
+ *
+ * <p>Free buffers are kept process-wide, by size, not per pool: a job that ends leaves its buffers
+ * to the next job (a station's next drive, or the verification after the writing) instead of to the
+ * garbage collector, which frees direct memory only when the heap is collected. And a process that
+ * runs many jobs at once (a station) may {@link #shareDirectMemory share} one bound on the buffers
+ * out across all pools.
  */
 public final class BufferPool {
+  /** Free buffers by size, for every pool of the process; at most {@link #idleBound} bytes. */
+  private static final ConcurrentHashMap<Integer, ConcurrentLinkedDeque<ByteBuffer>> IDLE =
+      new ConcurrentHashMap<>();
+
+  /** The process-wide count of direct bytes out of every pool, and their shared bound. */
+  private static final Object SHARED = new Object();
+
+  private static long sharedOut;
+  private static long idleBytes;
+  private static long sharedBound = Long.MAX_VALUE;
+  private static final long IDLE_MOST = 128L << 20;
+
+  private static long idleBound = IDLE_MOST;
+
+  /**
+   * Buffers each pool takes without waiting for the shared bound: one, so every job of a station
+   * always moves, if slowly.
+   */
+  static final int RESERVED = 1;
+
+  /**
+   * The shared bound is soft: a pool that waited this long takes its buffer anyway, so pools that
+   * each hold chunks back (the start and end of a disk, written last) never wait on one another.
+   */
+  static final long SHARED_WAIT_NANOS = 1_000_000_000L;
+
   private final int size;
-  private final ConcurrentLinkedQueue<ByteBuffer> free = new ConcurrentLinkedQueue<>();
+  private final ConcurrentLinkedDeque<ByteBuffer> free;
   private int limit;
   private int out;
   private volatile boolean closed;
@@ -27,6 +60,20 @@ public final class BufferPool {
   public BufferPool(int size, int limit) {
     this.size = size;
     this.limit = Math.max(1, limit);
+    this.free = IDLE.computeIfAbsent(size, k -> new ConcurrentLinkedDeque<>());
+  }
+
+  /**
+   * Bounds the direct memory out of all pools of this process together (a station running many
+   * drives' jobs at once), beyond the {@link #RESERVED} buffers each pool always gets; free buffers
+   * kept for reuse are bounded by it too.
+   */
+  public static void shareDirectMemory(long bytes) {
+    synchronized (SHARED) {
+      sharedBound = bytes;
+      idleBound = Math.min(IDLE_MOST, bytes);
+      SHARED.notifyAll();
+    }
   }
 
   public int bufferSize() {
@@ -65,8 +112,13 @@ public final class BufferPool {
       }
       out++;
     }
-    ByteBuffer b = free.poll();
-    if (b == null) {
+    awaitShare();
+    ByteBuffer b = free.pollFirst(); // the last released: still in the caches
+    if (b != null) {
+      synchronized (SHARED) {
+        idleBytes -= size;
+      }
+    } else {
       try {
         // alignedSlice also rounds the capacity down, so over-allocate by two pages.
         b = ByteBuffer.allocateDirect(size + 8192).alignedSlice(4096);
@@ -81,26 +133,78 @@ public final class BufferPool {
 
   public void release(ByteBuffer b) {
     if (b != null && b.capacity() == size) {
+      boolean keep;
+      synchronized (SHARED) {
+        keep = idleBytes + size <= idleBound;
+        if (keep) {
+          idleBytes += size;
+        }
+      }
+      if (keep) {
+        free.offerFirst(b);
+      }
       returned();
-      if (!closed) {
-        free.offer(b);
+    }
+  }
+
+  /**
+   * Beyond this pool's reserved buffers, waits (a while) for the shared bound to allow one more.
+   * The bound counts only buffers beyond each pool's reserve: {@code sharedOut} is the sum over
+   * pools of their buffers out past {@link #RESERVED}.
+   */
+  private void awaitShare() {
+    boolean beyond;
+    synchronized (this) {
+      beyond = out > RESERVED;
+    }
+    if (!beyond) {
+      return;
+    }
+    synchronized (SHARED) {
+      long until = System.nanoTime() + SHARED_WAIT_NANOS;
+      while (sharedOut + size > sharedBound) {
+        long left = until - System.nanoTime();
+        if (left <= 0) {
+          break;
+        }
+        try {
+          SHARED.wait(Math.max(1, left / 1_000_000));
+        } catch (InterruptedException e) {
+          Thread.currentThread().interrupt();
+          synchronized (this) {
+            out = Math.max(0, out - 1);
+            notifyAll();
+          }
+          throw new UncheckedIOException(
+              new InterruptedIOException("interrupted waiting for a chunk buffer"));
+        }
+      }
+      sharedOut += size;
+    }
+  }
+
+  private void returned() {
+    boolean beyond;
+    synchronized (this) {
+      beyond = out > RESERVED;
+      out = Math.max(0, out - 1);
+      notifyAll();
+    }
+    if (beyond) {
+      synchronized (SHARED) {
+        sharedOut = Math.max(0, sharedOut - size);
+        SHARED.notifyAll();
       }
     }
   }
 
-  private synchronized void returned() {
-    out = Math.max(0, out - 1);
-    notifyAll();
-  }
-
   /**
-   * Keeps no more buffers: those free now and those released later are left to the garbage
-   * collector, which the JDK runs when direct memory runs short. For a stage that is done, so the
-   * next one (verification) has the memory.
+   * The stage is done. Its buffers, free now and released later, stay in the process-wide free list
+   * (within its bound) for the next stage or job of this size; the rest is left to the garbage
+   * collector.
    */
   public void close() {
     closed = true;
-    free.clear();
   }
 
   /** {@code chunks}, closing this pool when they are all produced (or the stream fails). */

@@ -21,7 +21,16 @@ import org.apache.pekko.stream.javadsl.Source;
 public final class ImageChunks implements ChunkSupply {
   private final Image image;
   private final BufferPool pool;
-  private final ThreadLocal<ByteBuffer> scratch = new ThreadLocal<>();
+
+  /**
+   * Buffers for stored (compressed) chunks, shared by every image of the process: each job's decode
+   * threads are its own, and direct buffers left to them would stay allocated until the heap is
+   * collected. A few are kept free for the next decode.
+   */
+  private static final java.util.concurrent.ConcurrentLinkedQueue<ByteBuffer> SCRATCH =
+      new java.util.concurrent.ConcurrentLinkedQueue<>();
+
+  private static final int SCRATCH_KEPT = 8;
 
   private final long windowOffset;
   private final long windowLength;
@@ -140,11 +149,16 @@ public final class ImageChunks implements ChunkSupply {
       }
     }
     try {
-      ByteBuffer s = image.readStored(i, scratch.get());
-      scratch.set(s);
-      out.limit((int) e.logicalLength());
-      long chunkNumber = e.logicalOffset() / image.header().chunkSize();
-      Image.decode(e, chunkNumber, s, out, image.description());
+      ByteBuffer s = image.readStored(i, SCRATCH.poll());
+      try {
+        out.limit((int) e.logicalLength());
+        long chunkNumber = e.logicalOffset() / image.header().chunkSize();
+        Image.decode(e, chunkNumber, s, out, image.description());
+      } finally {
+        if (SCRATCH.size() < SCRATCH_KEPT) {
+          SCRATCH.offer(s);
+        }
+      }
       DECODED.increment();
       out.flip();
       // A chunk cut to a volume is hashed as the slice it becomes, not twice.

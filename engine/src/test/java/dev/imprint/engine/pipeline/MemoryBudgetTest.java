@@ -1,7 +1,6 @@
 package dev.imprint.engine.pipeline;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -89,14 +88,33 @@ class MemoryBudgetTest {
   }
 
   @Test
-  void aClosedPoolKeepsNothing() {
+  void poolsSharingABoundWaitBeyondTheirReserveUntilAnotherReleases() throws Exception {
+    int size = 8192 + 4096; // a size no other test uses
+    BufferPool.shareDirectMemory(size);
+    try {
+      BufferPool p1 = new BufferPool(size);
+      BufferPool p2 = new BufferPool(size);
+      p1.acquire(); // reserved
+      ByteBuffer beyond = p1.acquire(); // the shared one
+      p2.acquire(); // reserved: never waits
+      CompletableFuture<ByteBuffer> waiting = CompletableFuture.supplyAsync(p2::acquire);
+      assertThrows(TimeoutException.class, () -> waiting.get(300, TimeUnit.MILLISECONDS));
+      p1.release(beyond);
+      assertEquals(size, waiting.get(10, TimeUnit.SECONDS).capacity());
+    } finally {
+      BufferPool.shareDirectMemory(Long.MAX_VALUE);
+    }
+  }
+
+  @Test
+  void aClosedPoolLeavesItsBuffersToTheNextPoolOfItsSize() {
     BufferPool pool = new BufferPool(4096);
     ByteBuffer a = pool.acquire();
     pool.release(a);
     assertTrue(pool.acquire() == a, "reused while open");
     pool.close();
     pool.release(a);
-    assertFalse(pool.acquire() == a, "dropped once closed");
+    assertTrue(new BufferPool(4096).acquire() == a, "kept for the next job");
   }
 
   @Test
