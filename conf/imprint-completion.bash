@@ -162,6 +162,10 @@ function _complete_imprint() {
   if [ "${COMP_LINE}" = "${COMP_WORDS[0]} batch" ];    then _picocli_imprint; return $?; fi
   if [ "${COMP_LINE}" = "${COMP_WORDS[0]} keygen" ];    then _picocli_imprint; return $?; fi
   if [ "${COMP_LINE}" = "${COMP_WORDS[0]} sign" ];    then _picocli_imprint; return $?; fi
+  if [ "${COMP_LINE}" = "${COMP_WORDS[0]} station" ];    then _picocli_imprint; return $?; fi
+  if [ "${COMP_LINE}" = "${COMP_WORDS[0]} audit" ];    then _picocli_imprint; return $?; fi
+  if [ "${COMP_LINE}" = "${COMP_WORDS[0]} server" ];    then _picocli_imprint; return $?; fi
+  if [ "${COMP_LINE}" = "${COMP_WORDS[0]} browse" ];    then _picocli_imprint; return $?; fi
   if [ "${COMP_LINE}" = "${COMP_WORDS[0]} help" ];    then _picocli_imprint; return $?; fi
 
   # Find the longest sequence of subcommands and call the bash function for that subcommand.
@@ -173,9 +177,17 @@ function _complete_imprint() {
   local cmds5=(batch)
   local cmds6=(keygen)
   local cmds7=(sign)
-  local cmds8=(help)
+  local cmds8=(station)
+  local cmds9=(audit)
+  local cmds10=(server)
+  local cmds11=(browse)
+  local cmds12=(help)
 
-  if CompWordsContainsArray "${cmds8[@]}"; then _picocli_imprint_help; return $?; fi
+  if CompWordsContainsArray "${cmds12[@]}"; then _picocli_imprint_help; return $?; fi
+  if CompWordsContainsArray "${cmds11[@]}"; then _picocli_imprint_browse; return $?; fi
+  if CompWordsContainsArray "${cmds10[@]}"; then _picocli_imprint_server; return $?; fi
+  if CompWordsContainsArray "${cmds9[@]}"; then _picocli_imprint_audit; return $?; fi
+  if CompWordsContainsArray "${cmds8[@]}"; then _picocli_imprint_station; return $?; fi
   if CompWordsContainsArray "${cmds7[@]}"; then _picocli_imprint_sign; return $?; fi
   if CompWordsContainsArray "${cmds6[@]}"; then _picocli_imprint_keygen; return $?; fi
   if CompWordsContainsArray "${cmds5[@]}"; then _picocli_imprint_batch; return $?; fi
@@ -194,7 +206,7 @@ function _picocli_imprint() {
   # Get completion data
   local curr_word=${COMP_WORDS[COMP_CWORD]}
 
-  local commands="create info imagescan restore verify batch keygen sign help"
+  local commands="create info imagescan restore verify batch keygen sign station audit server browse help"
   local flag_opts="'-h' '--help' '-V' '--version'"
   local arg_opts=""
 
@@ -361,8 +373,8 @@ function _picocli_imprint_restore() {
   local prev_word=${COMP_WORDS[COMP_CWORD-1]}
 
   local commands=""
-  local flag_opts="'--erase' '-erase' '--noprompt' '-noprompt' '--noverify' '-noverify' '--discard' '--buffered' '--remount' '-remount' '--noremount' '-noremount' '--grow' '--grow-last-partition' '--new-ids' '--all-blocks' '--json' '-json' '--puppetstrings' '-puppetstrings' '--insecure' '-h' '--help' '-V' '--version'"
-  local arg_opts="'--source' '-source' '--target' '-target' '--trust' '-trust' '--source-volume' '--connections' '--header' '--cacert' '--retry-for'"
+  local flag_opts="'--erase' '-erase' '--noprompt' '-noprompt' '--noverify' '-noverify' '--discard' '--buffered' '--remount' '-remount' '--noremount' '-noremount' '--grow' '--grow-last-partition' '--new-ids' '--all-blocks' '--delete' '--json' '-json' '--puppetstrings' '-puppetstrings' '--insecure' '--unicast-fallback' '-h' '--help' '-V' '--version'"
+  local arg_opts="'--source' '-source' '--target' '-target' '--trust' '-trust' '--source-volume' '--exclude' '--bmap' '--connections' '--header' '--cacert' '--retry-for' '--interface' '-interface' '--timeout' '-timeout' '--repair-limit' '--file' '-file' '--token'"
 
   type compopt &>/dev/null && compopt +o default
 
@@ -382,6 +394,15 @@ function _picocli_imprint_restore() {
     '--source-volume')
       return
       ;;
+    '--exclude')
+      return
+      ;;
+    '--bmap')
+      local IFS=$'\n'
+      type compopt &>/dev/null && compopt -o filenames
+      COMPREPLY=( $( compgen -f -- "${curr_word}" ) ) # files
+      return $?
+      ;;
     '--connections')
       return
       ;;
@@ -395,6 +416,24 @@ function _picocli_imprint_restore() {
       return $?
       ;;
     '--retry-for')
+      return
+      ;;
+    '--interface'|'-interface')
+      return
+      ;;
+    '--timeout'|'-timeout')
+      return
+      ;;
+    '--repair-limit')
+      return
+      ;;
+    '--file'|'-file')
+      local IFS=$'\n'
+      type compopt &>/dev/null && compopt -o filenames
+      COMPREPLY=( $( compgen -f -- "${curr_word}" ) ) # files
+      return $?
+      ;;
+    '--token')
       return
       ;;
   esac
@@ -565,12 +604,226 @@ function _picocli_imprint_sign() {
   fi
 }
 
+# Generates completions for the options and subcommands of the `station` subcommand.
+function _picocli_imprint_station() {
+  # Get completion data
+  local curr_word=${COMP_WORDS[COMP_CWORD]}
+  local prev_word=${COMP_WORDS[COMP_CWORD-1]}
+
+  local commands=""
+  local flag_opts="'--erase' '-erase' '--include-present' '--learn-slots' '--armed' '--noverify' '-noverify' '--new-ids' '--eject' '--no-uevents' '--insecure' '--json' '-json' '-h' '--help' '-V' '--version'"
+  local arg_opts="'--source' '-source' '--match' '--exclude' '--max-size' '--slot-map' '--probe-capacity' '--once' '--audit' '--sysfs' '--trust' '-trust' '--connections' '--header' '--cacert' '--retry-for' '--http' '--http-token'"
+
+  type compopt &>/dev/null && compopt +o default
+
+  case ${prev_word} in
+    '--source'|'-source')
+      return
+      ;;
+    '--match')
+      return
+      ;;
+    '--exclude')
+      return
+      ;;
+    '--max-size')
+      return
+      ;;
+    '--slot-map')
+      local IFS=$'\n'
+      type compopt &>/dev/null && compopt -o filenames
+      COMPREPLY=( $( compgen -f -- "${curr_word}" ) ) # files
+      return $?
+      ;;
+    '--probe-capacity')
+      return
+      ;;
+    '--once')
+      return
+      ;;
+    '--audit')
+      local IFS=$'\n'
+      type compopt &>/dev/null && compopt -o filenames
+      COMPREPLY=( $( compgen -f -- "${curr_word}" ) ) # files
+      return $?
+      ;;
+    '--sysfs')
+      local IFS=$'\n'
+      type compopt &>/dev/null && compopt -o filenames
+      COMPREPLY=( $( compgen -f -- "${curr_word}" ) ) # files
+      return $?
+      ;;
+    '--trust'|'-trust')
+      local IFS=$'\n'
+      type compopt &>/dev/null && compopt -o filenames
+      COMPREPLY=( $( compgen -f -- "${curr_word}" ) ) # files
+      return $?
+      ;;
+    '--connections')
+      return
+      ;;
+    '--header')
+      return
+      ;;
+    '--cacert')
+      local IFS=$'\n'
+      type compopt &>/dev/null && compopt -o filenames
+      COMPREPLY=( $( compgen -f -- "${curr_word}" ) ) # files
+      return $?
+      ;;
+    '--retry-for')
+      return
+      ;;
+    '--http')
+      return
+      ;;
+    '--http-token')
+      return
+      ;;
+  esac
+
+  if [[ "${curr_word}" == -* ]]; then
+    COMPREPLY=( $(compgen -W "${flag_opts} ${arg_opts}" -- "${curr_word}") )
+  else
+    local positionals=""
+    local IFS=$'\n'
+    COMPREPLY=( $(compgen -W "${commands// /$'\n'}${IFS}${positionals}" -- "${curr_word}") )
+  fi
+}
+
+# Generates completions for the options and subcommands of the `audit` subcommand.
+function _picocli_imprint_audit() {
+  # Get completion data
+  local curr_word=${COMP_WORDS[COMP_CWORD]}
+
+  local commands=""
+  local flag_opts="'--csv' '-h' '--help' '-V' '--version'"
+  local arg_opts=""
+
+  if [[ "${curr_word}" == -* ]]; then
+    COMPREPLY=( $(compgen -W "${flag_opts} ${arg_opts}" -- "${curr_word}") )
+  else
+    local positionals=""
+    local currIndex
+    currIndex=$(currentPositionalIndex "audit" "${arg_opts}" "${flag_opts}")
+    if (( currIndex >= 0 && currIndex <= 0 )); then
+      local IFS=$'\n'
+      type compopt &>/dev/null && compopt -o filenames
+      positionals=$( compgen -f -- "${curr_word}" ) # files
+    fi
+    local IFS=$'\n'
+    COMPREPLY=( $(compgen -W "${commands// /$'\n'}${IFS}${positionals}" -- "${curr_word}") )
+  fi
+}
+
+# Generates completions for the options and subcommands of the `server` subcommand.
+function _picocli_imprint_server() {
+  # Get completion data
+  local curr_word=${COMP_WORDS[COMP_CWORD]}
+  local prev_word=${COMP_WORDS[COMP_CWORD-1]}
+
+  local commands=""
+  local flag_opts="'--json' '-json' '--fixed-rate' '-h' '--help' '-V' '--version'"
+  local arg_opts="'--source' '-source' '--config' '-config' '--interface' '-interface' '--write-config' '--data-rate' '--multicast-address' '--client-data-rate' '--dns-service-discovery' '--loop-suspend' '--multicast-ttl' '--port' '--allow' '--token'"
+
+  type compopt &>/dev/null && compopt +o default
+
+  case ${prev_word} in
+    '--source'|'-source')
+      local IFS=$'\n'
+      type compopt &>/dev/null && compopt -o filenames
+      COMPREPLY=( $( compgen -f -- "${curr_word}" ) ) # files
+      return $?
+      ;;
+    '--config'|'-config')
+      local IFS=$'\n'
+      type compopt &>/dev/null && compopt -o filenames
+      COMPREPLY=( $( compgen -f -- "${curr_word}" ) ) # files
+      return $?
+      ;;
+    '--interface'|'-interface')
+      return
+      ;;
+    '--write-config')
+      local IFS=$'\n'
+      type compopt &>/dev/null && compopt -o filenames
+      COMPREPLY=( $( compgen -f -- "${curr_word}" ) ) # files
+      return $?
+      ;;
+    '--data-rate')
+      return
+      ;;
+    '--multicast-address')
+      return
+      ;;
+    '--client-data-rate')
+      return
+      ;;
+    '--dns-service-discovery')
+      return
+      ;;
+    '--loop-suspend')
+      return
+      ;;
+    '--multicast-ttl')
+      return
+      ;;
+    '--port')
+      return
+      ;;
+    '--allow')
+      return
+      ;;
+    '--token')
+      return
+      ;;
+  esac
+
+  if [[ "${curr_word}" == -* ]]; then
+    COMPREPLY=( $(compgen -W "${flag_opts} ${arg_opts}" -- "${curr_word}") )
+  else
+    local positionals=""
+    local IFS=$'\n'
+    COMPREPLY=( $(compgen -W "${commands// /$'\n'}${IFS}${positionals}" -- "${curr_word}") )
+  fi
+}
+
+# Generates completions for the options and subcommands of the `browse` subcommand.
+function _picocli_imprint_browse() {
+  # Get completion data
+  local curr_word=${COMP_WORDS[COMP_CWORD]}
+  local prev_word=${COMP_WORDS[COMP_CWORD-1]}
+
+  local commands=""
+  local flag_opts="'--json' '-json' '-h' '--help' '-V' '--version'"
+  local arg_opts="'--wait' '--interface' '-interface'"
+
+  type compopt &>/dev/null && compopt +o default
+
+  case ${prev_word} in
+    '--wait')
+      return
+      ;;
+    '--interface'|'-interface')
+      return
+      ;;
+  esac
+
+  if [[ "${curr_word}" == -* ]]; then
+    COMPREPLY=( $(compgen -W "${flag_opts} ${arg_opts}" -- "${curr_word}") )
+  else
+    local positionals=""
+    local IFS=$'\n'
+    COMPREPLY=( $(compgen -W "${commands// /$'\n'}${IFS}${positionals}" -- "${curr_word}") )
+  fi
+}
+
 # Generates completions for the options and subcommands of the `help` subcommand.
 function _picocli_imprint_help() {
   # Get completion data
   local curr_word=${COMP_WORDS[COMP_CWORD]}
 
-  local commands="create info imagescan restore verify batch keygen sign"
+  local commands="create info imagescan restore verify batch keygen sign station audit server browse"
   local flag_opts="'-h' '--help'"
   local arg_opts=""
 
