@@ -20,6 +20,7 @@ import java.util.Random;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
+import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicReference;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
@@ -187,7 +188,12 @@ class HttpRangeReaderTest {
           new Thread(
               () -> {
                 try {
-                  Thread.sleep(500); // mid-way through a 16 MiB read at 2 MB/s
+                  // Kill once the body flows (1 MiB of 16 at 2 MB/s): bytes nginx wrote
+                  // before the kill still reach the reader, so it resumes mid-range.
+                  long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
+                  while (nginx.bytesWritten() < MIB && System.nanoTime() < deadline) {
+                    Thread.sleep(10); // polling interval
+                  }
                   nginx.stop();
                   Thread.sleep(300); // down for a moment: reconnects are refused and retried
                   nginx.start();

@@ -172,6 +172,22 @@ public final class NginxServer implements AutoCloseable {
     }
   }
 
+  /**
+   * Bytes nginx has written so far (to sockets and files, sendfile included), from {@code
+   * /proc/PID/io}; 0 when it is not running.
+   */
+  public synchronized long bytesWritten() throws IOException {
+    if (process == null || !process.isAlive()) {
+      return 0;
+    }
+    for (String line : Files.readAllLines(Path.of("/proc/" + process.pid() + "/io"))) {
+      if (line.startsWith("wchar:")) {
+        return Long.parseLong(line.substring(6).trim());
+      }
+    }
+    return 0;
+  }
+
   /** Kills nginx and starts it again on the same port. */
   public void restart() throws IOException, InterruptedException {
     stop();
