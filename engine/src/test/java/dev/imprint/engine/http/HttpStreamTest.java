@@ -11,6 +11,7 @@ import dev.imprint.engine.testing.Root;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicReference;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
@@ -42,13 +43,19 @@ class HttpStreamTest {
     }
   }
 
-  /** Kills nginx after 0.5 s, keeps it down 0.3 s, starts it again. */
+  /**
+   * Kills nginx once 1 MiB of a body has gone out (those bytes still reach the reader, so it
+   * resumes mid-file), keeps it down 0.3 s, starts it again.
+   */
   private Thread restartSoon(AtomicReference<Throwable> failure, boolean replace) {
     Thread t =
         new Thread(
             () -> {
               try {
-                Thread.sleep(500);
+                long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
+                while (nginx.bytesWritten() < (1 << 20) && System.nanoTime() < deadline) {
+                  Thread.sleep(10); // polling interval
+                }
                 nginx.stop();
                 if (replace) {
                   TestFiles.replace(nginx.www().resolve("disk.img"), 8);
