@@ -48,8 +48,15 @@ public final class ImageChunks implements ChunkSupply {
     this.pool = new BufferPool(image.header().chunkSize());
     this.windowOffset = offset;
     this.windowLength = length;
-    // Whole images are shared with other readers of the same image open at the same time.
-    this.shareKey = whole() ? java.util.HexFormat.of().formatHex(image.metadata().digest()) : null;
+    // Whole images are shared with other readers of the same file open at the same time. The
+    // file's name is part of the key: a damaged copy of an image must not borrow the good copy's
+    // chunks and be reported sound.
+    this.shareKey =
+        whole()
+            ? image.description()
+                + "\0"
+                + java.util.HexFormat.of().formatHex(image.metadata().digest())
+            : null;
     if (shareKey != null) {
       SharedDecodes.INSTANCE.open(shareKey);
     }
