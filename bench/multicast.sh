@@ -31,6 +31,14 @@ STORED=$(stat -c %s "$IMG")
 W=$(awk -v s="$STORED" -v r="$RATE" 'BEGIN {printf "%.2f", s / r}')
 log "image $IMG: $STORED bytes stored; W = $W s at $RATE B/s"
 
+# The clients ask for a receive buffer of a quarter second at Data Rate, as the client's warning
+# tells users to allow; the kernel caps it at net.core.rmem_max (restored at exit).
+RMEM_WAS=$(sysctl -n net.core.rmem_max)
+if ((RMEM_WAS < 16777216)); then
+    sysctl -q -w net.core.rmem_max=16777216
+    on_exit "sysctl -q -w net.core.rmem_max=$RMEM_WAS"
+fi
+
 # ---------------------------------------------------------------- the LAN
 ID=$(printf '%04x' $((RANDOM)))
 BR=brbn$ID

@@ -77,6 +77,14 @@ public final class CastSession extends AbstractBehavior<CastSession.Command> {
   private ServerBinding binding;
   private SessionStream stream;
   private boolean suspended;
+
+  /**
+   * The stream is held until a client says it receives (its first report comes once it has joined
+   * the group): started at the handshake, its first seconds would go out before anyone listens, and
+   * the first client would wait a whole loop for them.
+   */
+  private boolean held;
+
   private int loopsWithoutClient;
   private int nextClient = 1;
 
@@ -189,6 +197,8 @@ public final class CastSession extends AbstractBehavior<CastSession.Command> {
       try {
         stream = streams.create(image, keys, params);
         ActorRef<Command> self = getContext().getSelf();
+        stream.setPaused(true);
+        held = true;
         stream.start(loop -> self.tell(new LoopStarted(loop)));
       } catch (Exception e) {
         LoggerFactory.getLogger(CastSession.class).error("stream of {}", image.name(), e);
@@ -198,7 +208,7 @@ public final class CastSession extends AbstractBehavior<CastSession.Command> {
       }
     } else if (suspended) {
       suspended = false;
-      stream.setPaused(false);
+      held = true; // still paused: it goes on when a client reports that it listens
     }
   }
 
@@ -224,6 +234,12 @@ public final class CastSession extends AbstractBehavior<CastSession.Command> {
             old.since(),
             Instant.now());
     clients.put(c.client(), now);
+    if (held
+        && stream != null
+        && (c.state().equals("listening") || c.state().equals("receiving"))) {
+      held = false;
+      stream.setPaused(false);
+    }
     if (now.finished()) {
       clients.remove(c.client());
       listener.tell(new ServerEvent.ClientGone(image.name(), now, c.state()));

@@ -78,11 +78,17 @@ public final class MulticastProbe {
     }
   }
 
-  /** Whether any datagram to {@code group}:{@code port} arrives within {@code wait}. */
-  public static boolean arrives(InetAddress group, int port, NetworkInterface nif, Duration wait)
+  /**
+   * Whether any datagram to {@code group}:{@code port} arrives within {@code wait}; {@code joined}
+   * runs once the group is joined, before the wait (the server holds its stream until a client
+   * listens).
+   */
+  public static boolean arrives(
+      InetAddress group, int port, NetworkInterface nif, Duration wait, Runnable joined)
       throws IOException {
     try (DatagramChannel ch = join(group, port, nif);
         Selector sel = Selector.open()) {
+      joined.run();
       ch.configureBlocking(false);
       ch.register(sel, SelectionKey.OP_READ);
       long deadline = System.nanoTime() + wait.toNanos();

@@ -41,7 +41,15 @@ final class ServerSource {
     InetAddress group = InetAddress.getByName(h.group());
     boolean multicast;
     try {
-      multicast = MulticastProbe.arrives(group, h.dataPort(), nif, o.multicastWait());
+      multicast =
+          MulticastProbe.arrives(
+              group,
+              h.dataPort(),
+              nif,
+              o.multicastWait(),
+              () ->
+                  control.report(
+                      new ClientReport(h.client(), "listening", 0, h.imageSize(), 0, 0, "")));
     } catch (IOException e) {
       leave(control, h, "cannot join the group");
       throw new Refusal(
