@@ -1,6 +1,7 @@
 package dev.imprint.cli;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.imprint.cli.MulticastServerTest.Served;
@@ -201,6 +202,19 @@ class MulticastStreamTest {
     }
   }
 
+  /** Runs curl in namespace {@code ns} and waits for it to succeed. */
+  private void curl(String ns, String... args) throws Exception {
+    List<String> argv = new ArrayList<>(List.of("ip", "netns", "exec", ns, "curl", "-sf"));
+    argv.addAll(List.of(args));
+    Process p =
+        new ProcessBuilder(argv)
+            .redirectErrorStream(true)
+            .redirectOutput(ProcessBuilder.Redirect.appendTo(dir.resolve("curl.out").toFile()))
+            .start();
+    assertTrue(p.waitFor(60, TimeUnit.SECONDS), "curl " + args[args.length - 1]);
+    assertEquals(0, p.exitValue(), () -> "curl " + String.join(" ", args));
+  }
+
   @Test
   void rogueSenderAndASecondServerOnTheSameGroupAndPort() throws Exception {
     try (NetLab lab = NetLab.create(2)) {
@@ -210,20 +224,25 @@ class MulticastStreamTest {
           Served second = server(lab, other, imageB, "239.78.3.1", 8_000_000)) {
         server.ready(1);
         second.ready(1);
-        // The second server streams as soon as one client shook hands with it.
-        Process otherClient =
-            new ProcessBuilder(
-                    "ip",
-                    "netns",
-                    "exec",
-                    rogue,
-                    "curl",
-                    "-s",
-                    "http://" + lab.address(other) + ":7800/imprint/v1/handshake?version=1")
-                .redirectErrorStream(true)
-                .redirectOutput(dir.resolve("curl.out").toFile())
-                .start();
-        assertTrue(otherClient.waitFor(60, TimeUnit.SECONDS));
+        // The second server streams as soon as a client that shook hands with it says it
+        // listens: its first client, c1.
+        String base = "http://" + lab.address(other) + ":7800/imprint/v1/";
+        curl(rogue, base + "handshake?version=1");
+        // Held: the server reports its joining client (once a second) and sends nothing.
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
+        while (second.text().split("\"state\":\"joining\"", -1).length < 3) {
+          assertTrue(System.nanoTime() < deadline, second::text);
+          Thread.sleep(50); // polling interval
+        }
+        assertFalse(second.text().contains("\"event\":\"stream\""), second::text);
+        curl(
+            rogue,
+            "-H",
+            "Content-Type: application/json",
+            "--data",
+            "{\"client\": \"c1\", \"state\": \"listening\", \"done\": 0, \"total\": 0,"
+                + " \"loss\": 0, \"write-rate\": 0, \"detail\": \"\"}",
+            base + "report");
         List<String> argv = new ArrayList<>(List.of(lab.in(rogue, MulticastServerTest.java())));
         argv.addAll(
             List.of(
