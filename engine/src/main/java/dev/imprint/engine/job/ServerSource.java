@@ -39,6 +39,18 @@ final class ServerSource {
     Handshake h = control.handshake(clientName());
     NetworkInterface nif = MulticastProbe.networkInterface(o.networkInterface());
     InetAddress group = InetAddress.getByName(h.group());
+    // The image's header, index and signatures first (over the control channel), then the group:
+    // the server holds its stream until a client listens, and a client that listened before this
+    // fetch missed the seconds it took (a whole loop's wait, or repair, for each of them).
+    CountingInput in = new CountingInput(rangeReader(s, control, h));
+    Image image = image(s, in, h);
+    try {
+      SourceOpener.checkTrust(s, image);
+    } catch (IOException | RuntimeException e) {
+      image.close();
+      leave(control, h, "not trusted");
+      throw e;
+    }
     boolean multicast;
     try {
       multicast =
@@ -51,6 +63,7 @@ final class ServerSource {
                   control.report(
                       new ClientReport(h.client(), "listening", 0, h.imageSize(), 0, 0, "")));
     } catch (IOException e) {
+      image.close();
       leave(control, h, "cannot join the group");
       throw new Refusal(
           "cannot join " + h.group() + " port " + h.dataPort() + ": " + e.getMessage());
@@ -58,24 +71,17 @@ final class ServerSource {
     if (!multicast) {
       String silence = MulticastProbe.silence(h.group(), h.dataPort(), nif, o.multicastWait());
       if (!o.unicastFallback()) {
+        image.close();
         leave(control, h, "no multicast");
         throw new Refusal(silence + "; add --unicast-fallback to restore over the control channel");
       }
       s.warnings().accept(silence + "; restoring over the control channel (--unicast-fallback)");
     } else if (s.sourceVolume() != null) {
+      image.close();
       leave(control, h, "--source-volume");
       throw new Refusal(
           "--source-volume is not available from a multicast stream: restore the whole image, or"
               + " read the volume over HTTP from the server's control channel");
-    }
-    CountingInput in = new CountingInput(rangeReader(s, control, h));
-    Image image = image(s, in, h);
-    try {
-      SourceOpener.checkTrust(s, image);
-    } catch (IOException | RuntimeException e) {
-      image.close();
-      leave(control, h, "not trusted");
-      throw e;
     }
     if (!multicast) {
       Reporter reporter =
