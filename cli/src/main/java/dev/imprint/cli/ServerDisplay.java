@@ -80,7 +80,15 @@ final class ServerDisplay {
       return prefix(s.session())
           + "Starting stream "
           + DATE.format(s.at())
-          + (live ? "  (loop " + (s.loop() + 1) + ", " + Sizes.human(s.rate()) + "/s)" : "");
+          + (live
+              ? "  (loop "
+                  + (s.loop() + 1)
+                  + ", "
+                  + Sizes.human(s.rate())
+                  + "/s, parity "
+                  + s.parity()
+                  + " per block)"
+              : "");
     }
     if (e instanceof ServerEvent.StreamSuspended s) {
       return prefix(s.session())
@@ -169,7 +177,11 @@ final class ServerDisplay {
           "loop",
           s.loop(),
           "at",
-          s.at().toString());
+          s.at().toString(),
+          "rate",
+          s.rate(),
+          "parity",
+          s.parity());
     }
     if (e instanceof ServerEvent.StreamSuspended s) {
       return Json.object(

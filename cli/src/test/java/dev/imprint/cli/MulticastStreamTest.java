@@ -24,8 +24,9 @@ import org.junit.jupiter.api.io.TempDir;
 /**
  * Restores from the multicast stream between network namespaces (root): three clients under 0% and
  * 5% random loss to files and loop devices; a late joiner and a client killed and restarted
- * mid-stream; a rogue sender flooding the group and port with random and altered datagrams while a
- * second server streams another image on the same group and port. Every target byte-exact.
+ * mid-stream; a client at 20% loss shown and not followed by the parity while a clean one receives;
+ * a rogue sender flooding the group and port with random and altered datagrams while a second
+ * server streams another image on the same group and port. Every target byte-exact.
  */
 @Timeout(value = 15, unit = TimeUnit.MINUTES)
 class MulticastStreamTest {
@@ -70,7 +71,7 @@ class MulticastStreamTest {
   }
 
   /** A restore in {@code ns} from the server, running; its output goes to a file. */
-  private Process client(NetLab lab, String ns, String name, List<String> targets)
+  private Process client(NetLab lab, String ns, String name, List<String> targets, String... more)
       throws IOException {
     List<String> argv = new ArrayList<>(List.of(lab.in(ns, MulticastServerTest.java())));
     argv.addAll(
@@ -91,6 +92,7 @@ class MulticastStreamTest {
       argv.add("--target");
       argv.add(t);
     }
+    argv.addAll(List.of(more));
     return new ProcessBuilder(argv)
         .redirectErrorStream(true)
         .redirectOutput(dir.resolve(name + ".out").toFile())
@@ -199,6 +201,76 @@ class MulticastStreamTest {
       assertEquals(-1L, Files.mismatch(rawA, f2));
       assertEquals(-1L, Files.mismatch(rawA, f3));
       assertEquals(0, server.stop(), server::text);
+    }
+  }
+
+  /**
+   * The parity of each loop the server started while every client at {@code addresses} was still
+   * there (before the first of them was gone), from its JSON stream events.
+   */
+  private static List<Integer> paritiesWhileReceiving(Served s, List<String> addresses) {
+    Pattern stream = Pattern.compile("\"event\":\"stream\".*?\"parity\":(\\d+)");
+    List<Integer> out = new ArrayList<>();
+    for (String line : s.text().split("\n")) {
+      if (line.contains("\"event\":\"client-gone\"")
+          && addresses.stream().anyMatch(a -> line.contains("\"address\":\"" + a + "\""))) {
+        break;
+      }
+      Matcher m = stream.matcher(line);
+      if (m.find()) {
+        out.add(Integer.parseInt(m.group(1)));
+      }
+    }
+    return out;
+  }
+
+  /** The highest loss the server showed for the client at {@code address}. */
+  private static double worstLossOf(Served s, String address) {
+    Matcher m =
+        Pattern.compile("\"address\":\"" + Pattern.quote(address) + "\".*?\"loss\":([0-9.]+)")
+            .matcher(s.text());
+    double worst = 0;
+    while (m.find()) {
+      worst = Math.max(worst, Double.parseDouble(m.group(1)));
+    }
+    return worst;
+  }
+
+  @Test
+  void aLossyClientIsShownAndDoesNotRaiseTheParity() throws Exception {
+    try (NetLab lab = NetLab.create(3);
+        Served server = server(lab, lab.server(), imageA, "239.78.4.1", 3_000_000)) {
+      server.ready(1);
+      List<String> c = lab.clients();
+      lab.loss(c.get(2), 20);
+      Path f1 = dir.resolve("c1.img");
+      Path f2 = dir.resolve("c2.img");
+      Path f3 = dir.resolve("c3.img");
+      Process p1 = client(lab, c.get(0), "c1", List.of(f1.toString()));
+      // The other two join once the stream runs, without repair: both still receive when the
+      // second loop starts, the lossy one for longer.
+      awaitPercent(server, lab.address(c.get(0)), 1);
+      Process p2 = client(lab, c.get(1), "c2", List.of(f2.toString()), "--repair-limit", "0");
+      Process p3 = client(lab, c.get(2), "c3", List.of(f3.toString()), "--repair-limit", "0");
+      finished(p1, "c1");
+      finished(p2, "c2");
+      assertTrue(p3.isAlive() || p3.exitValue() == 0, () -> safeOutput("c3"));
+      finished(p3, "c3");
+      assertEquals(-1L, Files.mismatch(rawA, f1));
+      assertEquals(-1L, Files.mismatch(rawA, f2));
+      assertEquals(-1L, Files.mismatch(rawA, f3));
+      assertEquals(0, server.stop(), server::text);
+      // Shown: its loss is on the server's lines.
+      double loss = worstLossOf(server, lab.address(c.get(2)));
+      assertTrue(loss > 0.1, () -> "the lossy client's loss is not shown: " + server.text());
+      // Not followed: 20% loss needs about 30 parity symbols per block of 100; while the clean
+      // two received, the loops after the first (sent once the clients had reported) kept to
+      // what they need. (Once they are gone, the parity may follow the one left: it slows nobody.)
+      List<Integer> p = paritiesWhileReceiving(server, List.of(lab.address(c.get(1))));
+      assertTrue(p.size() >= 2, () -> "the late clean client took one loop: " + server.text());
+      for (int i = 1; i < p.size(); i++) {
+        assertTrue(p.get(i) <= 8, "parity " + p + " followed the lossy client: " + server.text());
+      }
     }
   }
 

@@ -259,7 +259,11 @@ public final class CastSession extends AbstractBehavior<CastSession.Command> {
     }
     listener.tell(
         new ServerEvent.StreamStarted(
-            image.name(), l.loop(), Instant.now(), stream == null ? 0 : stream.rate()));
+            image.name(),
+            l.loop(),
+            Instant.now(),
+            stream == null ? 0 : stream.rate(),
+            stream == null ? 0 : stream.parity()));
     return this;
   }
 

@@ -86,6 +86,11 @@ public final class FecStream implements SessionStream {
   }
 
   @Override
+  public int parity() {
+    return sender.stats().parity();
+  }
+
+  @Override
   public void close() {
     try {
       sender.close();

@@ -14,7 +14,8 @@ public sealed interface ServerEvent {
   record Failed(String session, String message) implements ServerEvent {}
 
   /** A loop of the stream begins, at {@code rate} bytes per second. */
-  record StreamStarted(String session, int loop, Instant at, long rate) implements ServerEvent {}
+  record StreamStarted(String session, int loop, Instant at, long rate, int parity)
+      implements ServerEvent {}
 
   /** The stream paused after Loop Suspend loops without a client. */
   record StreamSuspended(String session, int loops) implements ServerEvent {}

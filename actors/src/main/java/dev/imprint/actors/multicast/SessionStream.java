@@ -23,6 +23,9 @@ public interface SessionStream extends AutoCloseable {
   /** The send rate now, bytes per second, for the status line. */
   long rate();
 
+  /** Parity symbols per FEC block that the stream sends now, for the status line. */
+  int parity();
+
   @Override
   void close();
 
