@@ -24,9 +24,10 @@ import org.junit.jupiter.api.io.TempDir;
 /**
  * Restores from the multicast stream between network namespaces (root): three clients under 0% and
  * 5% random loss to files and loop devices; a late joiner and a client killed and restarted
- * mid-stream; a client at 20% loss shown and not followed by the parity while a clean one receives;
- * a rogue sender flooding the group and port with random and altered datagrams while a second
- * server streams another image on the same group and port. Every target byte-exact.
+ * mid-stream; a server restarted mid-stream; a client at 20% loss shown and not followed by the
+ * parity while a clean one receives; a rogue sender flooding the group and port with random and
+ * altered datagrams while a second server streams another image on the same group and port. Every
+ * target byte-exact.
  */
 @Timeout(value = 15, unit = TimeUnit.MINUTES)
 class MulticastStreamTest {
@@ -270,6 +271,38 @@ class MulticastStreamTest {
       assertTrue(p.size() >= 2, () -> "the late clean client took one loop: " + server.text());
       for (int i = 1; i < p.size(); i++) {
         assertTrue(p.get(i) <= 8, "parity " + p + " followed the lossy client: " + server.text());
+      }
+    }
+  }
+
+  @Test
+  void serverRestartedMidStream() throws Exception {
+    try (NetLab lab = NetLab.create(2)) {
+      List<String> c = lab.clients();
+      Path f1 = dir.resolve("c1.img");
+      Path f2 = dir.resolve("c2.img");
+      Process p1;
+      Process p2;
+      try (Served first = server(lab, lab.server(), imageA, "239.78.5.1", 2_000_000)) {
+        first.ready(1);
+        p1 = client(lab, c.get(0), "c1", List.of(f1.toString()), "--repair-limit", "0");
+        p2 = client(lab, c.get(1), "c2", List.of(f2.toString()), "--repair-limit", "0");
+        awaitPercent(first, lab.address(c.get(0)), 30);
+        assertEquals(0, first.stop(), first::text);
+      }
+      assertTrue(p1.isAlive() && p2.isAlive(), () -> safeOutput("c1") + safeOutput("c2"));
+      // The same image from a new server process: a new session, found by the clients.
+      try (Served second = server(lab, lab.server(), imageA, "239.78.5.1", 2_000_000)) {
+        second.ready(1);
+        finished(p1, "c1");
+        finished(p2, "c2");
+        assertEquals(-1L, Files.mismatch(rawA, f1));
+        assertEquals(-1L, Files.mismatch(rawA, f2));
+        assertEquals(0, second.stop(), second::text);
+        // The new server's datagrams are another session's: only a client that shook hands
+        // again took them (one that did not would have stopped at its --timeout).
+        assertTrue(second.text().contains("\"how\":\"done\""), second::text);
+        assertTrue(second.text().contains("\"event\":\"stream\""), second::text);
       }
     }
   }

@@ -28,7 +28,7 @@ public final class Reporter implements Closeable {
   }
 
   private final ControlClient control;
-  private final String client;
+  private volatile String client;
   private final Reading reading;
   private final ScheduledExecutorService timer;
   private long lastDone;
@@ -46,6 +46,11 @@ public final class Reporter implements Closeable {
               return t;
             });
     timer.scheduleWithFixedDelay(() -> send(reading.state()), 0, 1, TimeUnit.SECONDS);
+  }
+
+  /** Reports as {@code id} from now on (the client shook hands again with a restarted server). */
+  public void client(String id) {
+    this.client = id;
   }
 
   /** A reading of a plain state, a counter and a total. */

@@ -115,7 +115,35 @@ final class ServerSource {
     }
     Reporter reporter = new Reporter(control, h.client(), new Receiving(mc));
     mc.alsoClosing(reporter);
+    mc.rejoinWith(() -> rejoin(control, h, reporter));
     return mc;
+  }
+
+  /**
+   * Shakes hands again with a server whose stream fell silent: when it restarted and now streams
+   * the same image the same way in a new session, the new session's keys (and the reports go to the
+   * new client id); otherwise null, and the stream's timeout decides.
+   */
+  private static SessionKeys rejoin(ControlClient control, Handshake old, Reporter reporter)
+      throws IOException {
+    Handshake h = control.handshake(clientName());
+    if (h.session().equals(old.session())) {
+      leave(control, h, "duplicate");
+      return null;
+    }
+    if (!h.digest().equals(old.digest())
+        || !h.group().equals(old.group())
+        || h.dataPort() != old.dataPort()
+        || h.symbolSize() != old.symbolSize()
+        || h.blockSymbols() != old.blockSymbols()) {
+      leave(control, h, "another stream");
+      return null;
+    }
+    reporter.client(h.client());
+    return new SessionKeys(
+        Long.parseUnsignedLong(h.session(), 16),
+        HexFormat.of().parseHex(h.digest()),
+        HexFormat.of().parseHex(h.secret()));
   }
 
   /** What a receiving client reports: stored bytes received of the image, and its loss. */

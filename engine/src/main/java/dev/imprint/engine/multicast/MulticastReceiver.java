@@ -132,7 +132,6 @@ public final class MulticastReceiver implements AutoCloseable {
   }
 
   private void read() {
-    SessionKeys keys = reception.keys();
     // Where datagrams go when every buffer is queued: read and dropped, the socket never stalls.
     ByteBuffer drop = ByteBuffer.allocateDirect(Datagram.length(reception.layout().symbolSize()));
     try {
@@ -155,7 +154,8 @@ public final class MulticastReceiver implements AutoCloseable {
           continue;
         }
         b.flip();
-        if (!Datagram.belongsTo(b, keys)) {
+        // Read each time: a restarted server's new session replaces the keys (Reception.rekey).
+        if (!Datagram.belongsTo(b, reception.keys())) {
           reception.offer(b); // counted as foreign, nothing more
           free.offer(b);
         } else if (!queue.offer(b)) {

@@ -85,11 +85,11 @@ public final class Reception {
 
   private final StreamLayout layout;
   private final IndexTable index;
-  private final SessionKeys keys;
+  private volatile SessionKeys keys;
   private final ChunkSink sink;
   private final Executor decoders;
   private final long memoryBudget;
-  private final Datagram datagram;
+  private volatile Datagram datagram;
   private final FecBlock[] blocks;
   private final byte[] state;
   private final boolean[] chunkDone;
@@ -115,6 +115,10 @@ public final class Reception {
   private long overBudget;
   private long rejectedChunks;
   private boolean seenAny;
+
+  /** Datagrams expected in sessions before this one (a restarted server's new session). */
+  private long expectedBefore;
+
   private long firstSeq;
   private long maxSeq;
   private long firstPosition;
@@ -152,6 +156,23 @@ public final class Reception {
 
   public SessionKeys keys() {
     return keys;
+  }
+
+  /**
+   * Goes on with a new session of the same image (its server restarted and the client shook hands
+   * again): its datagrams are taken from now on, the old session's are foreign. The blocks in
+   * progress stay: the same image cut the same way gives the same symbols.
+   */
+  public synchronized void rekey(SessionKeys next) {
+    if (!java.util.Arrays.equals(next.imageDigest(), keys.imageDigest())) {
+      throw new IllegalArgumentException("a new session must stream the same image");
+    }
+    datagram = new Datagram(next);
+    keys = next;
+    if (seenAny) {
+      expectedBefore += maxSeq - firstSeq + 1;
+      seenAny = false; // sequence numbers and loops start again
+    }
   }
 
   /**
@@ -399,7 +420,7 @@ public final class Reception {
   }
 
   public synchronized Progress progress() {
-    long expected = seenAny ? maxSeq - firstSeq + 1 : 0;
+    long expected = expectedBefore + (seenAny ? maxSeq - firstSeq + 1 : 0);
     return new Progress(
         chunksDone,
         layout.chunks(),

@@ -45,6 +45,22 @@ public final class MulticastChunks implements ChunkSupply {
 
   private static final long REPAIR_STEP = 4L << 20;
 
+  /** Silence on the stream after which the client asks the server for its session again. */
+  private static final long REJOIN_AFTER_NANOS = TimeUnit.SECONDS.toNanos(3);
+
+  private static final long REJOIN_AGAIN_NANOS = TimeUnit.SECONDS.toNanos(10);
+
+  /**
+   * Asks the server for its session again: the new keys when it now runs another session of the
+   * same image (it restarted), else null.
+   */
+  @FunctionalInterface
+  public interface Rejoin {
+    SessionKeys session() throws IOException;
+  }
+
+  private volatile Rejoin rejoin = () -> null;
+
   private final Image image;
   private final BufferPool pool;
   private final BlockingQueue<Chunk> ready = new ArrayBlockingQueue<>(8);
@@ -183,11 +199,52 @@ public final class MulticastChunks implements ChunkSupply {
     lastProgress = System.nanoTime();
   }
 
+  /** How to find the stream again when it falls silent (a restarted server); none by default. */
+  public void rejoinWith(Rejoin r) {
+    this.rejoin = r;
+  }
+
+  /**
+   * A stream silent for a few seconds may have a new session (its server restarted): the client
+   * shakes hands again and takes the new session's datagrams, keeping what it has.
+   */
+  private void rejoinIfSilent() {
+    long authentic = reception.progress().authentic();
+    long now = System.nanoTime();
+    if (authentic != lastAuthentic) {
+      lastAuthentic = authentic;
+      lastAuthenticNanos = now;
+      return;
+    }
+    if (now - lastAuthenticNanos < REJOIN_AFTER_NANOS) {
+      return;
+    }
+    // While it stays silent, ask again every 10 s (each handshake is a client on the server).
+    lastAuthenticNanos = now + REJOIN_AGAIN_NANOS - REJOIN_AFTER_NANOS;
+    try {
+      SessionKeys next = rejoin.session();
+      if (next != null && next.sessionId() != reception.keys().sessionId()) {
+        reception.rekey(next);
+        lastAuthenticNanos = now;
+        org.slf4j.LoggerFactory.getLogger(MulticastChunks.class)
+            .info("the server runs a new session {}: going on with it", next.sessionId());
+      }
+    } catch (IOException | RuntimeException e) {
+      // The server may still be down: the next silent interval tries again.
+      org.slf4j.LoggerFactory.getLogger(MulticastChunks.class)
+          .debug("asking for the session again: {}", e.toString());
+    }
+  }
+
+  private long lastAuthentic;
+  private long lastAuthenticNanos = System.nanoTime();
+
   /** After a full loop, what is still missing comes over the control channel, within budget. */
   private void repairLoop() {
     while (!closed && !reception.isDone()) {
       try {
         Thread.sleep(500);
+        rejoinIfSilent();
         long left = repairBudget - repairedBytes.get();
         if (left <= 0 || !reception.progress().fullLoopSeen()) {
           continue;
