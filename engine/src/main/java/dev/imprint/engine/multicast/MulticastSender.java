@@ -164,6 +164,9 @@ public final class MulticastSender implements AutoCloseable {
         ch.setOption(StandardSocketOptions.IP_MULTICAST_IF, config.networkInterface());
       }
       ch.setOption(StandardSocketOptions.SO_SNDBUF, 4 << 20);
+      // Connected to the group: each datagram is a plain write, without the address conversion
+      // and checks of send(buffer, address) (the send thread is most of the server's CPU).
+      ch.connect(config.group());
       return new MulticastSender(layout, chunks, keys, config, listener, ch);
     } catch (IOException | RuntimeException e) {
       ch.close();
@@ -281,7 +284,7 @@ public final class MulticastSender implements AutoCloseable {
             throw new InterruptedException();
           }
           pacer.acquire(len);
-          channel.send(d, config.group());
+          channel.write(d);
           datagrams.incrementAndGet();
           bytes.addAndGet(len);
         });

@@ -7,7 +7,8 @@ import dev.imprint.engine.fec.ReedSolomon;
  * to. The receiver needs {@code symbolSize} and {@code blockSymbols} (from the handshake) to lay
  * out the stream as the sender does; the rest is the sender's.
  *
- * @param symbolSize payload bytes per datagram, a multiple of 8 (1400 fits a 1500-byte MTU)
+ * @param symbolSize payload bytes per datagram, a multiple of 8 (1416, the default, fills a
+ *     1500-byte MTU)
  * @param blockSymbols source symbols per FEC block at most (k)
  * @param interleave FEC blocks whose symbols are sent interleaved against burst loss
  * @param minParity parity symbols per block and loop, at least
@@ -19,7 +20,7 @@ public record StreamParams(
   /** Largest UDP payload that crosses a 1500-byte Ethernet MTU without fragmentation (IPv4). */
   public static final int MAX_DATAGRAM = 1472;
 
-  public static final StreamParams DEFAULT = new StreamParams(1400, 100, 16, 2, 50, 10);
+  public static final StreamParams DEFAULT = new StreamParams(1416, 100, 16, 2, 50, 10);
 
   public StreamParams {
     if (symbolSize < 8 || symbolSize % 8 != 0 || Datagram.length(symbolSize) > 65507) {

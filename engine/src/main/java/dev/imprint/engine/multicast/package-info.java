@@ -8,7 +8,7 @@
  *
  * <ul>
  *   <li>{@link dev.imprint.engine.multicast.StreamParams}: symbol size, k, interleave, parity
- *       bounds; {@code StreamParams.DEFAULT} (1400, 100, 16, 2..50, 10). The client needs {@code
+ *       bounds; {@code StreamParams.DEFAULT} (1416, 100, 16, 2..50, 10). The client needs {@code
  *       symbolSize} and {@code blockSymbols} from the handshake.
  *   <li>{@link dev.imprint.engine.multicast.SessionKeys}: session id, image digest, MAC secret. The
  *       server calls {@code SessionKeys.generate(image.metadata().digest())}; the handshake gives
