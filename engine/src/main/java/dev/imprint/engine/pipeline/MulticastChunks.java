@@ -45,6 +45,9 @@ public final class MulticastChunks implements ChunkSupply {
 
   private static final long REPAIR_STEP = 4L << 20;
 
+  /** Repair ranges fetched at the same time over the control channel. */
+  private static final int REPAIR_FETCHES = 4;
+
   /** Silence on the stream after which the client asks the server for its session again. */
   private static final long REJOIN_AFTER_NANOS = TimeUnit.SECONDS.toNanos(3);
 
@@ -241,28 +244,56 @@ public final class MulticastChunks implements ChunkSupply {
 
   /** After a full loop, what is still missing comes over the control channel, within budget. */
   private void repairLoop() {
-    while (!closed && !reception.isDone()) {
-      try {
-        Thread.sleep(500);
-        rejoinIfSilent();
-        long left = repairBudget - repairedBytes.get();
-        if (left <= 0 || !reception.progress().fullLoopSeen()) {
-          continue;
+    ExecutorService fetchers =
+        Executors.newFixedThreadPool(REPAIR_FETCHES, daemon("imprint-repair"));
+    boolean fetched = false;
+    try {
+      while (!closed && !reception.isDone()) {
+        try {
+          if (!fetched) {
+            Thread.sleep(500);
+          }
+          fetched = false;
+          rejoinIfSilent();
+          long left = repairBudget - repairedBytes.get();
+          if (left <= 0 || !reception.progress().fullLoopSeen()) {
+            continue;
+          }
+          // The ranges are small (a few symbols each): fetched several at a time, the repair is
+          // not one round trip per range.
+          List<RepairRange> wanted = reception.wanted(Math.min(left, REPAIR_STEP));
+          List<CompletableFuture<ByteBuffer>> bodies = new ArrayList<>();
+          for (RepairRange r : wanted) {
+            bodies.add(CompletableFuture.supplyAsync(() -> fetch(r), fetchers));
+          }
+          for (int i = 0; i < wanted.size(); i++) {
+            reception.repaired(wanted.get(i), bodies.get(i).join());
+            repairedBytes.addAndGet(wanted.get(i).length());
+            fetched = true;
+          }
+        } catch (InterruptedException e) {
+          return;
+        } catch (java.util.concurrent.CompletionException e) {
+          org.slf4j.LoggerFactory.getLogger(MulticastChunks.class)
+              .warn("repair over the control channel failed: {}", e.getCause().toString());
+        } catch (IOException | RuntimeException e) {
+          // Repair is an extra: the stream's next loops bring the same bytes.
+          org.slf4j.LoggerFactory.getLogger(MulticastChunks.class)
+              .warn("repair over the control channel failed: {}", e.toString());
         }
-        for (RepairRange r : reception.wanted(Math.min(left, REPAIR_STEP))) {
-          ByteBuffer b = ByteBuffer.allocate(r.length());
-          image.input().readFully(b, r.fileOffset());
-          b.flip();
-          reception.repaired(r, b);
-          repairedBytes.addAndGet(r.length());
-        }
-      } catch (InterruptedException e) {
-        return;
-      } catch (IOException | RuntimeException e) {
-        // Repair is an extra: the stream's next loops bring the same bytes.
-        org.slf4j.LoggerFactory.getLogger(MulticastChunks.class)
-            .warn("repair over the control channel failed: {}", e.toString());
       }
+    } finally {
+      fetchers.shutdownNow();
+    }
+  }
+
+  private ByteBuffer fetch(RepairRange r) {
+    try {
+      ByteBuffer b = ByteBuffer.allocate(r.length());
+      image.input().readFully(b, r.fileOffset());
+      return b.flip();
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
     }
   }
 
