@@ -118,19 +118,30 @@ class MulticastStreamTest {
     }
   }
 
+  /** Every value of numeric {@code field} the server showed for the client at {@code address}. */
+  private static List<Double> shown(Served s, String address, String field) {
+    Matcher m =
+        Pattern.compile(
+                "\"address\":\""
+                    + Pattern.quote(address)
+                    + "\".*?\""
+                    + Pattern.quote(field)
+                    + "\":([0-9.]+)")
+            .matcher(s.text());
+    List<Double> out = new ArrayList<>();
+    while (m.find()) {
+      out.add(Double.parseDouble(m.group(1)));
+    }
+    return out;
+  }
+
   /**
    * The percent the server last showed for the client at {@code address} (a live line or its
    * summary: on a quiet machine a client may finish between two live lines), or -1.
    */
   private static double percentOf(Served s, String address) {
-    Matcher m =
-        Pattern.compile("\"address\":\"" + Pattern.quote(address) + "\".*?\"percent\":([0-9.]+)")
-            .matcher(s.text());
-    double last = -1;
-    while (m.find()) {
-      last = Double.parseDouble(m.group(1));
-    }
-    return last;
+    List<Double> p = shown(s, address, "percent");
+    return p.isEmpty() ? -1 : p.get(p.size() - 1);
   }
 
   private static void awaitPercent(Served s, String address, double percent) throws Exception {
@@ -227,14 +238,7 @@ class MulticastStreamTest {
 
   /** The highest loss the server showed for the client at {@code address}. */
   private static double worstLossOf(Served s, String address) {
-    Matcher m =
-        Pattern.compile("\"address\":\"" + Pattern.quote(address) + "\".*?\"loss\":([0-9.]+)")
-            .matcher(s.text());
-    double worst = 0;
-    while (m.find()) {
-      worst = Math.max(worst, Double.parseDouble(m.group(1)));
-    }
-    return worst;
+    return shown(s, address, "loss").stream().mapToDouble(Double::doubleValue).max().orElse(0);
   }
 
   @Test
