@@ -76,12 +76,13 @@ tmpfs_mount
 now() { date +%s.%N; }
 
 # ---------------------------------------------------------------- imprint
-run_imprint() { # LOSS -> "written verified"
+run_imprint() { # LOSS [DATA_RATE [--fixed-rate|""]] -> "written verified"
     tmpfs_clean
     local out=$BENCH_WORK/mcast-server.out
-    ip netns exec "$SRV" "$IMPRINT" server --source "$IMG" --data-rate "$RATE" \
+    local rate=${2:-$RATE} fixed=${3---fixed-rate}
+    ip netns exec "$SRV" "$IMPRINT" server --source "$IMG" --data-rate "$rate" \
         --multicast-address "$GROUP" --port "$PORT" --dns-service-discovery false \
-        --fixed-rate --interface lab0 >"$out" 2>&1 &
+        $fixed --interface lab0 >"$out" 2>&1 &
     local server=$!
     local i
     for i in $(seq 600); do
@@ -164,5 +165,16 @@ OUT=$BENCH_OUT/multicast-$(date +%Y%m%d-%H%M%S).txt
         printf '%-6s %-22s %10s %8s %10s %8s %12s\n' "$loss%" "udpcast --fec 8x8/128" "$uf" "$(xw "$uf")" - - -
     done
     echo "(vs_udpcast: imprint's written time / the faster udpcast's at the same loss, same run)"
+    if [[ -n ${AUTORATE:-1} && ${AUTORATE:-1} != 0 ]]; then
+        # The automatic rate: Data Rate 80 MB/s over a path of 30 MB/s (tbf on the server's side),
+        # no --fixed-rate. Goal: within 1.25x the wire time at 30 MB/s.
+        set_loss 0
+        ip netns exec "$SRV" tc qdisc add dev lab0 root tbf rate 240mbit burst 256kb latency 50ms
+        log "automatic rate: Data Rate 80 MB/s, path 30 MB/s"
+        read -r aw av < <(run_imprint 0 80000000 "")
+        ip netns exec "$SRV" tc qdisc del dev lab0 root
+        w30=$(awk -v s="$STORED" 'BEGIN {printf "%.2f", s / 30000000}')
+        echo "automatic rate (Data Rate 80 MB/s, path tbf 30 MB/s, W30 = $w30 s): written ${aw} s = $(awk -v t="$aw" -v w="$w30" 'BEGIN {printf "%.2f", t / w}') W30, verified ${av} s"
+    fi
 } | tee "$OUT"
 log "saved $OUT"
