@@ -147,7 +147,15 @@ final class ServerSource {
   }
 
   /** What a receiving client reports: stored bytes received of the image, and its loss. */
-  private record Receiving(MulticastChunks mc) implements Reporter.Reading {
+  private static final class Receiving implements Reporter.Reading {
+    private final MulticastChunks mc;
+    private long authentic;
+    private long expected;
+
+    Receiving(MulticastChunks mc) {
+      this.mc = mc;
+    }
+
     @Override
     public String state() {
       return "receiving";
@@ -164,9 +172,18 @@ final class ServerSource {
       return mc.progress().storedBytes();
     }
 
+    /**
+     * The loss since the last report, not since the start: the server's rate and parity follow the
+     * network now (a lossy first minute would otherwise keep the rate down for the whole run).
+     */
     @Override
-    public double loss() {
-      return mc.progress().lossRate();
+    public synchronized double loss() {
+      Reception.Progress p = mc.progress();
+      long a = p.authentic() - authentic;
+      long e = p.expected() - expected;
+      authentic = p.authentic();
+      expected = p.expected();
+      return e <= 0 ? 0 : Math.max(0, Math.min(1, 1 - (double) a / e));
     }
 
     @Override
