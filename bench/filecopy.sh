@@ -7,6 +7,8 @@
 # from the same state. The tree and the target are different filesystems (no reflinks).
 # Every timed command ends with `sync -f` of the target. Needs root (losetup, mount).
 #   FC_FILES   files taken from /usr (50000)
+#   FC_BASELINE another imprint launcher (an earlier build, say): its --noverify copy runs in the
+#              same rounds, so before/after figures come from one machine state
 #   FC_BACKING disk (default): the loop device's backing file on the work directory's disk;
 #              ram: on a tmpfs, so the host disk (shared, and the larger part of the time on
 #              a busy machine) drops out and the copiers themselves are compared
@@ -101,6 +103,12 @@ alt_add "imprint restore (file copy), verifying" setup \
     "$IMP restore --source $S --target $M --noprompt && sync -f $M"
 alt_add "cp -a" setup "cp -a $S/. $M/ && sync -f $M"
 alt_add "rsync -aHAX" setup "rsync -aHAX $S/ $M/ && sync -f $M"
+BL="baseline imprint (FC_BASELINE) --noverify"
+if [[ -n ${FC_BASELINE:-} ]]; then
+    [[ -x $FC_BASELINE ]] || die "FC_BASELINE must be an imprint launcher"
+    "$FC_BASELINE" --help >/dev/null 2>&1 || true # builds its jar or archive once, untimed
+    alt_add "$BL" setup "$(printf '%q' "$FC_BASELINE") restore --source $S --target $M --noprompt --noverify && sync -f $M"
+fi
 alt_run
 
 # The disk's share: the tree's bytes written once, sequentially, onto the same target.
@@ -115,6 +123,11 @@ goal "imprint / cp -a" "$(paired_median / "$I" "cp -a")" "<=" 0.7
 goal "imprint / rsync -aHAX" "$(paired_median / "$I" "rsync -aHAX")" "<=" 0.5
 goal "verify's extra time (verifying / --noverify)" "$(paired_median / "$V" "$I")" "<=" 1.4
 goal "imprint peak RSS" "$(mib "${T_RSS[$V]}")" "<=" 512 MiB
+if [[ -n ${FC_BASELINE:-} ]]; then
+    info "imprint / baseline (--noverify both)" "$(paired_median / "$I" "$BL")"
+    info "baseline / cp -a" "$(paired_median / "$BL" "cp -a")"
+    info "baseline / rsync -aHAX" "$(paired_median / "$BL" "rsync -aHAX")"
+fi
 info "writing the tree's bytes sequentially (dd + sync), s" "$DISK_S"
 info "disk's share of imprint's copy (sequential write / copy)" "$(ratio "$DISK_S" "${T_SEC[$I]}")"
 save_report filecopy

@@ -6,6 +6,7 @@ import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.Iterator;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
@@ -202,7 +203,13 @@ public final class FileCopy {
         });
   }
 
-  /** One stream: the walk on a blocking thread, items on the pool, {@code par} at once. */
+  /**
+   * One stream: the walk on a blocking thread, items on the pool in batches, {@code par} batches at
+   * once. A batch is a run of items from the walk, up to {@link #BATCH_ITEMS} of them or {@link
+   * #BATCH_BYTES} of data, whichever comes first (a large file is a batch of its own): one stream
+   * element and one hand-over to the pool per batch rather than per item, which for small files
+   * cost as much CPU as their copy.
+   */
   private static void pass(
       Walk walk,
       java.util.function.BooleanSupplier stop,
@@ -210,26 +217,49 @@ public final class FileCopy {
       ExecutorService pool,
       int par,
       Materializer mat) {
-    Iterator<Walk.Entry> items =
-        new Iterator<>() {
-          @Override
-          public boolean hasNext() {
-            return !stop.getAsBoolean() && walk.hasNext();
-          }
-
-          @Override
-          public Walk.Entry next() {
-            return walk.next();
-          }
-        };
-    Source.fromIterator(() -> items)
+    Iterator<List<Walk.Entry>> batches = new Batches(walk, stop);
+    Source.fromIterator(() -> batches)
         .withAttributes(ActorAttributes.dispatcher(BLOCKING))
-        .mapAsyncUnordered(par, e -> CompletableFuture.runAsync(() -> work.accept(e), pool))
+        .mapAsyncUnordered(
+            par, batch -> CompletableFuture.runAsync(() -> batch.forEach(work), pool))
         .runWith(Sink.ignore(), mat)
         .toCompletableFuture()
         .join();
     // A walk stopped early still holds its open directories: finish them.
     walk.abandon();
+  }
+
+  static final int BATCH_ITEMS = 64;
+  static final long BATCH_BYTES = 1 << 20;
+
+  /** The walk's items cut into batches (see {@link #pass}). */
+  static final class Batches implements Iterator<List<Walk.Entry>> {
+    private final Iterator<Walk.Entry> walk;
+    private final java.util.function.BooleanSupplier stop;
+
+    Batches(Iterator<Walk.Entry> walk, java.util.function.BooleanSupplier stop) {
+      this.walk = walk;
+      this.stop = stop;
+    }
+
+    @Override
+    public boolean hasNext() {
+      return !stop.getAsBoolean() && walk.hasNext();
+    }
+
+    @Override
+    public List<Walk.Entry> next() {
+      List<Walk.Entry> batch = new ArrayList<>();
+      long bytes = 0;
+      do {
+        Walk.Entry e = walk.next();
+        batch.add(e);
+        if (e.stat().isRegular()) {
+          bytes += e.stat().size();
+        }
+      } while (batch.size() < BATCH_ITEMS && bytes < BATCH_BYTES && hasNext());
+      return batch;
+    }
   }
 
   /** The source's files and bytes of data, for progress. */

@@ -124,6 +124,10 @@ final class Sys {
       int fdIn, long[] offIn, int fdOut, long[] offOut, long len, int flags)
       throws LastErrorException;
 
+  /** Writes at out's file position; reads from {@code offset[0]}, which it advances. */
+  static native long sendfile(int outFd, int inFd, long[] offset, long count)
+      throws LastErrorException;
+
   static native long pread(int fd, ByteBuffer buf, long count, long offset)
       throws LastErrorException;
 

@@ -23,8 +23,8 @@ import java.util.function.Consumer;
  * (RENAME_EXCHANGE) and the old one is deleted.
  */
 final class TreeCopy implements Walk.Visitor {
-  /** Ranges at least this long go through copy_file_range (in-kernel, reflinks where offered). */
-  private static final long KERNEL_COPY_MIN = 256 << 10;
+  /** At most this much per sendfile call (it moves at most 0x7ffff000 bytes per call anyway). */
+  private static final long SENDFILE_MAX = 1 << 30;
 
   private static final int BUFFER = 1 << 20;
   private static final String TMP_PREFIX = ".imprint-tmp-";
@@ -47,6 +47,7 @@ final class TreeCopy implements Walk.Visitor {
   private final AtomicLong failedCount = new AtomicLong();
   private volatile String stopped;
   private volatile boolean kernelCopy = true;
+  private volatile boolean sendfile = true;
   private volatile boolean noatime = true;
   private final AtomicLong tmpCounter = new AtomicLong();
   private final String tmpTag = TMP_PREFIX + ProcessHandle.current().pid() + "-";
@@ -164,6 +165,11 @@ final class TreeCopy implements Walk.Visitor {
   }
 
   @Override
+  public void vanished(String path) {
+    warnings.accept(path + " disappeared from the source during the copy: not copied");
+  }
+
+  @Override
   public void otherFilesystem(String path) {
     warnings.accept(path + " is another filesystem mounted in the source: not copied");
   }
@@ -190,16 +196,7 @@ final class TreeCopy implements Walk.Visitor {
 
   private boolean copyItem(Walk.Entry e) {
     Dir dir = e.dir();
-    Stat s;
-    try {
-      s = Stat.of(dir.src, e.cname());
-    } catch (LastErrorException x) {
-      if (x.getErrorCode() == Sys.ENOENT) {
-        warnings.accept(e.show() + " disappeared from the source during the copy: not copied");
-        return true;
-      }
-      throw x;
-    }
+    Stat s = e.stat();
     switch (s.type()) {
       case Sys.S_IFREG -> {
         if (s.nlink() > 1) {
@@ -345,20 +342,40 @@ final class TreeCopy implements Walk.Visitor {
     Sys.ftruncate(out, size);
   }
 
+  /**
+   * Copies [from, to) in the kernel when it can: copy_file_range (a reflink or a server-side copy
+   * where the filesystems offer one; refused across different filesystems), else sendfile (any two
+   * files: one call for a small file and no copy through user space), else pread and pwrite. Each
+   * refusal is learned once for the whole copy.
+   */
   private void range(int in, int out, long from, long to) {
     long off = from;
+    boolean positioned = false;
     while (off < to) {
       long len = to - off;
       long n;
-      if (kernelCopy && len >= KERNEL_COPY_MIN) {
+      if (kernelCopy) {
         try {
           n = Sys.copy_file_range(in, new long[] {off}, out, new long[] {off}, len, 0);
         } catch (LastErrorException x) {
-          int err = x.getErrorCode();
-          if (err != Sys.EXDEV && err != Sys.EINVAL && err != Sys.EOPNOTSUPP && err != Sys.ENOSYS) {
+          if (!refusal(x)) {
             throw x;
           }
           kernelCopy = false;
+          continue;
+        }
+      } else if (sendfile) {
+        try {
+          if (!positioned && off != 0) {
+            Sys.lseek(out, off, Sys.SEEK_SET); // sendfile writes at the file position
+          }
+          positioned = true;
+          n = Sys.sendfile(out, in, new long[] {off}, Math.min(len, SENDFILE_MAX));
+        } catch (LastErrorException x) {
+          if (!refusal(x)) {
+            throw x;
+          }
+          sendfile = false;
           continue;
         }
       } else {
@@ -375,6 +392,11 @@ final class TreeCopy implements Walk.Visitor {
       off += n;
       progress.bytes.addAndGet(n);
     }
+  }
+
+  private static boolean refusal(LastErrorException x) {
+    int err = x.getErrorCode();
+    return err == Sys.EXDEV || err == Sys.EINVAL || err == Sys.EOPNOTSUPP || err == Sys.ENOSYS;
   }
 
   private void owner(int fdOrDir, byte[] name, Stat s, Object shown) {

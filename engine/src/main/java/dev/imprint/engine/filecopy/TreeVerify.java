@@ -133,12 +133,7 @@ final class TreeVerify implements Walk.Visitor {
   private void item(Walk.Entry e) {
     Dir dir = e.dir();
     Object shown = dir.where(e.cname());
-    Stat s;
-    try {
-      s = Stat.of(dir.src, e.cname());
-    } catch (LastErrorException x) {
-      return; // gone from the source since the copy
-    }
+    Stat s = e.stat(); // gone from the source since the copy: the walk left it out
     Stat t;
     try {
       t = Stat.of(dir.tgt, e.cname());

@@ -16,8 +16,12 @@ import java.util.NoSuchElementException;
  * Directory descriptors stay open only while something under them is in flight.
  */
 final class Walk implements Iterator<Walk.Entry> {
-  /** One item of a directory: its NUL-terminated name and getdents's d_type. */
-  record Entry(Dir dir, byte[] cname, int dtype) {
+  /**
+   * One item of a directory: its NUL-terminated name, getdents's d_type and, for a yielded item,
+   * what statx said when the walk reached it (the walk stats every item, so that the stream can
+   * weigh items by size and the copy needs no statx of its own).
+   */
+  record Entry(Dir dir, byte[] cname, int dtype, Stat stat) {
     byte[] name() {
       return Names.plain(cname);
     }
@@ -49,6 +53,9 @@ final class Walk implements Iterator<Walk.Entry> {
 
     /** A directory on another filesystem than the source's top (a mount point): left out. */
     default void otherFilesystem(String path) {}
+
+    /** An item listed but gone before the walk could stat it. */
+    default void vanished(String path) {}
   }
 
   static final int DT_UNKNOWN = 0;
@@ -120,22 +127,20 @@ final class Walk implements Iterator<Walk.Entry> {
       if (visitor.excluded(e.dir, e.name())) {
         continue;
       }
-      int type = e.dtype;
-      Stat stat = null;
-      if (type == DT_UNKNOWN || type == DT_DIR) {
-        try {
-          stat = Stat.of(e.dir.src, e.cname);
-        } catch (LastErrorException x) {
-          if (x.getErrorCode() != Sys.ENOENT) {
-            visitor.failed(e.show(), Errors.describe(x.getErrorCode()));
-          }
-          continue; // gone since it was listed: nothing to copy
+      Stat stat;
+      try {
+        stat = Stat.of(e.dir.src, e.cname);
+      } catch (LastErrorException x) {
+        if (x.getErrorCode() == Sys.ENOENT) {
+          visitor.vanished(e.show());
+        } else {
+          visitor.failed(e.show(), Errors.describe(x.getErrorCode()));
         }
-        type = stat.isDirectory() ? DT_DIR : 8;
+        continue; // nothing to copy
       }
-      if (type != DT_DIR) {
+      if (!stat.isDirectory()) {
         e.dir.hold();
-        return e;
+        return new Entry(e.dir, e.cname, e.dtype, stat);
       }
       enterDirectory(e, stat);
     }
@@ -175,7 +180,7 @@ final class Walk implements Iterator<Walk.Entry> {
     List<Entry> entries = new ArrayList<>();
     try {
       for (byte[][] item : list(d.src)) {
-        entries.add(new Entry(d, item[0], item[1][0]));
+        entries.add(new Entry(d, item[0], item[1][0], null));
       }
     } catch (LastErrorException x) {
       visitor.failed(d.show() + "/", "cannot list: " + Errors.describe(x.getErrorCode()));
