@@ -100,6 +100,17 @@ public final class BufferPool {
    * limit's worth of buffers is out.
    */
   public ByteBuffer acquire() {
+    reserve();
+    return fill();
+  }
+
+  /**
+   * Counts one buffer out, as {@link #acquire} does (waiting at the limit and the shared bound),
+   * without a buffer yet: either {@link #fill} it, or hold it for a chunk whose bytes are another
+   * job's (shared decodes) and give it back with {@link #unreserve}. A job so keeps the pace its
+   * limit sets, whoever's buffer its chunks are in.
+   */
+  void reserve() {
     synchronized (this) {
       while (out >= limit) {
         try {
@@ -113,6 +124,10 @@ public final class BufferPool {
       out++;
     }
     awaitShare();
+  }
+
+  /** A cleared buffer for a {@link #reserve reservation}: a free one, else a new one. */
+  ByteBuffer fill() {
     ByteBuffer b = free.pollFirst(); // the last released: still in the caches
     if (b != null) {
       synchronized (SHARED) {
@@ -133,17 +148,39 @@ public final class BufferPool {
 
   public void release(ByteBuffer b) {
     if (b != null && b.capacity() == size) {
-      boolean keep;
-      synchronized (SHARED) {
-        keep = idleBytes + size <= idleBound;
-        if (keep) {
-          idleBytes += size;
-        }
-      }
-      if (keep) {
-        free.offerFirst(b);
-      }
+      recycle(b);
       returned();
+    }
+  }
+
+  /** Gives back a {@link #reserve reservation} whose buffer went elsewhere (or never came). */
+  void unreserve() {
+    returned();
+  }
+
+  /**
+   * Keeps a buffer that no pool counts as out any more (a shared decode its last reader let go) for
+   * the next acquire of its size, within the bound on free buffers; else leaves it to the garbage
+   * collector.
+   */
+  static void recycle(ByteBuffer b) {
+    int size = b.capacity();
+    synchronized (SHARED) {
+      if (idleBytes + size > idleBound) {
+        return;
+      }
+      idleBytes += size;
+    }
+    IDLE.computeIfAbsent(size, k -> new ConcurrentLinkedDeque<>()).offerFirst(b);
+  }
+
+  /**
+   * The most bytes of free buffers kept for reuse: 128 MiB, or the shared bound if lower. Decoded
+   * chunks kept for readers to come count against the same bound ({@link SharedDecodes}).
+   */
+  static long idleBound() {
+    synchronized (SHARED) {
+      return idleBound;
     }
   }
 
