@@ -30,13 +30,24 @@ final class SharedDecodes {
 
   private record Key(String image, int index) {}
 
-  static final SharedDecodes INSTANCE = new SharedDecodes(BufferPool::idleBound);
+  static final SharedDecodes INSTANCE =
+      new SharedDecodes(
+          () ->
+              Long.getLong("imprint.kept", 0) > 0
+                  ? Long.getLong("imprint.kept") << 20
+                  : BufferPool.idleBound());
 
   /** One chunk: its decode, the readers holding it, and whether it is still kept for others. */
   private static final class Entry {
     final CompletableFuture<Decoded> decoded = new CompletableFuture<>();
+    final Key key;
     int holders = 1;
+    int claims = 1;
     boolean kept = true;
+
+    Entry(Key key) {
+      this.key = key;
+    }
   }
 
   /**
@@ -62,7 +73,7 @@ final class SharedDecodes {
      * from now on (it must not be written or released by the caller).
      */
     void offer(ByteBuffer decoded, long xxh) {
-      entry.decoded.complete(new Decoded(decoded.duplicate(), xxh));
+      entry.decoded.complete(new Decoded(decoded, xxh));
       synchronized (SharedDecodes.this) {
         evict();
       }
@@ -73,7 +84,7 @@ final class SharedDecodes {
       synchronized (SharedDecodes.this) {
         if (entry.kept) {
           entry.kept = false;
-          kept.values().remove(entry);
+          kept.remove(entry.key, entry);
         }
       }
       entry.decoded.completeExceptionally(why);
@@ -101,7 +112,12 @@ final class SharedDecodes {
         }
         released = true;
         if (--entry.holders == 0) {
-          if (entry.kept) {
+          if (entry.kept && entry.claims >= readers.getOrDefault(entry.key.image(), 0)) {
+            // Every reader open has had it: only drives to come could want it, and they decode.
+            entry.kept = false;
+            kept.remove(entry.key, entry);
+            free = bufferOf(entry);
+          } else if (entry.kept) {
             evict();
           } else {
             free = bufferOf(entry);
@@ -164,9 +180,10 @@ final class SharedDecodes {
     Entry e = kept.get(k);
     if (e != null) {
       e.holders++;
+      e.claims++;
       return new Hold(e, false);
     }
-    e = new Entry();
+    e = new Entry(k);
     kept.put(k, e);
     return new Hold(e, true);
   }

@@ -226,6 +226,25 @@ class SharedDecodesTest {
   }
 
   @Test
+  void aChunkEveryOpenReaderHasHadIsFreedAtOnceEvenWithinTheBudget() {
+    SharedDecodes shares = new SharedDecodes(() -> 1L << 30);
+    BufferPool pool = new BufferPool(11 * 4096 + 512);
+    String img = "c.imprint\0digest";
+    shares.open(img);
+    shares.open(img);
+    SharedDecodes.Hold a = shares.claim(img, 0);
+    a.offer(decoded(pool, (byte) 5), 5);
+    pool.unreserve();
+    a.release();
+    assertFalse(recycled(pool, (byte) 5), "kept: the second reader has not had it yet");
+    SharedDecodes.Hold b = shares.claim(img, 0);
+    assertFalse(b.decodes());
+    b.release();
+    assertTrue(recycled(pool, (byte) 5), "both readers had it: nobody open wants it");
+    assertEquals(0, shares.unheldBytes());
+  }
+
+  @Test
   void anotherImageFileOrAFailedDecodeIsNeverServed() {
     SharedDecodes shares = new SharedDecodes(() -> 1L << 30);
     BufferPool pool = new BufferPool(10 * 4096 + 512);
