@@ -76,8 +76,7 @@ public final class BufferPool {
   public static void shareDirectMemory(long bytes) {
     synchronized (SHARED) {
       sharedBound = bytes;
-      idleBound =
-          Math.min(Math.min(IDLE_MOST, bytes), Long.getLong("imprint.idle", 1L << 20) << 20);
+      idleBound = Math.min(IDLE_MOST, bytes);
       SHARED.notifyAll();
     }
   }
@@ -225,7 +224,7 @@ public final class BufferPool {
 
   /**
    * The most bytes of free buffers kept for reuse: 128 MiB, or the shared bound if lower. Decoded
-   * chunks kept for readers to come count against the same bound ({@link SharedDecodes}).
+   * chunks kept for readers to come are bounded by a multiple of it ({@link SharedDecodes}).
    */
   static long idleBound() {
     synchronized (SHARED) {
