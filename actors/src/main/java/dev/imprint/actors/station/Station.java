@@ -90,9 +90,10 @@ public final class Station {
   }
 
   /**
-   * Direct memory for chunk buffers out across all slots' jobs together (beyond the two each job
-   * always gets), and decoded chunks kept for slots that want them later: with what the JVM itself
-   * takes, 16 busy slots stay within 512 MiB under the launcher.
+   * Direct memory for chunk buffers out across all slots' jobs together (beyond the one each pool
+   * always gets), and for free buffers kept; decoded chunks kept for slots that want them later
+   * take up to twice this (engine pipeline/SharedDecodes). With what the JVM itself takes, 16 busy
+   * slots stayed within 512 MiB under the launcher (docs/BENCHMARKS.md).
    */
   static final long SLOT_BUFFERS = 64L << 20;
 

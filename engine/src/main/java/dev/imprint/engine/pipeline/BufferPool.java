@@ -1,8 +1,13 @@
 package dev.imprint.engine.pipeline;
 
+import com.sun.jna.Native;
+import com.sun.jna.Pointer;
+import dev.imprint.engine.source.FileDisk;
 import java.io.InterruptedIOException;
 import java.io.UncheckedIOException;
+import java.lang.ref.Cleaner;
 import java.nio.ByteBuffer;
+import java.nio.MappedByteBuffer;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ConcurrentLinkedDeque;
 import org.apache.pekko.NotUsed;
@@ -17,7 +22,7 @@ import org.apache.pekko.stream.javadsl.Source;
  * to the next job (a station's next drive, or the verification after the writing) instead of to the
  * garbage collector, which frees direct memory only when the heap is collected. And a process that
  * runs many jobs at once (a station) may {@link #shareDirectMemory share} one bound on the buffers
- * out across all pools.
+ * out across all pools. A released buffer the free list has no room for is freed at once.
  */
 public final class BufferPool {
   /** Free buffers by size, for every pool of the process; at most {@link #idleBound} bytes. */
@@ -100,6 +105,17 @@ public final class BufferPool {
    * limit's worth of buffers is out.
    */
   public ByteBuffer acquire() {
+    reserve();
+    return fill();
+  }
+
+  /**
+   * Counts one buffer out, as {@link #acquire} does (waiting at the limit and the shared bound),
+   * without a buffer yet: either {@link #fill} it, or hold it for a chunk whose bytes are another
+   * job's (shared decodes) and give it back with {@link #unreserve}. A job so keeps the pace its
+   * limit sets, whoever's buffer its chunks are in.
+   */
+  void reserve() {
     synchronized (this) {
       while (out >= limit) {
         try {
@@ -113,37 +129,106 @@ public final class BufferPool {
       out++;
     }
     awaitShare();
+  }
+
+  /** A cleared buffer for a {@link #reserve reservation}: a free one, else a new one. */
+  ByteBuffer fill() {
     ByteBuffer b = free.pollFirst(); // the last released: still in the caches
     if (b != null) {
       synchronized (SHARED) {
         idleBytes -= size;
       }
     } else {
+      ByteBuffer base;
       try {
         // alignedSlice also rounds the capacity down, so over-allocate by two pages.
-        b = ByteBuffer.allocateDirect(size + 8192).alignedSlice(4096);
+        base = ByteBuffer.allocateDirect(size + 8192);
       } catch (OutOfMemoryError e) {
         returned();
         throw e;
       }
-      b = b.limit(size).slice();
+      b = base.alignedSlice(4096).limit(size).slice();
+      long at = address(b);
+      // Forgotten when the buffer is dropped without free(): then the collector frees it.
+      ALLOCATED.put(at, new Allocation(base, FORGET.register(b, () -> ALLOCATED.remove(at))));
     }
     return b.clear();
   }
 
+  /** A buffer of ours, allocated where, and what forgets it when the collector finds it dropped. */
+  private record Allocation(ByteBuffer base, Cleaner.Cleanable forget) {}
+
+  /**
+   * Buffers allocated here, by address, so that one the free list has no room for is freed at once:
+   * direct memory left to the garbage collector stays until the heap is collected, and a busy
+   * station (measured: peak RSS 701 MiB against 492 MiB with a smaller free list) allocates anew
+   * meanwhile. Only the allocating base buffer can be freed, not the aligned slice handed out.
+   */
+  private static final ConcurrentHashMap<Long, Allocation> ALLOCATED = new ConcurrentHashMap<>();
+
+  private static final Cleaner FORGET = Cleaner.create();
+
+  private static long address(ByteBuffer b) {
+    return Pointer.nativeValue(Native.getDirectBufferPointer(b));
+  }
+
+  /**
+   * Frees a buffer this class allocated, now; the caller and every view of it must be done with it.
+   * Others are left to the garbage collector.
+   */
+  private static void free(ByteBuffer b) {
+    Allocation a = ALLOCATED.remove(address(b));
+    if (a == null) {
+      return;
+    }
+    a.forget().clean();
+    try {
+      // A direct buffer is a MappedByteBuffer to the JDK; its cleaner frees the memory.
+      FileDisk.unmap((MappedByteBuffer) a.base());
+    } catch (RuntimeException e) {
+      // No way to free it here (not HotSpot): the collector will.
+    }
+  }
+
   public void release(ByteBuffer b) {
     if (b != null && b.capacity() == size) {
-      boolean keep;
-      synchronized (SHARED) {
-        keep = idleBytes + size <= idleBound;
-        if (keep) {
-          idleBytes += size;
-        }
-      }
-      if (keep) {
-        free.offerFirst(b);
-      }
+      recycle(b);
       returned();
+    }
+  }
+
+  /** Gives back a {@link #reserve reservation} whose buffer went elsewhere (or never came). */
+  void unreserve() {
+    returned();
+  }
+
+  /**
+   * Keeps a buffer that no pool counts as out any more (a shared decode its last reader let go) for
+   * the next acquire of its size, within the bound on free buffers; else frees it.
+   */
+  static void recycle(ByteBuffer b) {
+    int size = b.capacity();
+    boolean room;
+    synchronized (SHARED) {
+      room = idleBytes + size <= idleBound;
+      if (room) {
+        idleBytes += size;
+      }
+    }
+    if (!room) {
+      free(b);
+      return;
+    }
+    IDLE.computeIfAbsent(size, k -> new ConcurrentLinkedDeque<>()).offerFirst(b);
+  }
+
+  /**
+   * The most bytes of free buffers kept for reuse: 128 MiB, or the shared bound if lower. Decoded
+   * chunks kept for readers to come are bounded by a multiple of it ({@link SharedDecodes}).
+   */
+  static long idleBound() {
+    synchronized (SHARED) {
+      return idleBound;
     }
   }
 
@@ -200,8 +285,7 @@ public final class BufferPool {
 
   /**
    * The stage is done. Its buffers, free now and released later, stay in the process-wide free list
-   * (within its bound) for the next stage or job of this size; the rest is left to the garbage
-   * collector.
+   * (within its bound) for the next stage or job of this size; the rest are freed.
    */
   public void close() {
     closed = true;

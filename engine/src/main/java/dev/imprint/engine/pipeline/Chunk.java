@@ -34,6 +34,21 @@ public class Chunk {
     return new Chunk(offset, data.remaining(), RangeKind.DATA, data, xxh64, pool);
   }
 
+  /**
+   * Data whose buffer is not the job's own (a decode shared with other jobs): {@code released} runs
+   * once, when the last holder has released the chunk.
+   */
+  static Chunk shared(long offset, ByteBuffer data, long xxh64, Runnable released) {
+    return new Chunk(offset, data.remaining(), RangeKind.DATA, data, xxh64, null) {
+      @Override
+      public void release() {
+        if (decrement()) {
+          released.run();
+        }
+      }
+    };
+  }
+
   public static Chunk empty(long offset, long length, RangeKind kind) {
     return new Chunk(offset, length, kind, null, 0, null);
   }

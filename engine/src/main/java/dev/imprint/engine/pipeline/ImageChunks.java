@@ -144,18 +144,26 @@ public final class ImageChunks implements ChunkSupply {
     if (e.kind() != RangeKind.DATA) {
       return Chunk.empty(e.logicalOffset(), e.logicalLength(), e.kind());
     }
-    ByteBuffer out = pool.acquire();
-    CompletableFuture<SharedDecodes.Decoded> other =
-        shareKey == null ? null : SharedDecodes.INSTANCE.claim(shareKey, i);
-    if (other != null) {
-      SharedDecodes.Decoded d = SharedDecodes.await(other);
-      if (d != null) {
-        out.clear();
-        out.put(d.bytes()).flip();
-        return Chunk.data(e.logicalOffset(), out, d.xxh(), pool);
-      }
-    }
+    // A reservation first, as a buffer of our own would be: the pace of this job stays its own.
+    pool.reserve();
+    SharedDecodes.Hold hold;
     try {
+      hold = shareKey == null ? null : SharedDecodes.INSTANCE.claim(shareKey, i);
+    } catch (RuntimeException ex) {
+      pool.unreserve();
+      throw ex;
+    }
+    if (hold != null && !hold.decodes()) {
+      SharedDecodes.Decoded d = hold.await();
+      if (d != null) {
+        return held(e, d.bytes().duplicate(), d.xxh(), hold);
+      }
+      hold.release(); // the decode failed or is late: decode it ourselves, and keep it
+      hold = null;
+    }
+    ByteBuffer out = null;
+    try {
+      out = pool.fill();
       ByteBuffer s = image.readStored(i, SCRATCH.poll());
       try {
         out.limit((int) e.logicalLength());
@@ -170,17 +178,34 @@ public final class ImageChunks implements ChunkSupply {
       out.flip();
       // A chunk cut to a volume is hashed as the slice it becomes, not twice.
       long xxh = whole() ? Xxh64.of(out) : 0;
-      if (other == null && shareKey != null) {
-        SharedDecodes.INSTANCE.offer(shareKey, i, out, xxh);
+      if (hold != null) {
+        hold.offer(out, xxh);
+        return held(e, out.duplicate(), xxh, hold);
       }
       return Chunk.data(e.logicalOffset(), out, xxh, pool);
     } catch (IOException | RuntimeException ex) {
-      pool.release(out);
-      if (other == null && shareKey != null) {
-        SharedDecodes.INSTANCE.withdraw(shareKey, i, ex);
+      if (out != null) {
+        pool.release(out);
+      } else {
+        pool.unreserve();
+      }
+      if (hold != null) {
+        hold.withdraw(ex);
       }
       throw ex instanceof IOException io ? new UncheckedIOException(io) : (RuntimeException) ex;
     }
+  }
+
+  /** A chunk in a shared decode's buffer: this job's reservation and hold go when it is written. */
+  private Chunk held(IndexEntry e, ByteBuffer bytes, long xxh, SharedDecodes.Hold hold) {
+    return Chunk.shared(
+        e.logicalOffset(),
+        bytes,
+        xxh,
+        () -> {
+          pool.unreserve();
+          hold.release();
+        });
   }
 
   @Override

@@ -107,6 +107,33 @@ class MemoryBudgetTest {
   }
 
   @Test
+  void aBufferTheFreeListHasNoRoomForIsFreedAtOnceNotLeftToTheCollector() {
+    int size = (16 << 20) + 5 * 4096; // a size no other test uses
+    java.lang.management.BufferPoolMXBean direct =
+        java.lang.management.ManagementFactory.getPlatformMXBeans(
+                java.lang.management.BufferPoolMXBean.class)
+            .stream()
+            .filter(b -> b.getName().equals("direct"))
+            .findFirst()
+            .orElseThrow();
+    BufferPool.shareDirectMemory(size); // room for one free buffer
+    try {
+      BufferPool pool = new BufferPool(size);
+      List<ByteBuffer> out = List.of(pool.acquire(), pool.acquire(), pool.acquire());
+      long before = direct.getMemoryUsed();
+      out.forEach(pool::release);
+      long freed = before - direct.getMemoryUsed();
+      assertTrue(freed >= 2L * size, "freed " + freed + " bytes, want two buffers' worth");
+      ByteBuffer again = pool.acquire(); // the one kept, still sound
+      again.putLong(size - 8, 42);
+      assertEquals(42, again.getLong(size - 8));
+      pool.release(again);
+    } finally {
+      BufferPool.shareDirectMemory(Long.MAX_VALUE);
+    }
+  }
+
+  @Test
   void aClosedPoolLeavesItsBuffersToTheNextPoolOfItsSize() {
     BufferPool pool = new BufferPool(4096);
     ByteBuffer a = pool.acquire();
