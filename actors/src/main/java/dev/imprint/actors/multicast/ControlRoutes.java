@@ -78,9 +78,7 @@ final class ControlRoutes {
                                             name ->
                                                 handshake(
                                                     system, session, client, version, name))))),
-                path(
-                    segments(ControlChannel.IMAGE),
-                    () -> get(() -> getFromFile(image.image().toFile()))),
+                path(segments(ControlChannel.IMAGE), () -> get(() -> imageFile(image.image()))),
                 path(
                     segments(ControlChannel.REPORT),
                     () ->
@@ -89,6 +87,31 @@ final class ControlRoutes {
                                 entity(
                                     Unmarshaller.entityToString(),
                                     body -> report(system, session, client, body))))));
+  }
+
+  /** The image file: single ranges read from where they start (FileRanges), the rest by Pekko. */
+  private static Route imageFile(java.nio.file.Path file) {
+    Route whole = getFromFile(file.toFile());
+    return optionalHeaderValueByName(
+        "Range",
+        range ->
+            optionalHeaderValueByName(
+                "If-Match",
+                ifMatch ->
+                    optionalHeaderValueByName(
+                        "If-Unmodified-Since",
+                        ifUnmodified -> {
+                          if (range.isEmpty()) {
+                            return whole;
+                          }
+                          try {
+                            return FileRanges.answer(file, range.get(), ifMatch, ifUnmodified)
+                                .<Route>map(r -> complete(r))
+                                .orElse(whole);
+                          } catch (java.io.IOException | RuntimeException e) {
+                            return whole;
+                          }
+                        })));
   }
 
   private static org.apache.pekko.http.javadsl.server.PathMatcher0 segments(String path) {

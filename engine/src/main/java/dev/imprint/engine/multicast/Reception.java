@@ -119,6 +119,9 @@ public final class Reception {
   /** Datagrams expected in sessions before this one (a restarted server's new session). */
   private long expectedBefore;
 
+  /** loop × blocks + block of the newest symbol seen in this session, or -1. */
+  private long newestPosition = -1;
+
   private long firstSeq;
   private long maxSeq;
   private long firstPosition;
@@ -172,6 +175,7 @@ public final class Reception {
     if (seenAny) {
       expectedBefore += maxSeq - firstSeq + 1;
       seenAny = false; // sequence numbers and loops start again
+      newestPosition = -1;
     }
   }
 
@@ -212,6 +216,7 @@ public final class Reception {
   private void count(int seq, int loop, int block) {
     authentic++;
     long position = (long) loop * layout.blocks() + block;
+    newestPosition = Math.max(newestPosition, position);
     if (!seenAny) {
       seenAny = true;
       firstSeq = seq;
@@ -443,11 +448,38 @@ public final class Reception {
    * lacks symbols (the parity it holds stands in for the rest).
    */
   public synchronized List<RepairRange> wanted(long maxBytes) {
+    return wanted(maxBytes, false);
+  }
+
+  /**
+   * Like {@link #wanted}, for the blocks this loop has gone past without completing them only:
+   * begun (some of their symbols came) and {@link #PASSED_BLOCKS} or more blocks behind the newest
+   * symbol seen. Fetched at once, they do not hold their chunks' other blocks in memory until the
+   * next loop (which, with a few such chunks, filled the budget and lost the rest of the loop).
+   */
+  public synchronized List<RepairRange> passed(long maxBytes) {
+    return wanted(maxBytes, true);
+  }
+
+  /**
+   * Blocks behind the newest symbol seen beyond which a begun block gets nothing more this loop:
+   * four interleave groups at the default depth (the client does not know the server's).
+   */
+  static final int PASSED_BLOCKS = 64;
+
+  private List<RepairRange> wanted(long maxBytes, boolean passedOnly) {
     List<RepairRange> out = new ArrayList<>();
     long total = 0;
     int s = layout.symbolSize();
+    int newest = newestPosition < 0 ? -1 : (int) (newestPosition % layout.blocks());
     for (int b = 0; b < layout.blocks() && total < maxBytes; b++) {
       if (state[b] >= DECODING) {
+        continue;
+      }
+      if (passedOnly
+          && (blocks[b] == null
+              || newest < 0
+              || Math.floorMod(newest - b, layout.blocks()) < PASSED_BLOCKS)) {
         continue;
       }
       int k = layout.blockK(b);

@@ -41,7 +41,7 @@ import org.apache.pekko.stream.javadsl.Source;
  */
 public final class MulticastChunks implements ChunkSupply {
   /** Memory the reception may hold in partly received FEC blocks. */
-  private static final long RECEPTION_MEMORY = 128L << 20;
+  private static final long RECEPTION_MEMORY = 256L << 20;
 
   private static final long REPAIR_STEP = 4L << 20;
 
@@ -256,12 +256,15 @@ public final class MulticastChunks implements ChunkSupply {
           fetched = false;
           rejoinIfSilent();
           long left = repairBudget - repairedBytes.get();
-          if (left <= 0 || !reception.progress().fullLoopSeen()) {
+          if (left <= 0) {
             continue;
           }
-          // The ranges are small (a few symbols each): fetched several at a time, the repair is
-          // not one round trip per range.
-          List<RepairRange> wanted = reception.wanted(Math.min(left, REPAIR_STEP));
+          // Blocks the stream went past without completing come at once; after a full loop,
+          // everything still missing. The ranges are small (a few symbols each): fetched several
+          // at a time, the repair is not one round trip per range.
+          long step = Math.min(left, REPAIR_STEP);
+          List<RepairRange> wanted =
+              reception.progress().fullLoopSeen() ? reception.wanted(step) : reception.passed(step);
           List<CompletableFuture<ByteBuffer>> bodies = new ArrayList<>();
           for (RepairRange r : wanted) {
             bodies.add(CompletableFuture.supplyAsync(() -> fetch(r), fetchers));
