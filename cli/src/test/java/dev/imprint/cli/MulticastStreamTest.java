@@ -49,6 +49,11 @@ class MulticastStreamTest {
     rawB = MulticastServerTest.disk(shared.resolve("b.raw"), 12);
     imageA = MulticastServerTest.create(rawA, shared.resolve("a.imprint"));
     imageB = MulticastServerTest.create(rawB, shared.resolve("b.imprint"));
+    // A one-digit day of the month: the server's ranges must give the Last-Modified its whole
+    // file gives ("05", not "5"), or every client sees the image change under it.
+    Files.setLastModifiedTime(
+        imageA,
+        java.nio.file.attribute.FileTime.from(java.time.Instant.parse("2026-01-05T03:04:05Z")));
   }
 
   /** A server of {@code image} on {@code group}:7800 at {@code rate} bytes/s, JSON output. */

@@ -32,6 +32,8 @@ import org.apache.pekko.util.ByteString;
 final class FileRanges {
   private static final Pattern SINGLE = Pattern.compile("bytes=(\\d+)-(\\d*)");
   private static final int PIECE = 256 << 10;
+  private static final DateTimeFormatter HTTP_DATE =
+      DateTimeFormatter.ofPattern("EEE, dd MMM yyyy HH:mm:ss 'GMT'", java.util.Locale.US);
 
   private FileRanges() {}
 
@@ -52,8 +54,9 @@ final class FileRanges {
     long mtime = Files.getLastModifiedTime(file).toMillis();
     String etag = "\"" + Long.toHexString(mtime ^ Long.reverse(size)) + "\"";
     long modified = Math.min(mtime, System.currentTimeMillis());
+    // As Pekko writes it (a two-digit day): clients compare the validator's text.
     String lastModified =
-        DateTimeFormatter.RFC_1123_DATE_TIME.format(
+        HTTP_DATE.format(
             ZonedDateTime.ofInstant(Instant.ofEpochMilli(modified / 1000 * 1000), ZoneOffset.UTC));
     boolean changed =
         ifMatch.map(v -> !v.trim().equals("*") && !v.contains(etag)).orElse(false)
