@@ -238,8 +238,8 @@ final class RestoreCommand implements Callable<Integer> {
       http = server.withToken(http);
     }
     if (http != null) {
-      // Its client is built while the actor system starts, not after.
-      HttpRangeReader.prepare(http);
+      // An https:// source's TLS context is set up while the actor system starts, not after.
+      HttpRangeReader.prepare(http, source);
     }
     SourceSpec from =
         new SourceSpec(

@@ -245,8 +245,8 @@ final class StationCommand implements Callable<Integer> {
     dev.imprint.engine.http.HttpOptions httpSource =
         dev.imprint.engine.http.HttpUrls.isHttpUrl(source) ? remote.http() : null;
     if (httpSource != null) {
-      // Its client is built now, not when the first drive arrives.
-      dev.imprint.engine.http.HttpRangeReader.prepare(httpSource);
+      // An https:// source's TLS context is set up now, not when the first drive arrives.
+      dev.imprint.engine.http.HttpRangeReader.prepare(httpSource, source);
     }
     SourceSpec spec =
         new SourceSpec(

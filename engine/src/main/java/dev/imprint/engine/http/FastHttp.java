@@ -34,11 +34,11 @@ import javax.net.ssl.SSLSocket;
 import javax.net.ssl.SSLSocketFactory;
 
 /**
- * The small HTTP/1.1 client behind {@link HttpRangeReader}'s ranged GETs, used for http:// and
- * https:// URLs reached without a proxy and with headers it can send verbatim. It keeps a pool of
- * keep-alive connections (a blocking {@link SocketChannel} for http://, an {@link SSLSocket} over a
- * plain socket for https://), parses the response headers itself, and reads bodies straight into
- * the caller's buffer (https:// into a direct buffer goes through one 64 KiB scratch array).
+ * The small HTTP/1.1 client behind {@link HttpRangeReader}'s HEAD and ranged GETs, used for http://
+ * and https:// URLs reached without a proxy and with headers it can send verbatim. It keeps a pool
+ * of keep-alive connections (a blocking {@link SocketChannel} for http://, an {@link SSLSocket}
+ * over a plain socket for https://), parses the response headers itself, and reads bodies straight
+ * into the caller's buffer (https:// into a direct buffer goes through one 64 KiB scratch array).
  * java.net.http costs several times the CPU per byte received on the restore's hot path (its
  * selector thread, body subscribers and heap copies; measured in docs/BENCHMARKS.md), and it drops
  * a connection whose body is closed before its end.
@@ -47,7 +47,9 @@ import javax.net.ssl.SSLSocketFactory;
  * caller ({@link HttpEndpoint.Watch}), which also cuts off servers too slow to count as progress.
  * Responses it does not handle (redirects, chunked bodies) are reported as {@link
  * Response#unsupported()}, and the caller repeats the request with java.net.http, which also does
- * everything else: the HEAD that opens a reader, proxies, {@link HttpStream}.
+ * everything else: proxies, {@link HttpStream}. A restore from a plain server therefore never
+ * builds java.net.http's client, its TLS context or its selector thread (which alone holds the
+ * JVM's exit for ~300 ms: a thread blocked in native code).
  */
 final class FastHttp implements AutoCloseable {
   private static final int HEADER_BUFFER = 16 << 10;
@@ -139,13 +141,25 @@ final class FastHttp implements AutoCloseable {
 
   /** Sends a GET for {@code range} with the given validator header (name, value; may be null). */
   Response get(String range, String validatorName, String validatorValue) throws IOException {
+    return send("GET", range, validatorName, validatorValue);
+  }
+
+  /** Sends a HEAD: the answer's headers, and no body whatever its Content-Length says. */
+  Response head() throws IOException {
+    return send("HEAD", null, null, null);
+  }
+
+  private Response send(String method, String range, String validatorName, String validatorValue)
+      throws IOException {
     StringBuilder sb = new StringBuilder(256);
-    sb.append("GET ").append(target).append(" HTTP/1.1\r\n");
+    sb.append(method).append(' ').append(target).append(" HTTP/1.1\r\n");
     sb.append("Host: ").append(hostHeader).append("\r\n");
     for (String[] h : headers) {
       sb.append(h[0]).append(": ").append(h[1]).append("\r\n");
     }
-    sb.append("Range: ").append(range).append("\r\n");
+    if (range != null) {
+      sb.append("Range: ").append(range).append("\r\n");
+    }
     if (validatorName != null) {
       sb.append(validatorName).append(": ").append(validatorValue).append("\r\n");
     }
@@ -158,7 +172,7 @@ final class FastHttp implements AutoCloseable {
         c = connect();
       }
       try {
-        return exchange(c, request);
+        return exchange(c, request, method.equals("HEAD"));
       } catch (StaleConnection e) {
         c.close();
         if (!reused) {
@@ -238,7 +252,7 @@ final class FastHttp implements AutoCloseable {
     }
   }
 
-  private Response exchange(Conn c, byte[] request) throws IOException {
+  private Response exchange(Conn c, byte[] request, boolean head) throws IOException {
     ByteBuffer buf = c.buf;
     buf.clear();
     HttpEndpoint.Watch watch = new HttpEndpoint.Watch(c.watchTarget(), requestTimeoutNanos);
@@ -286,7 +300,7 @@ final class FastHttp implements AutoCloseable {
           // no watch.progress(): the headers must all arrive within the request timeout, so a
           // server that trickles them cannot hold the request open
         }
-        Response r = parse(c, buf, end);
+        Response r = parse(c, buf, end, head);
         if (r != null) {
           return r;
         }
@@ -313,7 +327,7 @@ final class FastHttp implements AutoCloseable {
     return -1;
   }
 
-  private Response parse(Conn c, ByteBuffer buf, int end) throws IOException {
+  private Response parse(Conn c, ByteBuffer buf, int end, boolean head) throws IOException {
     byte[] raw = new byte[end];
     buf.get(0, raw);
     String text = new String(raw, StandardCharsets.ISO_8859_1);
@@ -355,9 +369,11 @@ final class FastHttp implements AutoCloseable {
       }
     }
     boolean chunked =
-        h.allValues("Transfer-Encoding").stream()
-            .anyMatch(v -> !v.trim().equalsIgnoreCase("identity"));
-    long length = h.firstValueAsLong("Content-Length").orElse(-1);
+        !head
+            && h.allValues("Transfer-Encoding").stream()
+                .anyMatch(v -> !v.trim().equalsIgnoreCase("identity"));
+    // A HEAD's answer has no body; its Content-Length is the file's.
+    long length = head ? 0 : h.firstValueAsLong("Content-Length").orElse(-1);
     // leftover body bytes stay in buf, between position and limit
     int have = buf.position();
     buf.limit(have).position(end);

@@ -38,7 +38,10 @@ import javax.net.ssl.TrustManager;
 import javax.net.ssl.TrustManagerFactory;
 import javax.net.ssl.X509ExtendedTrustManager;
 
-/** Builds the {@link HttpClient} for a set of {@link HttpOptions}: TLS trust, proxy, timeouts. */
+/**
+ * Builds the {@link HttpClient} and the TLS context for a set of {@link HttpOptions}: TLS trust,
+ * proxy, timeouts.
+ */
 final class HttpClients {
   private HttpClients() {}
 
@@ -57,42 +60,48 @@ final class HttpClients {
     return new String[] {name, value};
   }
 
-  /** Clients being built ahead of their first use, by the identity of their options. */
-  private static final Map<HttpOptions, CompletableFuture<HttpClient>> EARLY =
+  /** TLS contexts being set up ahead of their first use, by the identity of their options. */
+  private static final Map<HttpOptions, CompletableFuture<SSLContext>> EARLY =
       Collections.synchronizedMap(new IdentityHashMap<>());
 
   /**
-   * Starts building the client for {@code options} on another thread. Building one loads the
-   * system's trust store and a few hundred classes (a few hundred ms on a busy machine); a command
-   * that knows early its source is a URL overlaps that with the rest of its start-up.
+   * Starts setting up the TLS context for {@code options} on another thread when {@code source} is
+   * an https:// URL. That loads the system's trust store and a few hundred classes (a few hundred
+   * ms on a busy machine); a command that knows early its source is such a URL overlaps it with the
+   * rest of its start-up. Plain http:// needs nothing ahead: its requests go through {@link
+   * FastHttp}, and java.net.http is built only if a server needs it.
    */
-  static void prepare(HttpOptions options) {
+  static void prepare(HttpOptions options, String source) {
+    if (source == null || !source.regionMatches(true, 0, "https://", 0, 8)) {
+      return;
+    }
     EARLY.computeIfAbsent(
         options,
         o ->
             CompletableFuture.supplyAsync(
                 () -> {
                   try {
-                    return create(o);
+                    return sslContext(o);
                   } catch (IOException e) {
                     throw new UncheckedIOException(e);
                   }
                 }));
   }
 
-  static HttpClient build(HttpOptions options) throws IOException {
-    CompletableFuture<HttpClient> early = EARLY.remove(options);
+  /** The TLS context for {@code options}: the one {@link #prepare} set up, else a new one. */
+  static SSLContext tls(HttpOptions options) throws IOException {
+    CompletableFuture<SSLContext> early = EARLY.remove(options);
     if (early != null) {
       try {
         return early.join();
       } catch (CompletionException e) {
-        // Built again below, so its failure is reported where it always was.
+        // Set up again below, so its failure is reported where it always was.
       }
     }
-    return create(options);
+    return sslContext(options);
   }
 
-  private static HttpClient create(HttpOptions options) throws IOException {
+  static HttpClient build(HttpOptions options, SSLContext tls) {
     HttpClient.Builder b =
         HttpClient.newBuilder()
             // One TCP connection per request in flight: parallel range GETs spread over several
@@ -100,7 +109,7 @@ final class HttpClients {
             .version(HttpClient.Version.HTTP_1_1)
             .followRedirects(HttpClient.Redirect.NORMAL)
             .connectTimeout(options.connectTimeout())
-            .sslContext(sslContext(options));
+            .sslContext(tls);
     EnvProxy proxy = EnvProxy.from(options.environment());
     if (proxy != null) {
       b.proxy(proxy);

@@ -49,8 +49,12 @@ final class HttpEndpoint implements AutoCloseable {
   final URI uri; // without user info
   final String display;
   final HttpOptions options;
-  private final HttpClient client;
   private final List<String[]> headers;
+  // Built on first use: plain http:// from a server that neither redirects nor chunks never needs
+  // them (FastHttp does its requests), and java.net.http's selector thread, blocked in epoll,
+  // makes the JVM wait ~300 ms at exit for it.
+  private HttpClient client; // guarded by this
+  private javax.net.ssl.SSLContext tls; // guarded by this
 
   HttpEndpoint(URI typed, HttpOptions options) throws IOException {
     if (!HttpUrls.isHttpUrl(typed.toString()) || typed.getHost() == null) {
@@ -61,7 +65,6 @@ final class HttpEndpoint implements AutoCloseable {
     this.uri = HttpUrls.withoutUserInfo(typed);
     this.display = uri.toString();
     this.options = options;
-    this.client = HttpClients.build(options);
     List<String[]> h = new java.util.ArrayList<>();
     for (String s : options.headers()) {
       h.add(HttpClients.parseHeader(s));
@@ -112,7 +115,8 @@ final class HttpEndpoint implements AutoCloseable {
 
   HttpResponse<InputStream> send(HttpRequest request) throws IOException {
     try {
-      HttpResponse<InputStream> r = client.send(request, HttpResponse.BodyHandlers.ofInputStream());
+      HttpResponse<InputStream> r =
+          client().send(request, HttpResponse.BodyHandlers.ofInputStream());
       answered();
       return r;
     } catch (InterruptedException e) {
@@ -121,23 +125,20 @@ final class HttpEndpoint implements AutoCloseable {
     }
   }
 
-  /** The TLS context of the client: its trust (system, --cacert, --insecure). */
-  javax.net.ssl.SSLContext sslContext() {
-    return client.sslContext();
+  /** The TLS context: the options' trust (system, --cacert, --insecure). */
+  synchronized javax.net.ssl.SSLContext sslContext() throws IOException {
+    if (tls == null) {
+      tls = HttpClients.tls(options);
+    }
+    return tls;
   }
 
-  HttpResponse<Void> head() throws IOException {
-    try {
-      HttpResponse<Void> r =
-          client.send(
-              request().method("HEAD", HttpRequest.BodyPublishers.noBody()).build(),
-              HttpResponse.BodyHandlers.discarding());
-      answered();
-      return r;
-    } catch (InterruptedException e) {
-      Thread.currentThread().interrupt();
-      throw new InterruptedIOException("interrupted while reading " + display);
+  /** java.net.http's client, for what {@link FastHttp} does not do. */
+  private synchronized HttpClient client() throws IOException {
+    if (client == null) {
+      client = HttpClients.build(options, sslContext());
     }
+    return client;
   }
 
   @Override

@@ -36,20 +36,32 @@ public final class HttpRangeReader implements RandomAccessDisk {
   private static final int COPY = 64 << 10;
 
   private final HttpEndpoint endpoint;
-  private final Validators validators;
-  private final long length;
-  private final Semaphore connections;
   private final FastHttp fast; // null when java.net.http does every request
   private volatile boolean fastRefused; // the server redirects or sends chunked bodies
+  private final Semaphore connections;
+  // Learnt by open's probe, before the reader is handed out.
+  private Validators validators;
+  private long length;
 
-  private HttpRangeReader(HttpEndpoint endpoint, Validators validators) {
+  private HttpRangeReader(HttpEndpoint endpoint) throws IOException {
     this.endpoint = endpoint;
-    this.validators = validators;
-    this.length = validators.length();
     this.connections = new Semaphore(endpoint.options.connections(), true);
+    boolean https = "https".equalsIgnoreCase(endpoint.uri.getScheme());
     this.fast =
         FastHttp.forUri(
-            endpoint.uri, endpoint.options, endpoint.requestHeaders(), endpoint.sslContext());
+            endpoint.uri,
+            endpoint.options,
+            endpoint.requestHeaders(),
+            https ? endpoint.sslContext() : null);
+  }
+
+  /**
+   * Starts setting up what {@link #open} with these very options will need for {@code source} (the
+   * TLS context and its trust store, for an https:// URL) on another thread, so that it overlaps
+   * the caller's own start-up.
+   */
+  public static void prepare(HttpOptions options, String source) {
+    HttpClients.prepare(options, source);
   }
 
   /**
@@ -59,81 +71,74 @@ public final class HttpRangeReader implements RandomAccessDisk {
    * @throws HttpSourceException with a one-line message: not found, access denied, unknown host,
    *     cannot connect, TLS, no range support
    */
-  /**
-   * Starts setting up what {@link #open} with these very options will need (the HTTP client, the
-   * trust store) on another thread, so that it overlaps the caller's own start-up.
-   */
-  public static void prepare(HttpOptions options) {
-    HttpClients.prepare(options);
-  }
-
   public static HttpRangeReader open(URI uri, HttpOptions options) throws IOException {
-    HttpEndpoint endpoint = new HttpEndpoint(uri, options);
-    Retry retry = endpoint.retry();
-    Validators v = probe(endpoint, retry);
-    retry.done();
-    return new HttpRangeReader(endpoint, v);
+    HttpRangeReader reader = new HttpRangeReader(new HttpEndpoint(uri, options));
+    try {
+      Retry retry = reader.endpoint.retry();
+      reader.validators = reader.probe(retry);
+      reader.length = reader.validators.length();
+      retry.done();
+      return reader;
+    } catch (IOException | RuntimeException e) {
+      reader.close();
+      throw e;
+    }
   }
 
-  private static Validators probe(HttpEndpoint ep, Retry retry) throws IOException {
+  private Validators probe(Retry retry) throws IOException {
     boolean useHead = true;
     while (true) {
-      if (useHead) {
-        HttpResponse<Void> r;
-        try {
-          r = ep.head();
-        } catch (IOException e) {
-          retry.failed(e, false);
-          continue;
-        }
-        int s = r.statusCode();
-        long len = HttpEndpoint.contentLength(r.headers());
-        if (s == 200 && len >= 0) {
-          String ranges = r.headers().firstValue("Accept-Ranges").orElse("");
-          if (ranges.trim().toLowerCase(Locale.ROOT).equals("none")) {
-            throw ep.noRanges();
-          }
-          return HttpEndpoint.validators(r.headers(), len);
-        }
-        if (s == 404 || s == 410 || s == 401) {
-          ep.checkStatus(r);
-        }
-        Retryable again = s == 429 || s == 408 || s >= 500 && s != 501 ? ep.checkStatus(r) : null;
-        if (again != null) {
-          retry.failed(again);
-          continue;
-        }
-        // 403 (URLs signed for GET only), 405, 501, no length: ask with a GET instead.
-        useHead = false;
-      }
-      HttpRequest req = ep.request().GET().header("Range", "bytes=0-0").build();
-      HttpResponse<InputStream> r;
+      Exchange x;
       try {
-        r = ep.send(req);
+        x = useHead ? send("HEAD", null, null, null) : send("GET", "bytes=0-0", null, null);
       } catch (IOException e) {
         retry.failed(e, false);
         continue;
       }
-      try (InputStream body = r.body()) {
-        int s = r.statusCode();
+      try (x) {
+        int s = x.status();
+        HttpHeaders h = x.headers();
+        if (useHead) {
+          long len = HttpEndpoint.contentLength(h);
+          if (s == 200 && len >= 0) {
+            String ranges = h.firstValue("Accept-Ranges").orElse("");
+            if (ranges.trim().toLowerCase(Locale.ROOT).equals("none")) {
+              throw endpoint.noRanges();
+            }
+            return HttpEndpoint.validators(h, len);
+          }
+          if (s == 404 || s == 410 || s == 401) {
+            endpoint.checkStatus(s, h);
+          }
+          Retryable again =
+              s == 429 || s == 408 || s >= 500 && s != 501 ? endpoint.checkStatus(s, h) : null;
+          if (again != null) {
+            retry.failed(again);
+            continue;
+          }
+          // 403 (URLs signed for GET only), 405, 501, no length: ask with a GET instead.
+          useHead = false;
+          continue;
+        }
         if (s == 206) {
-          long[] cr = HttpEndpoint.contentRange(r.headers());
+          long[] cr = HttpEndpoint.contentRange(h);
           if (cr == null || cr[2] < 0) {
             throw new HttpSourceException(
                 Kind.PROTOCOL,
-                ep.display + " answered a range request without the file's length (Content-Range)");
+                endpoint.display
+                    + " answered a range request without the file's length (Content-Range)");
           }
-          return HttpEndpoint.validators(r.headers(), cr[2]);
+          return HttpEndpoint.validators(h, cr[2]);
         }
         if (s == 416) {
-          return HttpEndpoint.validators(r.headers(), 0); // an empty file
+          return HttpEndpoint.validators(h, 0); // an empty file
         }
         if (s == 200) {
-          throw ep.noRanges();
+          throw endpoint.noRanges();
         }
-        Retryable again = ep.checkStatus(r);
+        Retryable again = endpoint.checkStatus(s, h);
         if (again == null) {
-          throw ep.unexpected(r, "206 Partial Content");
+          throw endpoint.unexpected(s, "206 Partial Content");
         }
         retry.failed(again);
       }
@@ -207,11 +212,10 @@ public final class HttpRangeReader implements RandomAccessDisk {
 
   private static final class JdkExchange implements Exchange {
     private final HttpResponse<InputStream> r;
-    private final byte[] scratch;
+    private byte[] scratch; // for a direct buffer; null for a heap one
 
-    JdkExchange(HttpResponse<InputStream> r, byte[] scratch) {
+    JdkExchange(HttpResponse<InputStream> r) {
       this.r = r;
-      this.scratch = scratch;
     }
 
     @Override
@@ -273,21 +277,35 @@ public final class HttpRangeReader implements RandomAccessDisk {
     }
   }
 
-  /** Sends the ranged GET for bytes from-last, on the fast path when it applies. */
+  /** Sends the ranged GET for bytes from-last, conditional on the validators. */
   private Exchange send(long from, long last, byte[][] scratch, ByteBuffer dst) throws IOException {
     String range = "bytes=" + from + "-" + last;
-    String vName = null;
-    String vValue = null;
+    Exchange x;
     if (validators.strongEtag() != null) {
-      vName = "If-Match";
-      vValue = validators.strongEtag();
+      x = send("GET", range, "If-Match", validators.strongEtag());
     } else if (validators.lastModified() != null) {
-      vName = "If-Unmodified-Since";
-      vValue = validators.lastModified();
+      x = send("GET", range, "If-Unmodified-Since", validators.lastModified());
+    } else {
+      x = send("GET", range, null, null);
     }
+    if (x instanceof JdkExchange j && !dst.hasArray()) {
+      if (scratch[0] == null) {
+        scratch[0] = new byte[Math.min(COPY, dst.remaining())];
+      }
+      j.scratch = scratch[0];
+    }
+    return x;
+  }
+
+  /**
+   * Sends one request (GET or HEAD; range and validator may be null), on the fast path when it
+   * applies.
+   */
+  private Exchange send(String method, String range, String vName, String vValue)
+      throws IOException {
     FastHttp f = fast;
     if (f != null && !fastRefused) {
-      FastHttp.Response r = f.get(range, vName, vValue);
+      FastHttp.Response r = method.equals("HEAD") ? f.head() : f.get(range, vName, vValue);
       endpoint.answered();
       if (!r.unsupported()) {
         return new FastExchange(r);
@@ -296,15 +314,19 @@ public final class HttpRangeReader implements RandomAccessDisk {
       r.close();
       fastRefused = true;
     }
-    HttpRequest.Builder b = endpoint.request().GET().header("Range", range);
+    HttpRequest.Builder b = endpoint.request();
+    if (method.equals("HEAD")) {
+      b.method("HEAD", HttpRequest.BodyPublishers.noBody());
+    } else {
+      b.GET();
+    }
+    if (range != null) {
+      b.header("Range", range);
+    }
     if (vName != null) {
       b.header(vName, vValue);
     }
-    HttpResponse<InputStream> r = endpoint.send(b.build());
-    if (scratch[0] == null && !dst.hasArray()) {
-      scratch[0] = new byte[Math.min(COPY, dst.remaining())];
-    }
-    return new JdkExchange(r, scratch[0]);
+    return new JdkExchange(endpoint.send(b.build()));
   }
 
   /** Reads exactly dst's remaining bytes, which the file holds, retrying as the options allow. */
@@ -422,10 +444,9 @@ public final class HttpRangeReader implements RandomAccessDisk {
 
   /** The server's validators now, for the message; null when they can't be learnt. */
   private Validators currentValidators() {
-    try {
-      HttpResponse<Void> r = endpoint.head();
-      if (r.statusCode() == 200) {
-        return HttpEndpoint.validators(r.headers(), HttpEndpoint.contentLength(r.headers()));
+    try (Exchange x = send("HEAD", null, null, null)) {
+      if (x.status() == 200) {
+        return HttpEndpoint.validators(x.headers(), HttpEndpoint.contentLength(x.headers()));
       }
     } catch (IOException e) {
       // the message does without

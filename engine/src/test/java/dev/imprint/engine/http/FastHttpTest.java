@@ -41,7 +41,7 @@ class FastHttpTest {
   private final AtomicInteger connections = new AtomicInteger();
   private final List<String> requests = new CopyOnWriteArrayList<>();
 
-  /** Per path: "206", "close", "chunked", "redirect:/target". */
+  /** Per path: "206", "close", "chunked", "redirect:/target" (GETs), "redirect-all:/target". */
   private final Map<String, String> mode = new ConcurrentHashMap<>();
 
   @BeforeEach
@@ -98,6 +98,15 @@ class FastHttpTest {
         }
         String m = mode.getOrDefault(path, "206");
         String common = "ETag: \"v1\"\r\nLast-Modified: Thu, 01 Jan 2026 00:00:00 GMT\r\n";
+        if (method.equals("HEAD") && m.startsWith("redirect-all:")) {
+          out.write(
+              ("HTTP/1.1 301 Moved Permanently\r\nLocation: "
+                      + m.substring(13)
+                      + "\r\nContent-Length: 0\r\n\r\n")
+                  .getBytes(StandardCharsets.ISO_8859_1));
+          out.flush();
+          continue;
+        }
         if (method.equals("HEAD")) {
           out.write(
               ("HTTP/1.1 200 OK\r\n" + common + "Content-Length: " + data.length + "\r\n\r\n")
@@ -105,10 +114,10 @@ class FastHttpTest {
           out.flush();
           continue;
         }
-        if (m.startsWith("redirect:")) {
+        if (m.startsWith("redirect:") || m.startsWith("redirect-all:")) {
           out.write(
               ("HTTP/1.1 302 Found\r\nLocation: "
-                      + m.substring(9)
+                      + m.substring(m.indexOf(':') + 1)
                       + "\r\nContent-Length: 0\r\n\r\n")
                   .getBytes(StandardCharsets.ISO_8859_1));
           out.flush();
@@ -195,11 +204,17 @@ class FastHttpTest {
   @Test
   void rangesReuseOneConnectionAndCarryValidatorsAndHeaders() throws Exception {
     try (HttpRangeReader r = HttpRangeReader.open(uri("/f"), options())) {
-      int afterOpen = connections.get();
+      assertEquals(1, connections.get(), "the HEAD that opened the reader");
       readAll(r, true);
       readAll(r, false);
-      assertEquals(afterOpen + 1, connections.get(), "sequential reads share one connection");
+      assertEquals(1, connections.get(), "the HEAD and the sequential reads share one connection");
     }
+    // The HEAD went through the fast path too (java.net.http sends no Connection header): a
+    // restore from a plain server never builds java.net.http's client.
+    String head = requests.get(0);
+    assertTrue(head.startsWith("HEAD /f HTTP/1.1\r\n"), head);
+    assertTrue(head.contains("\r\nConnection: keep-alive\r\n"), head);
+    assertTrue(head.contains("\r\nX-Extra: yes\r\n"), head);
     String get = requests.get(requests.size() - 1);
     assertTrue(get.startsWith("GET /f HTTP/1.1\r\n"), get);
     assertTrue(get.contains("\r\nIf-Match: \"v1\"\r\n"), get);
@@ -233,6 +248,22 @@ class FastHttpTest {
       mode.put("/f", "redirect:/g");
       readAll(r, true);
     }
+    assertTrue(requests.stream().anyMatch(x -> x.startsWith("GET /g ")), requests.toString());
+  }
+
+  @Test
+  void aRedirectedHeadOpensTheTargetThroughJavaNetHttp() throws Exception {
+    mode.put("/f", "redirect-all:/g");
+    try (HttpRangeReader r = HttpRangeReader.open(uri("/f"), options())) {
+      assertEquals(data.length, r.size());
+      readAll(r, false);
+    }
+    assertTrue(requests.get(0).startsWith("HEAD /f "), requests.toString());
+    assertTrue(requests.stream().anyMatch(x -> x.startsWith("HEAD /g ")), requests.toString());
+    // After the redirect every range goes through java.net.http, which follows it.
+    assertTrue(
+        requests.stream().filter(x -> x.startsWith("GET /f ")).allMatch(x -> x.contains("Range")),
+        requests.toString());
     assertTrue(requests.stream().anyMatch(x -> x.startsWith("GET /g ")), requests.toString());
   }
 }
