@@ -47,6 +47,8 @@ public final class MulticastReceiver implements AutoCloseable {
   private final Thread reader;
   private final Thread handler;
   private final AtomicLong datagrams = new AtomicLong();
+  private final java.util.concurrent.CountDownLatch first =
+      new java.util.concurrent.CountDownLatch(1);
   private final AtomicLong overruns = new AtomicLong();
   private final int requested;
   private final int granted;
@@ -126,6 +128,14 @@ public final class MulticastReceiver implements AutoCloseable {
     return datagrams.get();
   }
 
+  /**
+   * Whether a datagram (of any session) arrives within {@code wait} of the start: a network that
+   * delivers no multicast at all (a switch, a firewall, the wrong interface) shows here.
+   */
+  public boolean awaitDatagram(java.time.Duration wait) throws InterruptedException {
+    return first.await(wait.toNanos(), TimeUnit.NANOSECONDS);
+  }
+
   /** This session's datagrams dropped because the decoder fell behind. */
   public long overruns() {
     return overruns.get();
@@ -148,7 +158,9 @@ public final class MulticastReceiver implements AutoCloseable {
           }
           continue;
         }
-        datagrams.incrementAndGet();
+        if (datagrams.incrementAndGet() == 1) {
+          first.countDown();
+        }
         if (dropping) {
           overruns.incrementAndGet();
           continue;

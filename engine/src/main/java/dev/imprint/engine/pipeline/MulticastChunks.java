@@ -381,6 +381,32 @@ public final class MulticastChunks implements ChunkSupply {
 
   @Override
   public void close() throws IOException {
+    try {
+      stopReceiving();
+    } finally {
+      image.close();
+    }
+  }
+
+  /**
+   * Whether any datagram arrives within {@code wait} of joining (the constructor joined): the same
+   * socket then goes on receiving, so nothing the stream sends after the join is missed.
+   */
+  public boolean awaitDatagram(Duration wait) throws IOException {
+    try {
+      return receiver.awaitDatagram(wait);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new java.io.InterruptedIOException("interrupted while waiting for the stream");
+    }
+  }
+
+  /**
+   * Leaves the group and stops every thread of this supply, but not the image: for a client that
+   * goes on over the control channel (no multicast arrived). Nothing is read from this supply
+   * afterwards.
+   */
+  public Image stopReceiving() throws IOException {
     closed = true;
     repairer.interrupt();
     try {
@@ -395,7 +421,7 @@ public final class MulticastChunks implements ChunkSupply {
       while ((c = ready.poll()) != null) {
         c.release();
       }
-      image.close();
     }
+    return image;
   }
 }
