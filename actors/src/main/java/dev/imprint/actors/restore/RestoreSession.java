@@ -7,6 +7,7 @@ import dev.imprint.engine.pipeline.RestoreOptions;
 import dev.imprint.engine.pipeline.RestorePipeline;
 import dev.imprint.engine.pipeline.TargetWriter;
 import dev.imprint.engine.pipeline.Verifier;
+import dev.imprint.engine.pipeline.VerifyBehind;
 import java.io.IOException;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
@@ -66,6 +67,13 @@ public final class RestoreSession {
   private boolean sourceDamaged;
   private String cancelled;
 
+  /**
+   * Off with -Dimprint.verifyBehind=false: every read-back after the last write (for a disk whose
+   * reads and writes should not interleave, such as a spinning one).
+   */
+  private static final boolean VERIFY_BEHIND =
+      !"false".equals(System.getProperty("imprint.verifyBehind"));
+
   private RestoreSession(ActorContext<Command> context, Job job, ActorRef<RestoreEvent> listener) {
     this.context = context;
     this.job = job;
@@ -80,8 +88,16 @@ public final class RestoreSession {
   private Behavior<Command> start() {
     Verifier verifier =
         new Verifier(Materializer.matFromSystem(context.getSystem()), job.verifyPieceSize());
+    boolean behind =
+        job.verify()
+            && VERIFY_BEHIND
+            && VerifyBehind.fits(job.writers().size(), job.verifyPieceSize());
     int i = 0;
     for (TargetWriter w : job.writers()) {
+      if (behind) {
+        // Reads back what is written while the rest is: the final pass reads only the remainder.
+        w.verifyBehind(verifier.behind(w.device()));
+      }
       ActorRef<TargetSession.Command> s =
           context.spawn(
               TargetSession.create(w, context.getSelf(), listener, verifier), "target-" + i++);

@@ -183,6 +183,9 @@ public final class TargetSession {
     context.pipeToSelf(
         CompletableFuture.supplyAsync(
             () -> {
+              if (writer.behind() != null) {
+                writer.behind().stop(); // already, unless the table step was skipped
+              }
               try {
                 return writer.verifyRanges(w.ranges());
               } catch (IOException e) {
@@ -202,11 +205,14 @@ public final class TargetSession {
       return fail("verification could not read the target: " + p.error().getMessage(), false);
     }
     verifyTotal = Verifier.bytesToRead(p.ranges());
+    // What was read back while writing counts as verified from the start.
+    verified.set(writer.behind() == null ? 0 : writer.behind().checkedBytes());
     lastBytes = 0;
     lastNanos = System.nanoTime();
     moveTo(TargetState.VERIFYING, "");
     context.pipeToSelf(
-        verifier.verify(writer.device(), p.ranges(), (done, of) -> verified.set(done)),
+        verifier.verify(
+            writer.device(), p.ranges(), (done, of) -> verified.set(done), writer.behind()),
         (m, t) -> new Verified(m, t));
     return Behaviors.same();
   }

@@ -187,6 +187,28 @@ public final class TargetWriter implements AutoCloseable {
     return tablesWritten;
   }
 
+  private volatile VerifyBehind behind;
+
+  /**
+   * Reads data chunks back while later ones are written ({@link VerifyBehind}); set before the
+   * stream starts, for a verified restore.
+   */
+  public void verifyBehind(VerifyBehind b) {
+    behind = b;
+  }
+
+  /** The read-back that ran while writing, stopped; null when there was none. */
+  public VerifyBehind behind() {
+    return behind;
+  }
+
+  private void stopBehind(boolean cancel) {
+    VerifyBehind b = behind;
+    if (b != null) {
+      b.stop(cancel);
+    }
+  }
+
   /** Writes one chunk on this target's threads; completes normally even when it fails. */
   public CompletionStage<Void> write(Chunk c) {
     if (failure != null) {
@@ -198,7 +220,7 @@ public final class TargetWriter implements AutoCloseable {
           () -> {
             try {
               if (failure == null) {
-                writeNow(c);
+                writeNow(c, true);
               }
             } catch (IOException e) {
               fail(e);
@@ -217,7 +239,8 @@ public final class TargetWriter implements AutoCloseable {
     }
   }
 
-  private void writeNow(Chunk c) throws IOException {
+  /** {@code streamed}: a chunk of the stream, not one held for the end (read back early). */
+  private void writeNow(Chunk c, boolean streamed) throws IOException {
     if (c.kind() == RangeKind.DATA) {
       long len = device.isBlockDevice() && cutAtEnd ? clip(c) : c.length();
       if (len < c.length()) {
@@ -236,6 +259,10 @@ public final class TargetWriter implements AutoCloseable {
       }
       device.write(c.writableView(), c.offset());
       written.addAndGet(c.length());
+      VerifyBehind b = behind;
+      if (streamed && b != null) {
+        b.written(new Chunk.Range(c.offset(), c.length(), RangeKind.DATA, c.xxh64(), null));
+      }
     } else if (c.kind() == RangeKind.ZERO) {
       long len = clip(c);
       if (!fresh && len > 0) {
@@ -273,6 +300,8 @@ public final class TargetWriter implements AutoCloseable {
    */
   public void finish(List<Chunk> held, byte[] head, TableFix fix, long imageSize)
       throws IOException {
+    // The read-back of the stream's chunks ends before the tables are written.
+    stopBehind(failure != null);
     if (failure != null) {
       return;
     }
@@ -283,7 +312,7 @@ public final class TargetWriter implements AutoCloseable {
               ? fix.writes(head, device.size())
               : List.of();
       for (Chunk c : held) {
-        writeNow(c);
+        writeNow(c, false);
       }
       for (GptRelocation.Write w : writes) {
         device.write(ByteBuffer.wrap(w.bytes()), w.offset());
@@ -395,6 +424,7 @@ public final class TargetWriter implements AutoCloseable {
   @Override
   public void close() throws IOException {
     fail(new IOException(name + ": closed"));
+    stopBehind(true);
     io.shutdown();
     device.close();
   }

@@ -77,8 +77,40 @@ public final class Verifier {
 
   public CompletionStage<Optional<Mismatch>> verify(
       TargetDevice device, List<Chunk.Range> ranges, ProgressListener progress) {
+    return verify(device, ranges, progress, null);
+  }
+
+  /** A read-back of {@code device} while it is being written, for {@link #verify} to finish. */
+  public VerifyBehind behind(TargetDevice device) {
+    return new VerifyBehind(this, device, reads, VerifyBehind.BATCH);
+  }
+
+  /**
+   * Verifies what {@code behind} (stopped; may be null) has not read back already: its mismatch, if
+   * it found one, is the result.
+   */
+  public CompletionStage<Optional<Mismatch>> verify(
+      TargetDevice device,
+      List<Chunk.Range> ranges,
+      ProgressListener progress,
+      VerifyBehind behind) {
+    if (behind != null && behind.mismatch().isPresent()) {
+      return CompletableFuture.completedFuture(behind.mismatch());
+    }
     long total = bytesToRead(ranges);
     AtomicLong done = new AtomicLong();
+    List<Chunk.Range> toRead = ranges;
+    if (behind != null) {
+      long early = 0;
+      for (Chunk.Range r : ranges) {
+        if (behind.covers(r)) {
+          early += r.length();
+        }
+      }
+      done.set(early);
+      toRead = new SkippingCovered(ranges, behind);
+    }
+    List<Chunk.Range> pieces = toRead;
     ExecutorService io =
         Executors.newFixedThreadPool(reads, CreatePipeline.daemon("imprint-verify"));
     try {
@@ -87,7 +119,7 @@ public final class Verifier {
       io.shutdown();
       return CompletableFuture.failedFuture(e);
     }
-    return Source.fromIterator(() -> pieces(ranges))
+    return Source.fromIterator(() -> pieces(pieces))
         .mapAsync(
             reads,
             r ->
@@ -147,7 +179,8 @@ public final class Verifier {
     };
   }
 
-  private Optional<Mismatch> check(TargetDevice device, Chunk.Range r) {
+  /** Reads {@code r} back (at most one piece) and compares it. */
+  Optional<Mismatch> check(TargetDevice device, Chunk.Range r) {
     if (r.length() > pieceSize) {
       throw new IllegalStateException("range larger than a chunk");
     }
@@ -195,6 +228,30 @@ public final class Verifier {
                       + " differs from the image"));
     } finally {
       pool.release(b);
+    }
+  }
+
+  /** The ranges, with those read back already shown as unallocated (nothing to read). */
+  private static final class SkippingCovered extends AbstractList<Chunk.Range> {
+    private final List<Chunk.Range> all;
+    private final VerifyBehind behind;
+
+    SkippingCovered(List<Chunk.Range> all, VerifyBehind behind) {
+      this.all = all;
+      this.behind = behind;
+    }
+
+    @Override
+    public Chunk.Range get(int i) {
+      Chunk.Range r = all.get(i);
+      return behind.covers(r)
+          ? new Chunk.Range(r.offset(), r.length(), RangeKind.UNALLOCATED, 0, null)
+          : r;
+    }
+
+    @Override
+    public int size() {
+      return all.size();
     }
   }
 
