@@ -27,7 +27,7 @@ import org.junit.jupiter.api.io.TempDir;
  * names the problem, as damage ({@link ImageDamagedException}) or a refusal, found when opened
  * (tables) or when read (compressed data).
  */
-class ContainerDamageTest {
+public class ContainerDamageTest {
   private static final int CLUSTER = 64 << 10;
 
   @TempDir Path dir;
@@ -289,7 +289,7 @@ class ContainerDamageTest {
     assertDamaged(img, "past the end of the file");
   }
 
-  static long vhdxBat(Path img) throws IOException {
+  public static long vhdxBat(Path img) throws IOException {
     byte[] bat = HexFormat.of().parseHex("6677c22d23f600429d64115e9bfd4a08");
     long table = 192 << 10;
     int count = getInt(img, table + 8, ByteOrder.LITTLE_ENDIAN);
@@ -337,7 +337,7 @@ class ContainerDamageTest {
     }
   }
 
-  static byte[] read(Path p, long at, int n) throws IOException {
+  public static byte[] read(Path p, long at, int n) throws IOException {
     try (RandomAccessFile f = new RandomAccessFile(p.toFile(), "r")) {
       byte[] b = new byte[n];
       f.seek(at);
@@ -346,14 +346,14 @@ class ContainerDamageTest {
     }
   }
 
-  static void putBytes(Path p, long at, byte[] b) throws IOException {
+  public static void putBytes(Path p, long at, byte[] b) throws IOException {
     try (RandomAccessFile f = new RandomAccessFile(p.toFile(), "rw")) {
       f.seek(at);
       f.write(b);
     }
   }
 
-  static long getLong(Path p, long at, ByteOrder order) throws IOException {
+  public static long getLong(Path p, long at, ByteOrder order) throws IOException {
     return ByteBuffer.wrap(read(p, at, 8)).order(order).getLong();
   }
 
@@ -361,7 +361,7 @@ class ContainerDamageTest {
     return ByteBuffer.wrap(read(p, at, 4)).order(order).getInt();
   }
 
-  static void putLong(Path p, long at, long v, ByteOrder order) throws IOException {
+  public static void putLong(Path p, long at, long v, ByteOrder order) throws IOException {
     putBytes(p, at, ByteBuffer.allocate(8).order(order).putLong(v).array());
   }
 

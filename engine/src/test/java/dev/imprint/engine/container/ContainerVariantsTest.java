@@ -1,6 +1,7 @@
 package dev.imprint.engine.container;
 
 import static dev.imprint.engine.container.ContainerDamageTest.getLong;
+import static dev.imprint.engine.container.ContainerDamageTest.putBytes;
 import static dev.imprint.engine.container.ContainerDamageTest.putLong;
 import static dev.imprint.engine.container.ContainerDamageTest.read;
 import static org.junit.jupiter.api.Assertions.assertEquals;
@@ -13,7 +14,6 @@ import dev.imprint.engine.testing.Cmd;
 import dev.imprint.engine.testing.Root;
 import dev.imprint.engine.testing.TestData;
 import java.io.IOException;
-import java.io.RandomAccessFile;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.file.Path;
@@ -48,8 +48,8 @@ class ContainerVariantsTest {
         "-c",
         "write -z -u 16M 512k",
         img.toString());
-    zero(raw, 0, MIB);
-    zero(raw, 16L * MIB, MIB / 2);
+    putBytes(raw, 0, new byte[MIB]);
+    putBytes(raw, 16L * MIB, new byte[MIB / 2]);
     Cmd.run("qemu-img", "compare", "-f", "raw", "-F", "qcow2", raw.toString(), img.toString());
 
     long l2 = ContainerDamageTest.qcow2L2(img);
@@ -103,7 +103,7 @@ class ContainerVariantsTest {
     putLong(img, bat + 8, present[1] & ~7L | 3, ByteOrder.LITTLE_ENDIAN);
     putLong(img, bat + 16, 1, ByteOrder.LITTLE_ENDIAN);
     putLong(img, bat + 24, 0, ByteOrder.LITTLE_ENDIAN);
-    zero(raw, 0, 4 * MIB);
+    putBytes(raw, 0, new byte[4 * MIB]);
 
     try (ContainerDisk disk = Containers.open(FileDisk.open(img)).orElseThrow()) {
       assertEquals(
@@ -129,13 +129,6 @@ class ContainerVariantsTest {
       }
     }
     assertTrue(seen, "no extent at " + offset);
-  }
-
-  private static void zero(Path p, long at, int length) throws IOException {
-    try (RandomAccessFile f = new RandomAccessFile(p.toFile(), "rw")) {
-      f.seek(at);
-      f.write(new byte[length]);
-    }
   }
 
   private static boolean isZero(byte[] b) {
