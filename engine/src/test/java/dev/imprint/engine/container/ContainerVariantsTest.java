@@ -118,6 +118,102 @@ class ContainerVariantsTest {
     }
   }
 
+  @Test
+  void qcow2WithAnInternalSnapshotReadsItsCurrentDisk() throws Exception {
+    Root.assumeCommands("qemu-img", "qemu-io");
+    Path raw = ForeignImages.raw(dir, 13);
+    Path img = ForeignImages.convert(raw, ForeignImages.Kind.QCOW2);
+    Cmd.run("qemu-img", "snapshot", "-c", "before", img.toString());
+    // Written after the snapshot: copies of shared clusters and tables, the old ones kept.
+    Cmd.run(
+        "qemu-io",
+        "-f",
+        "qcow2",
+        "-c",
+        "write -P 0xab 100k 200k",
+        "-c",
+        "write -P 0xcd 20M 64k",
+        img.toString());
+    byte[] ab = new byte[200 << 10];
+    Arrays.fill(ab, (byte) 0xab);
+    putBytes(raw, 100 << 10, ab);
+    byte[] cd = new byte[64 << 10];
+    Arrays.fill(cd, (byte) 0xcd);
+    putBytes(raw, 20L * MIB, cd);
+    Cmd.run("qemu-img", "compare", "-f", "raw", "-F", "qcow2", raw.toString(), img.toString());
+    try (ContainerDisk disk = Containers.open(FileDisk.open(img)).orElseThrow()) {
+      assertEquals(TestData.sha256(raw), ContainerReadersTest.sha256(disk, disk.size(), 1 << 20));
+    }
+  }
+
+  @Test
+  void qcow2OfTheSmallestAndLargestClustersReads() throws Exception {
+    Root.assumeCommands("qemu-img");
+    Path raw = ForeignImages.raw(dir, 14);
+    for (String cluster : new String[] {"512", "2M"}) {
+      Path img = dir.resolve("c" + cluster + ".qcow2");
+      Cmd.run(
+          "qemu-img",
+          "convert",
+          "-f",
+          "raw",
+          "-O",
+          "qcow2",
+          "-o",
+          "cluster_size=" + cluster,
+          raw.toString(),
+          img.toString());
+      try (ContainerDisk disk = Containers.open(FileDisk.open(img)).orElseThrow()) {
+        assertEquals(
+            TestData.sha256(raw),
+            ContainerReadersTest.sha256(disk, ForeignImages.RAW_SIZE, 777_777),
+            cluster);
+      }
+    }
+  }
+
+  /**
+   * Past 4 GiB of 1 MiB blocks (the chunk ratio with 512-byte sectors is 4096) the BAT holds a
+   * sector bitmap entry between payload entries: blocks after it must not be shifted by one.
+   */
+  @Test
+  void vhdxOfMoreThanOneChunkSkipsTheSectorBitmapEntries() throws Exception {
+    Root.assumeCommands("qemu-img");
+    long size = (4L << 30) + 8 * MIB;
+    Path raw = dir.resolve("big.raw");
+    TestData.setLength(raw, size);
+    long[] at = {0, (4L << 30) - MIB, 4L << 30, (4L << 30) + 3 * MIB};
+    for (int i = 0; i < at.length; i++) {
+      putBytes(raw, at[i], TestData.random(MIB, 60 + i));
+    }
+    for (String zeroState : new String[] {"on", "off"}) {
+      Path img = dir.resolve("big-" + zeroState + ".vhdx");
+      Cmd.run(
+          "qemu-img",
+          "convert",
+          "-f",
+          "raw",
+          "-O",
+          "vhdx",
+          "-o",
+          "block_size=1M,block_state_zero=" + zeroState,
+          raw.toString(),
+          img.toString());
+      try (ContainerDisk disk = Containers.open(FileDisk.open(img)).orElseThrow()) {
+        assertEquals(size, disk.size());
+        for (int i = 0; i < at.length; i++) {
+          ByteBuffer b = ByteBuffer.allocate(MIB);
+          disk.read(b, at[i]);
+          assertTrue(
+              Arrays.equals(TestData.random(MIB, 60 + i), b.array()),
+              zeroState + ": block at " + at[i]);
+          assertKind(disk, at[i], MIB, ContainerExtent.Kind.DATA);
+        }
+        assertEquals(4L * MIB, Containers.bytesByKind(disk)[ContainerExtent.Kind.DATA.ordinal()]);
+      }
+    }
+  }
+
   /** Every extent overlapping {@code [offset, offset + length)} is of {@code kind}. */
   static void assertKind(ContainerDisk disk, long offset, long length, ContainerExtent.Kind kind)
       throws IOException {
