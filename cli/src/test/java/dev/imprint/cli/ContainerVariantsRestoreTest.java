@@ -1,7 +1,6 @@
 package dev.imprint.cli;
 
 import static dev.imprint.engine.container.ContainerDamageTest.getLong;
-import static dev.imprint.engine.container.ContainerDamageTest.putBytes;
 import static dev.imprint.engine.container.ContainerDamageTest.putLong;
 import static dev.imprint.engine.container.ContainerDamageTest.read;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
@@ -11,6 +10,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.imprint.engine.bmap.BmapTest;
 import dev.imprint.engine.container.ContainerDamageTest;
+import dev.imprint.engine.container.ContainerVariantsTest;
 import dev.imprint.engine.container.ForeignImages;
 import dev.imprint.engine.container.udif.UdifImages;
 import dev.imprint.engine.testing.Cmd;
@@ -58,20 +58,8 @@ class ContainerVariantsRestoreTest {
 
   @Test
   void qcow2ZeroClustersRestoreByteExactAndOverwriteStaleBytes() throws Exception {
-    Root.assumeCommands("qemu-img", "qemu-io");
     Path raw = ForeignImages.raw(tmp, 31);
-    Path img = ForeignImages.convert(raw, ForeignImages.Kind.QCOW2);
-    Cmd.run(
-        "qemu-io",
-        "-f",
-        "qcow2",
-        "-c",
-        "write -z 0 1M",
-        "-c",
-        "write -z -u 16M 512k",
-        img.toString());
-    putBytes(raw, 0, new byte[MIB]);
-    putBytes(raw, 16L * MIB, new byte[MIB / 2]);
+    Path img = ContainerVariantsTest.qcow2WithZeroClusters(raw);
     Path target = zeroTarget("target.bin", ForeignImages.RAW_SIZE);
     CliRun.Result r = restore(img.toString(), target);
     assertEquals(0, r.code(), r::toString);

@@ -26,7 +26,7 @@ import org.junit.jupiter.api.io.TempDir;
  * tables: qcow2 v3 zero clusters (with and without their host cluster) and VHDX blocks in the ZERO,
  * UNMAPPED, UNDEFINED and NOT_PRESENT states.
  */
-class ContainerVariantsTest {
+public class ContainerVariantsTest {
   private static final int MIB = 1 << 20;
   private static final int CLUSTER = 64 << 10;
 
@@ -34,22 +34,8 @@ class ContainerVariantsTest {
 
   @Test
   void qcow2ZeroClustersReadAsZerosAndAreZeroRanges() throws Exception {
-    Root.assumeCommands("qemu-img", "qemu-io");
     Path raw = ForeignImages.raw(dir, 11);
-    Path img = ForeignImages.convert(raw, ForeignImages.Kind.QCOW2);
-    // Both ranges hold random data, so their clusters are allocated. Without -u qemu keeps the
-    // host cluster (and its old bytes) and sets the zero flag; with -u it drops the host cluster.
-    Cmd.run(
-        "qemu-io",
-        "-f",
-        "qcow2",
-        "-c",
-        "write -z 0 1M",
-        "-c",
-        "write -z -u 16M 512k",
-        img.toString());
-    putBytes(raw, 0, new byte[MIB]);
-    putBytes(raw, 16L * MIB, new byte[MIB / 2]);
+    Path img = qcow2WithZeroClusters(raw);
     Cmd.run("qemu-img", "compare", "-f", "raw", "-F", "qcow2", raw.toString(), img.toString());
 
     long l2 = ContainerDamageTest.qcow2L2(img);
@@ -80,17 +66,7 @@ class ContainerVariantsTest {
     Path img = dir.resolve("states.vhdx");
     // 1 MiB blocks: the first four hold the random data, and the chunk ratio (4096) puts no
     // sector bitmap entry among the 25 payload entries.
-    Cmd.run(
-        "qemu-img",
-        "convert",
-        "-f",
-        "raw",
-        "-O",
-        "vhdx",
-        "-o",
-        "block_size=1M",
-        raw.toString(),
-        img.toString());
+    convert(raw, "vhdx", "block_size=1M", img);
     long bat = ContainerDamageTest.vhdxBat(img);
     long[] present = new long[4];
     for (int i = 0; i < 4; i++) {
@@ -152,17 +128,7 @@ class ContainerVariantsTest {
     Path raw = ForeignImages.raw(dir, 14);
     for (String cluster : new String[] {"512", "2M"}) {
       Path img = dir.resolve("c" + cluster + ".qcow2");
-      Cmd.run(
-          "qemu-img",
-          "convert",
-          "-f",
-          "raw",
-          "-O",
-          "qcow2",
-          "-o",
-          "cluster_size=" + cluster,
-          raw.toString(),
-          img.toString());
+      convert(raw, "qcow2", "cluster_size=" + cluster, img);
       try (ContainerDisk disk = Containers.open(FileDisk.open(img)).orElseThrow()) {
         assertEquals(
             TestData.sha256(raw),
@@ -188,17 +154,7 @@ class ContainerVariantsTest {
     }
     for (String zeroState : new String[] {"on", "off"}) {
       Path img = dir.resolve("big-" + zeroState + ".vhdx");
-      Cmd.run(
-          "qemu-img",
-          "convert",
-          "-f",
-          "raw",
-          "-O",
-          "vhdx",
-          "-o",
-          "block_size=1M,block_state_zero=" + zeroState,
-          raw.toString(),
-          img.toString());
+      convert(raw, "vhdx", "block_size=1M,block_state_zero=" + zeroState, img);
       try (ContainerDisk disk = Containers.open(FileDisk.open(img)).orElseThrow()) {
         assertEquals(size, disk.size());
         for (int i = 0; i < at.length; i++) {
@@ -212,6 +168,44 @@ class ContainerVariantsTest {
         assertEquals(4L * MIB, Containers.bytesByKind(disk)[ContainerExtent.Kind.DATA.ordinal()]);
       }
     }
+  }
+
+  /**
+   * {@code raw} (from {@link ForeignImages#raw}) as a qcow2 with zero clusters made by qemu-io over
+   * its random data: 1 MiB at 0 keeps its host clusters (the zero flag and an offset), 512 KiB at
+   * 16 MiB drops them (the zero flag alone); {@code raw} is zeroed there to match.
+   */
+  public static Path qcow2WithZeroClusters(Path raw) throws IOException {
+    Root.assumeCommands("qemu-img", "qemu-io");
+    Path img = ForeignImages.convert(raw, ForeignImages.Kind.QCOW2);
+    Cmd.run(
+        "qemu-io",
+        "-f",
+        "qcow2",
+        "-c",
+        "write -z 0 1M",
+        "-c",
+        "write -z -u 16M 512k",
+        img.toString());
+    putBytes(raw, 0, new byte[MIB]);
+    putBytes(raw, 16L * MIB, new byte[MIB / 2]);
+    return img;
+  }
+
+  /** {@code raw} converted by qemu-img to {@code format} with {@code options}, as {@code out}. */
+  private static Path convert(Path raw, String format, String options, Path out) {
+    Cmd.run(
+        "qemu-img",
+        "convert",
+        "-f",
+        "raw",
+        "-O",
+        format,
+        "-o",
+        options,
+        raw.toString(),
+        out.toString());
+    return out;
   }
 
   /** Every extent overlapping {@code [offset, offset + length)} is of {@code kind}. */
