@@ -65,11 +65,21 @@ class UdifVariantsTest {
     for (int i = 40; i < 60; i++) {
       bad[i] ^= 0x5a;
     }
-    Path q = Files.write(tmp.resolve("bad.dmg"), bad);
+    assertDamagedWhenRead(bad, "");
+    // A header asking for a 1 GiB dictionary: refused by the memory limit, not allocated.
+    byte[] greedy = dmg.clone();
+    greedy[1] = greedy[2] = greedy[3] = 0;
+    greedy[4] = 0x40;
+    assertDamagedWhenRead(greedy, "memory");
+  }
+
+  private void assertDamagedWhenRead(byte[] dmg, String says) throws Exception {
+    Path q = Files.write(Files.createTempFile(tmp, "bad", ".dmg"), dmg);
     try (ContainerDisk d = UdifTest.open(q)) {
       ImageDamagedException e =
           assertThrows(ImageDamagedException.class, () -> UdifTest.readAll(d));
       assertTrue(e.getMessage().contains("LZMA chunk at disk offset 0"), e::getMessage);
+      assertTrue(e.getMessage().toLowerCase(java.util.Locale.ROOT).contains(says), e::getMessage);
       assertFalse(e.getMessage().contains("\n"), e::getMessage);
     }
   }
