@@ -189,7 +189,7 @@ class ContainerDamageMoreTest {
     putBytes(img, 256 * KIB, read(img, 192 * KIB, (int) (64 * KIB)));
   }
 
-  private static long metadataRegion(Path img) throws IOException {
+  static long metadataRegion(Path img) throws IOException {
     return getLong(img, regionEntry(img, METADATA) + 16, LE);
   }
 
