@@ -96,11 +96,14 @@ class ContainerVariantsRestoreTest {
   }
 
   /**
-   * A 64 MiB disk full of old random bytes with a small ext4 on it: its VHDX stores every block,
-   * but a restore over http fetches the tables and what the filesystem uses, not the container.
+   * A 64 MiB disk full of old random bytes with a small ext4 on it: its VHDX (or dynamic VHD)
+   * stores every block, but a restore over http fetches the tables and what the filesystem uses,
+   * not the container.
    */
-  @Test
-  void anHttpRestoreOfAContainerFetchesOnlyWhatTheFilesystemUses() throws Exception {
+  @ParameterizedTest
+  @CsvSource({"vhdx, subformat=dynamic", "vpc, 'subformat=dynamic,force_size=on'"})
+  void anHttpRestoreOfAContainerFetchesOnlyWhatTheFilesystemUses(String format, String options)
+      throws Exception {
     Root.assumeCommands("qemu-img", "mke2fs", "e2fsck", "debugfs");
     Root.assume(NginxServer.available(), "needs nginx (Debian: nginx-light)");
     long size = 64L * MIB;
@@ -123,13 +126,23 @@ class ContainerVariantsRestoreTest {
         files.toString(),
         disk.toString());
     try (NginxServer nginx = new NginxServer(tmp.resolve("nginx"), "1000m")) {
-      Path vhdx = nginx.www().resolve("disk.vhdx");
-      Cmd.run("qemu-img", "convert", "-f", "raw", "-O", "vhdx", disk.toString(), vhdx.toString());
-      long containerSize = Files.size(vhdx);
+      Path container = nginx.www().resolve("disk." + format);
+      Cmd.run(
+          "qemu-img",
+          "convert",
+          "-f",
+          "raw",
+          "-O",
+          format,
+          "-o",
+          options,
+          disk.toString(),
+          container.toString());
+      long containerSize = Files.size(container);
       assertTrue(containerSize > size * 9 / 10, "the stale bytes are stored: " + containerSize);
       nginx.start();
       Path target = zeroTarget("fs.target", size);
-      CliRun.Result r = restore(nginx.url("/disk.vhdx"), target);
+      CliRun.Result r = restore(nginx.url("/disk." + format), target);
       assertEquals(0, r.code(), r::toString);
       long served = 0;
       Pattern bytes = Pattern.compile("^GET \\d+ \".*\" (\\d+)$");
