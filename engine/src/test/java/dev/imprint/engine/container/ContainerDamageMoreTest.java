@@ -7,6 +7,7 @@ import static dev.imprint.engine.container.ContainerDamageTest.putBytes;
 import static dev.imprint.engine.container.ContainerDamageTest.putInt;
 import static dev.imprint.engine.container.ContainerDamageTest.putLong;
 import static dev.imprint.engine.container.ContainerDamageTest.read;
+import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.imprint.engine.source.FileDisk;
@@ -25,8 +26,9 @@ import org.junit.jupiter.api.io.TempDir;
 /**
  * More damage to VHDX and dynamic VHD tables than {@link ContainerDamageTest}'s: region table,
  * metadata and dynamic header flips, absurd sizes, blocks placed into the headers, the log or past
- * the end. Each is found when the container is opened (before anything could be written) and
- * reported as one line of {@link dev.imprint.engine.image.ImageDamagedException}.
+ * the end; and qcow2's dirty bit (read) and corrupt bit (damage). Each is found when the container
+ * is opened (before anything could be written) and reported as one line of {@link
+ * dev.imprint.engine.image.ImageDamagedException}.
  */
 class ContainerDamageMoreTest {
   private static final long MIB = 1 << 20;
@@ -210,6 +212,22 @@ class ContainerDamageMoreTest {
   private static long metadataValue(Path img, byte[] id) throws IOException {
     return metadataRegion(img)
         + Integer.toUnsignedLong(getInt(img, metadataItem(img, id) + 16, LE));
+  }
+
+  // ---------------------------------------------------------------- qcow2
+
+  @Test
+  void qcow2MarkedDirtyIsReadAndMarkedCorruptIsDamaged() throws Exception {
+    Path raw = ForeignImages.raw(dir, 22);
+    Path dirty = ForeignImages.convert(raw, ForeignImages.Kind.QCOW2);
+    putLong(dirty, 72, 1, ByteOrder.BIG_ENDIAN); // stale refcounts only: the tables are sound
+    try (ContainerDisk disk = Containers.open(FileDisk.open(dirty)).orElseThrow()) {
+      assertEquals(
+          dev.imprint.engine.testing.TestData.sha256(raw),
+          ContainerReadersTest.sha256(disk, ForeignImages.RAW_SIZE, 1 << 20));
+    }
+    putLong(dirty, 72, 2, ByteOrder.BIG_ENDIAN);
+    assertDamaged(dirty, "qemu marked it corrupt");
   }
 
   // ---------------------------------------------------------------- VHD
