@@ -15,6 +15,7 @@ import dev.imprint.engine.container.ForeignImages;
 import dev.imprint.engine.container.udif.UdifImages;
 import dev.imprint.engine.testing.Cmd;
 import dev.imprint.engine.testing.NginxServer;
+import dev.imprint.engine.testing.RangeServer;
 import dev.imprint.engine.testing.Root;
 import dev.imprint.engine.testing.TestData;
 import java.io.IOException;
@@ -92,6 +93,25 @@ class ContainerVariantsRestoreTest {
         assertEquals(0, r.code(), () -> name + ": " + r + "\n" + nginx.log());
         assertEquals(TestData.sha256(raw), TestData.sha256(target), name);
       }
+    }
+  }
+
+  @Test
+  void aVhdxFromAServerWithoutRangesIsRefusedWithWhatToDoAndWritesNothing() throws Exception {
+    Root.assumeCommands("qemu-img");
+    Path vhdx = ForeignImages.convert(ForeignImages.raw(tmp, 34), ForeignImages.Kind.VHDX);
+    try (RangeServer server = new RangeServer(Files.readAllBytes(vhdx))) {
+      server.ignoreRanges();
+      Path target = tmp.resolve("kept.bin");
+      TestData.randomFile(target, ForeignImages.RAW_SIZE, 7);
+      String before = TestData.sha256(target);
+      CliRun.Result r = restore(server.uri("/disk.vhdx").toString(), target);
+      assertEquals(ExitCode.BAD_INPUT, r.code(), r::toString);
+      assertTrue(
+          r.err().lines().anyMatch(l -> l.contains("VHDX") && l.contains("range support")),
+          r::toString);
+      assertFalse((r.out() + r.err()).contains("Exception"), r::toString);
+      assertEquals(before, TestData.sha256(target));
     }
   }
 
