@@ -147,17 +147,7 @@ class ContainerVariantsRestoreTest {
         disk.toString());
     try (NginxServer nginx = new NginxServer(tmp.resolve("nginx"), "1000m")) {
       Path container = nginx.www().resolve("disk." + format);
-      Cmd.run(
-          "qemu-img",
-          "convert",
-          "-f",
-          "raw",
-          "-O",
-          format,
-          "-o",
-          options,
-          disk.toString(),
-          container.toString());
+      ContainerVariantsTest.convert(disk, format, options, container);
       long containerSize = Files.size(container);
       assertTrue(containerSize > size * 9 / 10, "the stale bytes are stored: " + containerSize);
       nginx.start();

@@ -193,7 +193,7 @@ public class ContainerVariantsTest {
   }
 
   /** {@code raw} converted by qemu-img to {@code format} with {@code options}, as {@code out}. */
-  private static Path convert(Path raw, String format, String options, Path out) {
+  public static Path convert(Path raw, String format, String options, Path out) {
     Cmd.run(
         "qemu-img",
         "convert",
