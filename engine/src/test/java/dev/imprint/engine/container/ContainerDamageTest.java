@@ -27,7 +27,7 @@ import org.junit.jupiter.api.io.TempDir;
  * names the problem, as damage ({@link ImageDamagedException}) or a refusal, found when opened
  * (tables) or when read (compressed data).
  */
-class ContainerDamageTest {
+public class ContainerDamageTest {
   private static final int CLUSTER = 64 << 10;
 
   @TempDir Path dir;
@@ -185,7 +185,7 @@ class ContainerDamageTest {
   }
 
   /** File offset of the first L2 table. */
-  private static long qcow2L2(Path img) throws IOException {
+  static long qcow2L2(Path img) throws IOException {
     long l1 = getLong(img, 40, ByteOrder.BIG_ENDIAN);
     return getLong(img, l1, ByteOrder.BIG_ENDIAN) & 0x00ff_ffff_ffff_fe00L;
   }
@@ -232,12 +232,12 @@ class ContainerDamageTest {
     assertRefused(diff, "differencing");
   }
 
-  private static long vhdBat(Path img) throws IOException {
+  static long vhdBat(Path img) throws IOException {
     long header = getLong(img, Files.size(img) - 512 + 16, ByteOrder.BIG_ENDIAN);
     return getLong(img, header + 16, ByteOrder.BIG_ENDIAN);
   }
 
-  private static void fixVhdChecksum(Path img, long footer) throws IOException {
+  static void fixVhdChecksum(Path img, long footer) throws IOException {
     putInt(img, footer + 64, 0, ByteOrder.BIG_ENDIAN);
     byte[] b = read(img, footer, 512);
     int sum = 0;
@@ -289,7 +289,7 @@ class ContainerDamageTest {
     assertDamaged(img, "past the end of the file");
   }
 
-  private static long vhdxBat(Path img) throws IOException {
+  public static long vhdxBat(Path img) throws IOException {
     byte[] bat = HexFormat.of().parseHex("6677c22d23f600429d64115e9bfd4a08");
     long table = 192 << 10;
     int count = getInt(img, table + 8, ByteOrder.LITTLE_ENDIAN);
@@ -301,7 +301,7 @@ class ContainerDamageTest {
     throw new AssertionError("no BAT region");
   }
 
-  private static void fixCrc32c(Path img, long at, int length) throws IOException {
+  static void fixCrc32c(Path img, long at, int length) throws IOException {
     putInt(img, at + 4, 0, ByteOrder.LITTLE_ENDIAN);
     CRC32C crc = new CRC32C();
     crc.update(read(img, at, length));
@@ -310,7 +310,7 @@ class ContainerDamageTest {
 
   // ---------------------------------------------------------------- helpers
 
-  private static void assertDamaged(Path img, String says) throws IOException {
+  static void assertDamaged(Path img, String says) throws IOException {
     ImageDamagedException e =
         assertThrows(
             ImageDamagedException.class,
@@ -318,7 +318,7 @@ class ContainerDamageTest {
     assertOneLine(e, says);
   }
 
-  private static void assertRefused(Path img, String says) {
+  static void assertRefused(Path img, String says) {
     ContainerRefusedException e =
         assertThrows(
             ContainerRefusedException.class,
@@ -326,18 +326,18 @@ class ContainerDamageTest {
     assertOneLine(e, says);
   }
 
-  private static void assertOneLine(Exception e, String says) {
+  static void assertOneLine(Exception e, String says) {
     assertTrue(e.getMessage().contains(says), e::getMessage);
     assertFalse(e.getMessage().contains("\n"), e::getMessage);
   }
 
-  private static void truncate(Path p, long size) throws IOException {
+  static void truncate(Path p, long size) throws IOException {
     try (RandomAccessFile f = new RandomAccessFile(p.toFile(), "rw")) {
       f.setLength(size);
     }
   }
 
-  private static byte[] read(Path p, long at, int n) throws IOException {
+  public static byte[] read(Path p, long at, int n) throws IOException {
     try (RandomAccessFile f = new RandomAccessFile(p.toFile(), "r")) {
       byte[] b = new byte[n];
       f.seek(at);
@@ -346,26 +346,26 @@ class ContainerDamageTest {
     }
   }
 
-  private static void putBytes(Path p, long at, byte[] b) throws IOException {
+  public static void putBytes(Path p, long at, byte[] b) throws IOException {
     try (RandomAccessFile f = new RandomAccessFile(p.toFile(), "rw")) {
       f.seek(at);
       f.write(b);
     }
   }
 
-  private static long getLong(Path p, long at, ByteOrder order) throws IOException {
+  public static long getLong(Path p, long at, ByteOrder order) throws IOException {
     return ByteBuffer.wrap(read(p, at, 8)).order(order).getLong();
   }
 
-  private static int getInt(Path p, long at, ByteOrder order) throws IOException {
+  static int getInt(Path p, long at, ByteOrder order) throws IOException {
     return ByteBuffer.wrap(read(p, at, 4)).order(order).getInt();
   }
 
-  private static void putLong(Path p, long at, long v, ByteOrder order) throws IOException {
+  public static void putLong(Path p, long at, long v, ByteOrder order) throws IOException {
     putBytes(p, at, ByteBuffer.allocate(8).order(order).putLong(v).array());
   }
 
-  private static void putInt(Path p, long at, int v, ByteOrder order) throws IOException {
+  static void putInt(Path p, long at, int v, ByteOrder order) throws IOException {
     putBytes(p, at, ByteBuffer.allocate(4).order(order).putInt(v).array());
   }
 }

@@ -10,6 +10,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.zip.Deflater;
 import org.tukaani.xz.LZMA2Options;
+import org.tukaani.xz.LZMAOutputStream;
 import org.tukaani.xz.XZOutputStream;
 
 /**
@@ -72,6 +73,17 @@ final class UdifBuilder {
     return this;
   }
 
+  private int bareLzma;
+
+  /**
+   * Stores LZMA chunks as bare .lzma (LZMA-alone) streams instead of .xz: with the size in their
+   * header (1) or an end marker and the size unknown (-1).
+   */
+  UdifBuilder bareLzma(int how) {
+    this.bareLzma = how;
+    return this;
+  }
+
   UdifBuilder checksums(Sum s) {
     this.sum = s;
     return this;
@@ -87,7 +99,10 @@ final class UdifBuilder {
     for (Part p : parts) {
       long sectors = p.sectors();
       long at = fork.size();
-      byte[] stored = encode(p.type(), p.content());
+      byte[] stored =
+          bareLzma != 0 && p.type() == Chunk.LZMA
+              ? lzmaAlone(p.content(), bareLzma > 0)
+              : encode(p.type(), p.content());
       fork.write(stored);
       entries.add(new long[] {p.type(), count, sectors, at, stored.length});
       if (run != null
@@ -168,6 +183,15 @@ final class UdifBuilder {
       }
       default -> throw new IllegalArgumentException("builder cannot store " + Chunk.name(type));
     };
+  }
+
+  private static byte[] lzmaAlone(byte[] content, boolean sized) throws IOException {
+    ByteArrayOutputStream o = new ByteArrayOutputStream();
+    try (LZMAOutputStream x =
+        new LZMAOutputStream(o, new LZMA2Options(1), sized ? content.length : -1)) {
+      x.write(content);
+    }
+    return o.toByteArray();
   }
 
   /** The whole .dmg: data fork, property list, trailer. */
