@@ -203,10 +203,11 @@ final class CreateCommand implements Callable<Integer> {
       long size =
           disk instanceof RandomAccessDisk r ? r.size() : ((SequentialDisk) disk).size().orElse(0);
       int sector = disk instanceof RandomAccessDisk r ? r.sectorSize() : 512;
+      boolean volume = options.kind() == ImageKind.VOLUME;
       DiskLayout layout =
-          disk instanceof RandomAccessDisk r && !allBlocks
-              ? DiskLayout.analyze(r, options.kind() == ImageKind.VOLUME)
-              : new DiskLayout(PartitionScheme.NONE, List.of(), null, List.of());
+          !(disk instanceof RandomAccessDisk r)
+              ? new DiskLayout(PartitionScheme.NONE, List.of(), null, List.of())
+              : allBlocks ? DiskLayout.tableOnly(r, volume) : DiskLayout.analyze(r, volume);
       if (disk instanceof ContainerDisk c) {
         display.note("source: " + c.format().name() + " container");
       }

@@ -90,6 +90,29 @@ public record DiskLayout(
     return new DiskLayout(table.scheme(), parts, complement(unused, size), notes);
   }
 
+  /**
+   * The partition table alone, for a copy of every block ({@code --all-blocks}): no filesystem is
+   * read, everything is copied, but the image still records the scheme and the partitions, so a
+   * restore onto a larger disk moves the backup GPT to that disk's end.
+   */
+  public static DiskLayout tableOnly(RandomAccessDisk disk, boolean volume) throws IOException {
+    if (volume) {
+      return new DiskLayout(PartitionScheme.NONE, List.of(), null, List.of());
+    }
+    PartitionTable table = PartitionTables.read(disk);
+    List<String> notes = new ArrayList<>();
+    for (String p : table.problems()) {
+      notes.add("partition table: " + p);
+    }
+    List<Partition> parts = new ArrayList<>();
+    for (PartitionEntry e : table.entries()) {
+      if (!e.isContainer()) {
+        parts.add(new Partition(e, "", "every block copied (--all-blocks)"));
+      }
+    }
+    return new DiskLayout(table.scheme(), parts, null, notes);
+  }
+
   /** The free ranges of a partition's map, as disk offsets. */
   private static List<Extent> gaps(AllocationMap m, long base, long length) {
     List<Extent> out = new ArrayList<>();
