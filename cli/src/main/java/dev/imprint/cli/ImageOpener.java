@@ -4,11 +4,14 @@ import dev.imprint.engine.container.ContainerDisk;
 import dev.imprint.engine.http.HttpOptions;
 import dev.imprint.engine.http.HttpUrls;
 import dev.imprint.engine.image.Image;
+import dev.imprint.engine.job.RawSourceCheck;
 import dev.imprint.engine.job.Refusal;
 import dev.imprint.engine.job.SourceOpener;
 import dev.imprint.engine.job.SourceSpec;
+import dev.imprint.engine.pipeline.DiskChunks;
 import java.io.IOException;
 import java.util.Optional;
+import java.util.function.Consumer;
 
 /**
  * Opens an Imprint image named on the command line through the engine's {@link SourceOpener}, with
@@ -28,6 +31,23 @@ final class ImageOpener {
     }
     return SourceOpener.openContainer(
         new SourceSpec(spec, http ? remote.http() : null, null, null, false, null, null));
+  }
+
+  /**
+   * What a restore reads as a raw disk (a raw or compressed raw image, a zip of one, one with a
+   * bmap), opened as a restore opens it; empty for an Imprint image.
+   */
+  static Optional<DiskChunks> raw(String spec, RemoteOptions remote, Consumer<String> warnings)
+      throws IOException {
+    boolean http = HttpUrls.isHttpUrl(spec);
+    return RawSourceCheck.open(
+        new SourceSpec(spec, http ? remote.http() : null, null, null, false, null, warnings));
+  }
+
+  /** The source named on the command line, fetched with {@code remote} when it is a URL. */
+  static SourceSpec spec(String spec, RemoteOptions remote) {
+    return new SourceSpec(
+        spec, HttpUrls.isHttpUrl(spec) ? remote.http() : null, null, null, false, null, null);
   }
 
   static Image open(String spec, int damagedExit) throws IOException {

@@ -4,9 +4,13 @@ import dev.imprint.cli.output.Display;
 import dev.imprint.engine.container.ContainerDisk;
 import dev.imprint.engine.image.Image;
 import dev.imprint.engine.image.ImageFormatException;
+import dev.imprint.engine.job.RawSourceCheck;
+import dev.imprint.engine.job.Refusal;
+import dev.imprint.engine.pipeline.DiskChunks;
 import dev.imprint.engine.pipeline.ImageScanner;
 import java.util.Optional;
 import java.util.concurrent.Callable;
+import org.apache.pekko.stream.Materializer;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
@@ -18,7 +22,9 @@ import picocli.CommandLine.Option;
       "Verify an image: everything a restore relies on. Reads it front to back as a pipe",
       "restore does (every record, the index, digest and trailers), checks every chunk's",
       "SHA-256 and every signature. Like 'asr imagescan', but Imprint images carry checksums",
-      "from birth, so it checks rather than rewrites. Names the first damage; exits 4 on it."
+      "from birth, so it checks rather than rewrites. Names the first damage; exits 4 on it.",
+      "A foreign image is checked as far as it can check itself: a container's checksums, a",
+      "zip entry's CRC32, each gzip member's CRC32 and size, a bmap's per-range checksums."
     },
     footer = {"", "Example:", "  imprint imagescan --source golden.imprint"})
 final class ImagescanCommand implements Callable<Integer> {
@@ -54,6 +60,34 @@ final class ImagescanCommand implements Callable<Integer> {
                 + " verified: every checksum the "
                 + c.format().name()
                 + " container keeps matches.");
+      }
+      return ExitCode.OK;
+    }
+    Optional<DiskChunks> raw = ImageOpener.raw(source, remote, display::note);
+    if (raw.isPresent()) {
+      try (DiskChunks d = raw.get();
+          Pekko pekko = Pekko.startInBackground()) {
+        display.stepDone("Validating image");
+        RawSourceCheck.Scan scan;
+        try {
+          scan =
+              RawSourceCheck.scan(
+                  ImageOpener.spec(source, remote),
+                  d,
+                  Materializer.matFromSystem(pekko.get()),
+                  Runtime.getRuntime().availableProcessors());
+        } catch (Refusal e) {
+          display.finished(false, "Image scan failed.");
+          throw e;
+        }
+        display.finished(
+            true,
+            scan.checked().isEmpty()
+                ? "Image "
+                    + source
+                    + " read to its end; it carries no checksums to check (a bmap beside it"
+                    + " would give some)."
+                : "Image " + source + " verified: " + String.join(", ", scan.checked()) + ".");
       }
       return ExitCode.OK;
     }
