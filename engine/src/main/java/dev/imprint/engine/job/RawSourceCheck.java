@@ -168,11 +168,7 @@ public final class RawSourceCheck {
    * server failed.
    */
   private static IOException failure(CompletionException e) {
-    Throwable t = e;
-    while (t instanceof CompletionException && t.getCause() != null) {
-      t = t.getCause();
-    }
-    for (Throwable c = t; c != null; c = c.getCause()) {
+    for (Throwable c = e; c != null; c = c.getCause()) {
       if (c instanceof HttpSourceException h) {
         return new Refusal(h.getMessage());
       }
@@ -180,8 +176,10 @@ public final class RawSourceCheck {
         return r;
       }
     }
-    if (t instanceof ImageFormatException || t instanceof IOException) {
-      return new Refusal(Refusal.Problem.DAMAGED, t.getMessage());
+    for (Throwable c = e; c != null; c = c.getCause()) {
+      if (c instanceof IOException io) {
+        return new Refusal(Refusal.Problem.DAMAGED, io.getMessage());
+      }
     }
     throw e;
   }
