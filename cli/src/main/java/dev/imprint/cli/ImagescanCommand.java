@@ -63,33 +63,30 @@ final class ImagescanCommand implements Callable<Integer> {
       }
       return ExitCode.OK;
     }
+    // A raw image in a wrapper (zip, compression, a bmap) is checked as far as it checks itself;
+    // a bare one carries nothing to check and is refused below as not an Imprint image.
     Optional<DiskChunks> raw = ImageOpener.raw(source, remote, display::note);
     if (raw.isPresent()) {
+      Optional<RawSourceCheck.Scan> scan;
       try (DiskChunks d = raw.get();
           Pekko pekko = Pekko.startInBackground()) {
+        scan =
+            RawSourceCheck.scan(
+                ImageOpener.spec(source, remote),
+                d,
+                Materializer.matFromSystem(pekko.get()),
+                Runtime.getRuntime().availableProcessors());
+      } catch (Refusal e) {
+        display.finished(false, "Image scan failed.");
+        throw e;
+      }
+      if (scan.isPresent()) {
         display.stepDone("Validating image");
-        RawSourceCheck.Scan scan;
-        try {
-          scan =
-              RawSourceCheck.scan(
-                  ImageOpener.spec(source, remote),
-                  d,
-                  Materializer.matFromSystem(pekko.get()),
-                  Runtime.getRuntime().availableProcessors());
-        } catch (Refusal e) {
-          display.finished(false, "Image scan failed.");
-          throw e;
-        }
         display.finished(
             true,
-            scan.checked().isEmpty()
-                ? "Image "
-                    + source
-                    + " read to its end; it carries no checksums to check (a bmap beside it"
-                    + " would give some)."
-                : "Image " + source + " verified: " + String.join(", ", scan.checked()) + ".");
+            "Image " + source + " verified: " + String.join(", ", scan.get().checked()) + ".");
+        return ExitCode.OK;
       }
-      return ExitCode.OK;
     }
     try (Image image = ImageOpener.open(source, ExitCode.DAMAGED, remote)) {
       display.stepDone("Validating image");

@@ -73,15 +73,20 @@ public final class RawSourceCheck {
   /**
    * Reads the source through and checks every checksum it carries by itself: a zip entry's CRC32
    * (and size), a compressed stream's own checks (gzip: each member's CRC32 and ISIZE), a bmap's
-   * per-range checksums and the image size it records.
+   * per-range checksums and the image size it records. Empty, before anything is read, for a bare
+   * raw image: it carries nothing to check.
    *
    * @throws Refusal {@link Refusal.Problem#DAMAGED} naming the first damage
    */
-  public static Scan scan(SourceSpec s, DiskChunks chunks, Materializer mat, int parallelism)
-      throws IOException {
+  public static Optional<Scan> scan(
+      SourceSpec s, DiskChunks chunks, Materializer mat, int parallelism) throws IOException {
     List<String> checked = new ArrayList<>();
-    zipEntry(s, checked);
-    expected(chunks, mat, parallelism);
+    Optional<ZipImage> zip = zipOf(s, false);
+    if (zip.isPresent()) {
+      checked.add(
+          (zip.get().method() == ZipImage.DEFLATED ? "the CRC32 and size of " : "the CRC32 of ")
+              + zip.get().description());
+    }
     if (chunks.disk() instanceof DecodedDisk d) {
       String what =
           switch (d.format()) {
@@ -107,32 +112,39 @@ public final class RawSourceCheck {
               + bmap.where()
               + " records");
     }
-    return new Scan(chunks.description(), checked);
+    if (checked.isEmpty()) {
+      return Optional.empty();
+    }
+    if (zip.isPresent() && zip.get().method() == ZipImage.STORED) {
+      zipOf(s, true); // read in place by a restore: its CRC32 is computed here
+    }
+    expected(chunks, mat, parallelism);
+    return Optional.of(new Scan(chunks.description(), checked));
   }
 
   /**
-   * A zip archive's one entry: a deflated one is checked as it is inflated (its CRC32 and size); a
-   * stored one is read in place by a restore, so its CRC32 is computed here.
+   * The one entry of a zip archive source read at random (a streamed one is checked as it arrives),
+   * with a stored entry's CRC32 computed over its bytes when {@code crc}.
    */
-  private static void zipEntry(SourceSpec s, List<String> checked) throws IOException {
+  private static Optional<ZipImage> zipOf(SourceSpec s, boolean crc) throws IOException {
     RandomAccessInput archive;
     if (s.isHttp()) {
       try {
         archive = HttpRangeReader.open(HttpUrls.parse(s.spec()), s.http());
       } catch (HttpSourceException e) {
         if (e.kind() == HttpSourceException.Kind.NO_RANGES) {
-          return; // streamed: a stored entry's CRC32 was checked as it arrived
+          return Optional.empty();
         }
         throw new Refusal(e.getMessage());
       }
     } else if (Files.isRegularFile(s.localPath()) && Sources.isZip(s.localPath())) {
       archive = FileDisk.open(s.localPath());
     } else {
-      return;
+      return Optional.empty();
     }
     try (archive) {
       if (!ZipImage.recognizes(archive)) {
-        return;
+        return Optional.empty();
       }
       ZipImage z;
       try {
@@ -140,26 +152,24 @@ public final class RawSourceCheck {
       } catch (ImageFormatException e) {
         throw new Refusal(Refusal.Problem.DAMAGED, e.getMessage());
       }
-      if (z.method() == ZipImage.DEFLATED) {
-        checked.add("the CRC32 and size of " + z.description());
-        return;
+      if (crc && z.method() == ZipImage.STORED) {
+        CRC32 sum = new CRC32();
+        ByteBuffer b = ByteBuffer.allocate(1 << 20);
+        for (long at = 0; at < z.size(); at += b.capacity()) {
+          b.clear().limit((int) Math.min(b.capacity(), z.size() - at));
+          archive.readFully(b, z.dataOffset() + at);
+          sum.update(b.flip());
+        }
+        if ((int) sum.getValue() != z.crc()) {
+          throw new Refusal(
+              Refusal.Problem.DAMAGED,
+              String.format(
+                  "%s: its CRC32 is %08x, not the %08x recorded: the zip archive is damaged (copy"
+                      + " it again)",
+                  z.description(), (int) sum.getValue(), z.crc()));
+        }
       }
-      CRC32 crc = new CRC32();
-      ByteBuffer b = ByteBuffer.allocate(1 << 20);
-      for (long at = 0; at < z.size(); at += b.capacity()) {
-        b.clear().limit((int) Math.min(b.capacity(), z.size() - at));
-        archive.readFully(b, z.dataOffset() + at);
-        crc.update(b.flip());
-      }
-      if ((int) crc.getValue() != z.crc()) {
-        throw new Refusal(
-            Refusal.Problem.DAMAGED,
-            String.format(
-                "%s: its CRC32 is %08x, not the %08x recorded: the zip archive is damaged (copy it"
-                    + " again)",
-                z.description(), (int) crc.getValue(), z.crc()));
-      }
-      checked.add("the CRC32 of " + z.description());
+      return Optional.of(z);
     }
   }
 
