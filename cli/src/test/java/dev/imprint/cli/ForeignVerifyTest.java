@@ -28,8 +28,7 @@ import org.junit.jupiter.api.io.TempDir;
  */
 class ForeignVerifyTest {
   private static final long MIB = 1L << 20;
-  private static final long ROOT_SIZE = 24 * MIB;
-  private static final long DISK_SIZE = 48 * MIB;
+  private static final long DISK_SIZE = EfiRootDisk.SAMPLE_SIZE;
   private static final long CHUNK = 4 * MIB;
 
   @TempDir static Path shared;
@@ -41,19 +40,12 @@ class ForeignVerifyTest {
   @BeforeAll
   static void buildDisk() throws Exception {
     Root.assumeCommands("sgdisk", "mke2fs", "mkfs.vfat", "mmd", "mcopy");
-    Path rootfs = Files.createDirectories(shared.resolve("rootfs"));
-    for (int i = 0; i < 2; i++) {
-      Files.write(rootfs.resolve("random-" + i + ".bin"), TestData.random(3 * MIB + i, 90 + i));
-    }
-    Files.writeString(rootfs.resolve("text.txt"), "a line that compresses well\n".repeat(100_000));
-    raw = EfiRootDisk.build(shared, rootfs, "root", ROOT_SIZE, DISK_SIZE);
+    raw = EfiRootDisk.sample(shared);
     rawSha = TestData.sha256(raw, 0, DISK_SIZE);
   }
 
   private Path zeroTarget() throws Exception {
-    Path t = Files.createTempFile(tmp, "target", ".bin");
-    TestData.setLength(t, DISK_SIZE);
-    return t;
+    return EfiRootDisk.sampleTarget(tmp);
   }
 
   private static CliRun.Result restore(String source, Path target, String... more) {
