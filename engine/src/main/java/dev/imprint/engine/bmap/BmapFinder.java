@@ -34,7 +34,7 @@ public final class BmapFinder {
 
   /**
    * The bmap beside an image at an http(s) URL: each candidate name in the URL's directory is
-   * fetched in turn (its query dropped); a 404 means none there.
+   * fetched in turn (its query dropped); a 404 (or 401/403) means none there.
    *
    * @throws BmapException a bmap found that is damaged
    * @throws HttpSourceException the server failed otherwise (access denied, unreachable)
@@ -63,7 +63,9 @@ public final class BmapFinder {
       try (InputStream in = HttpStream.open(uri, http, w -> {})) {
         bytes = in.readNBytes((int) Bmap.MAX_FILE + 1);
       } catch (HttpSourceException e) {
-        if (e.kind() == HttpSourceException.Kind.NOT_FOUND) {
+        // S3 and GCS answer 403 for a missing object when listing is not allowed.
+        if (e.kind() == HttpSourceException.Kind.NOT_FOUND
+            || e.kind() == HttpSourceException.Kind.ACCESS_DENIED) {
           continue;
         }
         throw e;
