@@ -143,8 +143,15 @@ public final class RawSourceCheck {
       return Optional.empty();
     }
     try (archive) {
-      if (!ZipImage.recognizes(archive)) {
-        return Optional.empty();
+      try {
+        if (!ZipImage.recognizes(archive)) {
+          return Optional.empty();
+        }
+      } catch (HttpSourceException e) {
+        if (e.kind() == HttpSourceException.Kind.NO_RANGES) {
+          return Optional.empty(); // found out at the first read
+        }
+        throw e;
       }
       ZipImage z;
       try {

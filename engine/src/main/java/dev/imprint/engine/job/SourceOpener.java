@@ -275,6 +275,12 @@ public final class SourceOpener {
         Optional<ContainerDisk> c;
         try {
           c = r.size() == 0 ? Optional.empty() : Containers.open(r);
+        } catch (HttpSourceException e) {
+          closeQuietly(r);
+          if (e.kind() == HttpSourceException.Kind.NO_RANGES) {
+            return Optional.empty(); // found out at the first read: not read at random here
+          }
+          throw e;
         } catch (IOException | RuntimeException e) {
           closeQuietly(r);
           throw e;
