@@ -29,8 +29,7 @@ final class ImageOpener {
     if (!http) {
       remote.requireHttp(spec);
     }
-    return SourceOpener.openContainer(
-        new SourceSpec(spec, http ? remote.http() : null, null, null, false, null, null));
+    return SourceOpener.openContainer(spec(spec, remote, null));
   }
 
   /**
@@ -39,15 +38,13 @@ final class ImageOpener {
    */
   static Optional<DiskChunks> raw(String spec, RemoteOptions remote, Consumer<String> warnings)
       throws IOException {
-    boolean http = HttpUrls.isHttpUrl(spec);
-    return RawSourceCheck.open(
-        new SourceSpec(spec, http ? remote.http() : null, null, null, false, null, warnings));
+    return RawSourceCheck.open(spec(spec, remote, warnings));
   }
 
   /** The source named on the command line, fetched with {@code remote} when it is a URL. */
-  static SourceSpec spec(String spec, RemoteOptions remote) {
+  static SourceSpec spec(String spec, RemoteOptions remote, Consumer<String> warnings) {
     return new SourceSpec(
-        spec, HttpUrls.isHttpUrl(spec) ? remote.http() : null, null, null, false, null, null);
+        spec, HttpUrls.isHttpUrl(spec) ? remote.http() : null, null, null, false, null, warnings);
   }
 
   static Image open(String spec, int damagedExit) throws IOException {

@@ -72,7 +72,7 @@ final class ImagescanCommand implements Callable<Integer> {
           Pekko pekko = Pekko.startInBackground()) {
         scan =
             RawSourceCheck.scan(
-                ImageOpener.spec(source, remote),
+                ImageOpener.spec(source, remote, null),
                 d,
                 Materializer.matFromSystem(pekko.get()),
                 Runtime.getRuntime().availableProcessors());
