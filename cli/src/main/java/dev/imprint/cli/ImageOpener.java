@@ -4,11 +4,14 @@ import dev.imprint.engine.container.ContainerDisk;
 import dev.imprint.engine.http.HttpOptions;
 import dev.imprint.engine.http.HttpUrls;
 import dev.imprint.engine.image.Image;
+import dev.imprint.engine.job.RawSourceCheck;
 import dev.imprint.engine.job.Refusal;
 import dev.imprint.engine.job.SourceOpener;
 import dev.imprint.engine.job.SourceSpec;
+import dev.imprint.engine.pipeline.DiskChunks;
 import java.io.IOException;
 import java.util.Optional;
+import java.util.function.Consumer;
 
 /**
  * Opens an Imprint image named on the command line through the engine's {@link SourceOpener}, with
@@ -26,8 +29,22 @@ final class ImageOpener {
     if (!http) {
       remote.requireHttp(spec);
     }
-    return SourceOpener.openContainer(
-        new SourceSpec(spec, http ? remote.http() : null, null, null, false, null, null));
+    return SourceOpener.openContainer(spec(spec, remote, null));
+  }
+
+  /**
+   * What a restore reads as a raw disk (a raw or compressed raw image, a zip of one, one with a
+   * bmap), opened as a restore opens it; empty for an Imprint image.
+   */
+  static Optional<DiskChunks> raw(String spec, RemoteOptions remote, Consumer<String> warnings)
+      throws IOException {
+    return RawSourceCheck.open(spec(spec, remote, warnings));
+  }
+
+  /** The source named on the command line, fetched with {@code remote} when it is a URL. */
+  static SourceSpec spec(String spec, RemoteOptions remote, Consumer<String> warnings) {
+    return new SourceSpec(
+        spec, HttpUrls.isHttpUrl(spec) ? remote.http() : null, null, null, false, null, warnings);
   }
 
   static Image open(String spec, int damagedExit) throws IOException {

@@ -6,10 +6,12 @@ import dev.imprint.engine.device.OpenMode;
 import dev.imprint.engine.device.TargetDevice;
 import dev.imprint.engine.http.HttpUrls;
 import dev.imprint.engine.image.Image;
+import dev.imprint.engine.job.RawSourceCheck;
 import dev.imprint.engine.job.SourceOpener;
 import dev.imprint.engine.job.SourceSpec;
 import dev.imprint.engine.layout.TargetFit;
 import dev.imprint.engine.pipeline.Chunk;
+import dev.imprint.engine.pipeline.DiskChunks;
 import dev.imprint.engine.pipeline.Verifier;
 import dev.imprint.engine.pipeline.VerifyPlan;
 import java.io.IOException;
@@ -29,7 +31,8 @@ import picocli.CommandLine.Option;
     description = {
       "Check disks restored earlier against an image: read each target back past the page",
       "cache and compare every data chunk's SHA-256 and every zero range. Exits 3 on a",
-      "difference, naming the first bad offset."
+      "difference, naming the first bad offset. A raw, compressed or zipped image (and one",
+      "with a bmap: only its mapped ranges, their checksums checked) is read as restore reads it."
     },
     footer = {
       "",
@@ -76,6 +79,7 @@ final class VerifyCommand implements Callable<Integer> {
             null,
             null);
     Optional<ContainerDisk> container = SourceOpener.openContainer(spec);
+    Optional<DiskChunks> raw;
     if (container.isPresent()) {
       try (ContainerDisk c = container.get();
           Pekko pekko = Pekko.startInBackground()) {
@@ -89,6 +93,22 @@ final class VerifyCommand implements Callable<Integer> {
         Verifier verifier = new Verifier(mat, 4 << 20);
         for (String t : targets) {
           bad += check(display, verifier, t, c.size(), size -> ranges);
+        }
+      }
+    } else if ((raw = ImageOpener.raw(source, remote, display::note)).isPresent()) {
+      try (DiskChunks d = raw.get();
+          Pekko pekko = Pekko.startInBackground()) {
+        Materializer mat = Materializer.matFromSystem(pekko.get());
+        // What the restore wrote, read through the restore's own readers (a bmap: its ranges).
+        List<Chunk.Range> ranges =
+            RawSourceCheck.expected(d, mat, Runtime.getRuntime().availableProcessors());
+        long size = d.logicalSize();
+        for (Chunk.Range r : ranges) {
+          size = Math.max(size, r.end());
+        }
+        Verifier verifier = new Verifier(mat, 4 << 20);
+        for (String t : targets) {
+          bad += check(display, verifier, t, size, s -> ranges);
         }
       }
     } else {

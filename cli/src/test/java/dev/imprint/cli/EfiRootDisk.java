@@ -19,6 +19,29 @@ final class EfiRootDisk {
 
   private EfiRootDisk() {}
 
+  /** The disk the foreign-format suites wrap: {@link #SAMPLE_SIZE}, a 24 MiB root. */
+  static final long SAMPLE_SIZE = 48 * MIB;
+
+  /**
+   * Builds {@code dir/disk.img} for the foreign-format suites: its root holds two random files and
+   * a text that compresses well.
+   */
+  static Path sample(Path dir) throws IOException {
+    Path rootfs = Files.createDirectories(dir.resolve("rootfs"));
+    for (int i = 0; i < 2; i++) {
+      Files.write(rootfs.resolve("random-" + i + ".bin"), TestData.random(3 * MIB + i, 70 + i));
+    }
+    Files.writeString(rootfs.resolve("text.txt"), "a line that compresses well\n".repeat(100_000));
+    return build(dir, rootfs, "root", 24 * MIB, SAMPLE_SIZE);
+  }
+
+  /** A new all-zero target file in {@code dir}, as large as the sample disk. */
+  static Path sampleTarget(Path dir) throws IOException {
+    Path t = Files.createTempFile(dir, "target", ".bin");
+    TestData.setLength(t, SAMPLE_SIZE);
+    return t;
+  }
+
   /** Builds {@code dir/disk.img}, {@code diskSize} bytes, with a {@code rootSize}-byte root. */
   static Path build(Path dir, Path rootfs, String rootLabel, long rootSize, long diskSize)
       throws IOException {

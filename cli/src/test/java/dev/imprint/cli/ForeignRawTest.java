@@ -23,9 +23,7 @@ import org.junit.jupiter.api.io.TempDir;
  * a raw or compressed image with a bmap beside it, through restore (and create, info, imagescan).
  */
 class ForeignRawTest {
-  private static final long MIB = 1L << 20;
-  private static final long ROOT_SIZE = 24 * MIB;
-  private static final long DISK_SIZE = 48 * MIB;
+  private static final long DISK_SIZE = EfiRootDisk.SAMPLE_SIZE;
 
   @TempDir static Path shared;
   @TempDir Path tmp;
@@ -36,19 +34,12 @@ class ForeignRawTest {
   @BeforeAll
   static void buildDisk() throws Exception {
     Root.assumeCommands("sgdisk", "mke2fs", "mkfs.vfat", "mmd", "mcopy");
-    Path rootfs = Files.createDirectories(shared.resolve("rootfs"));
-    for (int i = 0; i < 2; i++) {
-      Files.write(rootfs.resolve("random-" + i + ".bin"), TestData.random(3 * MIB + i, 70 + i));
-    }
-    Files.writeString(rootfs.resolve("text.txt"), "a line that compresses well\n".repeat(100_000));
-    raw = EfiRootDisk.build(shared, rootfs, "root", ROOT_SIZE, DISK_SIZE);
+    raw = EfiRootDisk.sample(shared);
     rawSha = TestData.sha256(raw, 0, DISK_SIZE);
   }
 
   private Path zeroTarget() throws Exception {
-    Path t = Files.createTempFile(tmp, "target", ".bin");
-    TestData.setLength(t, DISK_SIZE);
-    return t;
+    return EfiRootDisk.sampleTarget(tmp);
   }
 
   private static CliRun.Result restore(Path source, Path target, String... more) {

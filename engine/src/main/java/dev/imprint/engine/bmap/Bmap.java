@@ -55,7 +55,7 @@ public record Bmap(
           "sha512", "SHA-512");
 
   /** More than this is not a bmap but something else. */
-  private static final long MAX_FILE = 256L << 20;
+  static final long MAX_FILE = 256L << 20;
 
   /**
    * Reads and checks a bmap file: well-formed, a version bmaptool reads, consistent sizes, ranges
@@ -80,7 +80,8 @@ public record Bmap(
     return parse(where, bytes);
   }
 
-  static Bmap parse(String where, byte[] bytes) throws BmapException {
+  /** As {@link #read}, from a bmap's bytes fetched elsewhere (beside an http(s) image). */
+  public static Bmap parse(String where, byte[] bytes) throws BmapException {
     Element root = xml(where, bytes).getDocumentElement();
     if (!root.getTagName().equals("bmap")) {
       throw damaged(where, "its root element is <" + root.getTagName() + ">, not <bmap>");

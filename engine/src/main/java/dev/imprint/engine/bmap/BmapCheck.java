@@ -27,6 +27,11 @@ public final class BmapCheck implements ChunkCheck {
     this.digest = bmap.algorithm() == null ? null : StreamDigest.of(bmap.algorithm());
   }
 
+  /** The bmap whose checksums this checks. */
+  public Bmap bmap() {
+    return bmap;
+  }
+
   @Override
   public void check(Chunk c) throws IOException {
     if (c.offset() != expected) {

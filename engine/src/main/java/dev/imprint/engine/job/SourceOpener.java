@@ -62,7 +62,11 @@ public final class SourceOpener {
     try {
       if (s.isStdin()) {
         return fromStream(
-            s, new BufferedInputStream(s.stdin().get(), 1 << 20), s.where(), OptionalLong.empty());
+            s,
+            new BufferedInputStream(s.stdin().get(), 1 << 20),
+            s.where(),
+            OptionalLong.empty(),
+            NOWHERE);
       }
       if (s.isHttp()) {
         return openHttp(s);
@@ -91,7 +95,8 @@ public final class SourceOpener {
       DiskSource disk = Sources.open(s.spec());
       try {
         requireRaw(s, disk);
-        ChunkSupply mapped = bmapChunks(s, disk, kind == FileKind.REGULAR_FILE ? p : null);
+        ChunkSupply mapped =
+            bmapChunks(s, disk, kind == FileKind.REGULAR_FILE ? beside(p) : NOWHERE);
         if (mapped != null) {
           return mapped;
         }
@@ -113,13 +118,27 @@ public final class SourceOpener {
     }
   }
 
+  /** Where a bmap not given with --bmap is looked for: beside a file, beside a URL, nowhere. */
+  private interface BmapSearch {
+    Optional<Bmap> find() throws IOException;
+  }
+
+  private static final BmapSearch NOWHERE = Optional::empty;
+
+  private static BmapSearch beside(Path image) {
+    return () -> {
+      Optional<Path> file = BmapFinder.beside(image);
+      return file.isPresent() ? Optional.of(Bmap.read(file.get())) : Optional.empty();
+    };
+  }
+
   /**
-   * A raw or compressed raw image with a bmap (given with --bmap, or found beside {@code image} as
-   * bmaptool finds it): its mapped ranges are what is copied, instead of what filesystems use, and
-   * each range's checksum is checked from the bytes read before the chunk ending it is written.
+   * A raw or compressed raw image with a bmap (given with --bmap, or found {@code beside} the image
+   * as bmaptool finds it): its mapped ranges are what is copied, instead of what filesystems use,
+   * and each range's checksum is checked from the bytes read before the chunk ending it is written.
    * Null when there is no bmap or the source is not a raw image.
    */
-  private static ChunkSupply bmapChunks(SourceSpec s, DiskSource disk, Path image)
+  private static ChunkSupply bmapChunks(SourceSpec s, DiskSource disk, BmapSearch beside)
       throws IOException {
     Path file = s.bmap();
     boolean raw =
@@ -138,16 +157,21 @@ public final class SourceOpener {
                   : "a disk")
               + ": drop --bmap");
     }
-    if (file == null && raw && image != null && !s.allBlocks()) {
-      file = BmapFinder.beside(image).orElse(null);
-      if (file != null) {
-        s.warnings().accept("using the bmap found beside the image: " + file);
+    Bmap bmap = null;
+    if (file != null && raw) {
+      bmap = Bmap.read(file);
+    } else if (raw && !s.allBlocks()) {
+      bmap = beside.find().orElse(null);
+      if (bmap != null) {
+        s.warnings()
+            .accept(
+                "using the bmap found beside the image: "
+                    + bmap.where().substring("bmap ".length()));
       }
     }
-    if (file == null || !raw) {
+    if (bmap == null) {
       return null;
     }
-    Bmap bmap = Bmap.read(file);
     long size =
         disk instanceof RandomAccessDisk r
             ? r.size()
@@ -184,7 +208,8 @@ public final class SourceOpener {
             s,
             new BufferedInputStream(d.stream(), 1 << 20),
             d.zip().description(),
-            OptionalLong.of(d.zip().size()));
+            OptionalLong.of(d.zip().size()),
+            NOWHERE);
       }
       RandomAccessDisk in = ((ZipImage.Stored) entry).disk();
       if (Sources.isImprint(in)) {
@@ -250,6 +275,12 @@ public final class SourceOpener {
         Optional<ContainerDisk> c;
         try {
           c = r.size() == 0 ? Optional.empty() : Containers.open(r);
+        } catch (HttpSourceException e) {
+          closeQuietly(r);
+          if (e.kind() == HttpSourceException.Kind.NO_RANGES) {
+            return Optional.empty(); // found out at the first read: not read at random here
+          }
+          throw e;
         } catch (IOException | RuntimeException e) {
           closeQuietly(r);
           throw e;
@@ -456,7 +487,8 @@ public final class SourceOpener {
 
   /** An image or raw disk arriving as a stream: sniffed, then read in one pass. */
   private static ChunkSupply fromStream(
-      SourceSpec s, InputStream in, String where, OptionalLong length) throws IOException {
+      SourceSpec s, InputStream in, String where, OptionalLong length, BmapSearch beside)
+      throws IOException {
     in.mark(Magic.HEAD_LENGTH);
     byte[] head = in.readNBytes(Magic.HEAD_LENGTH);
     in.reset();
@@ -465,7 +497,8 @@ public final class SourceOpener {
     }
     if (ZipImage.recognizesHead(head, head.length)) {
       InputStream entry = ZipImage.streamed(where, in);
-      return fromStream(s, new BufferedInputStream(entry, 1 << 20), where, OptionalLong.empty());
+      return fromStream(
+          s, new BufferedInputStream(entry, 1 << 20), where, OptionalLong.empty(), NOWHERE);
     }
     Magic.Format f = Magic.sniff(head, head.length);
     if (f == Magic.Format.IMPRINT) {
@@ -506,22 +539,25 @@ public final class SourceOpener {
     requireRaw(s, null);
     DiskSource disk =
         DecodedDisk.open(where, in, f, f == Magic.Format.RAW ? length : OptionalLong.empty());
-    ChunkSupply mapped = bmapChunks(s, disk, null);
+    ChunkSupply mapped = bmapChunks(s, disk, beside);
     return mapped != null ? mapped : new DiskChunks(disk, CreateOptions.DEFAULT_CHUNK_SIZE);
   }
 
   /**
-   * An http(s) source: an Imprint image is read at random with parallel range requests; anything
-   * else (or any server without range support) streams through one resumable GET.
+   * An http(s) source: an Imprint image is read at random with parallel range requests, and so is a
+   * raw image with a bmap (given, or found beside the URL as bmaptool finds it): only its mapped
+   * ranges; anything else (or any server without range support) streams through one resumable GET.
    */
   private static ChunkSupply openHttp(SourceSpec s) throws IOException {
     URI uri = parse(s.spec());
+    BmapSearch beside = () -> BmapFinder.besideUrl(uri, s.http());
     HttpRangeReader r = null;
     try {
       r = HttpRangeReader.open(uri, s.http());
       ByteBuffer head = ByteBuffer.allocate((int) Math.min(Magic.HEAD_LENGTH, r.size()));
       r.readFully(head, 0);
-      if (Magic.sniff(head.array(), head.position()) == Magic.Format.IMPRINT) {
+      Magic.Format format = Magic.sniff(head.array(), head.position());
+      if (format == Magic.Format.IMPRINT) {
         Image image;
         try {
           image = Image.open(r);
@@ -547,8 +583,26 @@ public final class SourceOpener {
           throw e;
         }
       }
-      r.close();
-      r = null;
+      if (format == Magic.Format.RAW && r.size() > 0) {
+        HttpRangeReader disk = r;
+        r = null;
+        ChunkSupply mapped;
+        try {
+          requireRaw(s, disk);
+          mapped = bmapChunks(s, disk, beside);
+        } catch (IOException | RuntimeException e) {
+          disk.close();
+          throw e;
+        }
+        if (mapped != null) {
+          return mapped;
+        }
+        disk.close();
+        beside = NOWHERE; // looked for already: none
+      } else {
+        r.close();
+        r = null;
+      }
     } catch (HttpSourceException e) {
       if (e.kind() != HttpSourceException.Kind.NO_RANGES) {
         throw e;
@@ -559,7 +613,7 @@ public final class SourceOpener {
     }
     HttpStream stream = HttpStream.open(uri, s.http(), s.warnings());
     return fromStream(
-        s, new BufferedInputStream(stream, 1 << 20), stream.description(), stream.length());
+        s, new BufferedInputStream(stream, 1 << 20), stream.description(), stream.length(), beside);
   }
 
   private static void requireRaw(SourceSpec s, DiskSource disk) throws Refusal {

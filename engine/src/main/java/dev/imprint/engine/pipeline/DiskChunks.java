@@ -80,6 +80,16 @@ public final class DiskChunks implements ChunkSupply {
     return this;
   }
 
+  /** The check set with {@link #checking}, or null. */
+  public ChunkCheck check() {
+    return check;
+  }
+
+  /** The disk read (a raw file, a decoder over a compressed one, a zip entry…). */
+  public DiskSource disk() {
+    return disk;
+  }
+
   @Override
   public String description() {
     return disk.description();

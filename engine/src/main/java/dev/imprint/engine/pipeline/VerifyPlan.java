@@ -114,17 +114,35 @@ public final class VerifyPlan {
    */
   public static CompletionStage<List<Chunk.Range>> forDisk(
       RandomAccessDisk disk, List<Extent> used, Materializer mat, int parallelism) {
+    return forSupply(
+        new DiskChunks(disk, CreateOptions.DEFAULT_CHUNK_SIZE, used), null, mat, parallelism);
+  }
+
+  /**
+   * What a restore from a raw disk's chunks wrote (a zip entry, a compressed image, a bmap's
+   * ranges), read once through {@code chunks} as the restore read them and hashed; with {@code
+   * only} (sorted, disjoint), just the bytes inside it, as bmaptool checks only mapped ranges. The
+   * stage fails as the chunks do (a damaged source).
+   */
+  public static CompletionStage<List<Chunk.Range>> forSupply(
+      DiskChunks chunks, List<Extent> only, Materializer mat, int parallelism) {
     int par = Math.max(1, parallelism);
     ExecutorService cpu = Executors.newFixedThreadPool(par, CreatePipeline.daemon("imprint-plan"));
-    DiskChunks chunks = new DiskChunks(disk, CreateOptions.DEFAULT_CHUNK_SIZE, used);
     RangeList ranges = new RangeList();
     return chunks
         .chunks(par, cpu)
         .runWith(
             Sink.foreach(
                 c -> {
-                  ranges.add(c.range());
-                  c.release();
+                  try {
+                    if (only == null) {
+                      ranges.add(c.range());
+                    } else {
+                      clip(c, only, ranges);
+                    }
+                  } finally {
+                    c.release();
+                  }
                 }),
             mat)
         .handle(
@@ -136,6 +154,37 @@ public final class VerifyPlan {
               ranges.sort();
               return ranges;
             });
+  }
+
+  /** The parts of {@code c} inside {@code only}, each hashed on its own. */
+  private static void clip(Chunk c, List<Extent> only, List<Chunk.Range> out) {
+    if (c.kind() == RangeKind.UNALLOCATED) {
+      return;
+    }
+    int lo = 0;
+    int hi = only.size();
+    while (lo < hi) { // the first extent ending past the chunk's start
+      int mid = (lo + hi) >>> 1;
+      if (only.get(mid).end() <= c.offset()) {
+        lo = mid + 1;
+      } else {
+        hi = mid;
+      }
+    }
+    for (int i = lo; i < only.size() && only.get(i).offset() < c.end(); i++) {
+      long from = Math.max(c.offset(), only.get(i).offset());
+      long to = Math.min(c.end(), only.get(i).end());
+      long hash = 0;
+      if (c.kind() == RangeKind.DATA) {
+        hash =
+            Xxh64.of(
+                c.view()
+                    .position((int) (from - c.offset()))
+                    .limit((int) (to - c.offset()))
+                    .slice());
+      }
+      out.add(new Chunk.Range(from, to - from, c.kind(), hash, null));
+    }
   }
 
   /** The image's logical bytes at {@code [offset, offset + length)}, decoded and checked. */
