@@ -34,7 +34,8 @@ public final class BmapFinder {
 
   /**
    * The bmap beside an image at an http(s) URL: each candidate name in the URL's directory is
-   * fetched in turn (its query dropped); a 404 (or 401/403) means none there.
+   * fetched in turn (its query dropped); a 404 (or 401/403), or an answer that does not begin as a
+   * bmap document (a server that answers every path), means none there.
    *
    * @throws BmapException a bmap found that is damaged
    * @throws HttpSourceException the server failed otherwise (access denied, unreachable)
@@ -61,7 +62,20 @@ public final class BmapFinder {
       }
       byte[] bytes;
       try (InputStream in = HttpStream.open(uri, http, w -> {})) {
-        bytes = in.readNBytes((int) Bmap.MAX_FILE + 1);
+        byte[] head = in.readNBytes(PREFIX);
+        if (!looksLikeBmap(head)) {
+          // A server that answers every path (a "soft 404" page, or the image itself): no bmap
+          // there. Closing the stream stops the download.
+          continue;
+        }
+        if (head.length < PREFIX) {
+          bytes = head; // the whole answer (reading on at its end would ask for more)
+        } else {
+          byte[] rest = in.readNBytes((int) Bmap.MAX_FILE + 1 - head.length);
+          bytes = new byte[head.length + rest.length];
+          System.arraycopy(head, 0, bytes, 0, head.length);
+          System.arraycopy(rest, 0, bytes, head.length, rest.length);
+        }
       } catch (HttpSourceException e) {
         // S3 and GCS answer 403 for a missing object when listing is not allowed.
         if (e.kind() == HttpSourceException.Kind.NOT_FOUND
@@ -77,6 +91,40 @@ public final class BmapFinder {
       return Optional.of(Bmap.parse(where, bytes));
     }
     return Optional.empty();
+  }
+
+  /** Bytes read of a candidate before deciding whether it is a bmap at all. */
+  static final int PREFIX = 64 << 10;
+
+  /**
+   * Whether {@code head} begins as a bmap document: after an optional byte-order mark, XML
+   * declarations and comments (bmaptool writes a 1 KiB comment first), the root element {@code
+   * <bmap}. A damaged bmap still passes this and is reported by {@link Bmap#parse}.
+   */
+  static boolean looksLikeBmap(byte[] head) {
+    String s = new String(head, java.nio.charset.StandardCharsets.ISO_8859_1);
+    int at = s.startsWith("\u00ef\u00bb\u00bf") ? 3 : 0;
+    while (true) {
+      while (at < s.length() && Character.isWhitespace(s.charAt(at))) {
+        at++;
+      }
+      int end;
+      if (s.startsWith("<?", at)) {
+        end = s.indexOf("?>", at);
+        if (end < 0) {
+          return false;
+        }
+        at = end + 2;
+      } else if (s.startsWith("<!--", at)) {
+        end = s.indexOf("-->", at);
+        if (end < 0) {
+          return false;
+        }
+        at = end + 3;
+      } else {
+        return s.startsWith("<bmap", at);
+      }
+    }
   }
 
   /** The names a bmap beside {@code image} may have, in the order bmaptool tries them. */

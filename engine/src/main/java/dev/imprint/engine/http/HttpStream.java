@@ -32,6 +32,7 @@ public final class HttpStream extends InputStream {
   private final Consumer<String> warnings;
   private Validators validators; // of the first response
   private long delivered;
+  private boolean ended; // the body was read to its end
   private InputStream body;
   private Watch watch;
   private boolean closed;
@@ -253,6 +254,9 @@ public final class HttpStream extends InputStream {
   }
 
   private int readBody(byte[] b, int off, int len) throws IOException {
+    if (ended) {
+      return -1; // read again at the end: no request for bytes past it
+    }
     while (true) {
       if (body == null) {
         connect();
@@ -286,6 +290,7 @@ public final class HttpStream extends InputStream {
         }
         detach();
         retry.done();
+        ended = true;
         return -1;
       }
     }

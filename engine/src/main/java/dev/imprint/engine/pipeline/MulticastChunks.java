@@ -385,6 +385,16 @@ public final class MulticastChunks implements ChunkSupply {
       stopReceiving();
     } finally {
       image.close();
+      Reception.Progress p = reception.progress();
+      org.slf4j.LoggerFactory.getLogger(MulticastChunks.class)
+          .info(
+              "multicast reception ended: {} of {} chunks, {} datagrams read, {} dropped by the"
+                  + " decoder, {} bytes repaired over the control channel",
+              p.chunksDone(),
+              p.chunks(),
+              receiver.datagrams(),
+              receiver.overruns(),
+              repairedBytes.get());
     }
   }
 

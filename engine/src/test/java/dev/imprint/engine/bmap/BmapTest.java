@@ -198,4 +198,38 @@ public class BmapTest {
     assertEquals(Optional.empty(), BmapFinder.beside(Files.createFile(dir.resolve(".hidden"))));
     assertTrue(Arrays.asList(dir.toFile().list()).contains("disk.img.bmap"));
   }
+
+  @Test
+  void aServerThatAnswersEveryPathHasNoBmapBesideTheImage() throws IOException {
+    // RangeServer answers any path with its bytes: as a "soft 404" page or a catch-all route
+    // would, the candidates come back 200 and are not bmaps. None is used, and only their first
+    // bytes are read, not the image three times over.
+    byte[] image = new byte[8 << 20];
+    new SplittableRandom(5).nextBytes(image);
+    try (dev.imprint.engine.testing.RangeServer server =
+        new dev.imprint.engine.testing.RangeServer(image)) {
+      assertEquals(
+          Optional.empty(),
+          BmapFinder.besideUrl(
+              server.uri("/images/disk.img.gz"), dev.imprint.engine.http.HttpOptions.defaults()));
+    }
+  }
+
+  @Test
+  void whatBeginsAsABmapDocument() {
+    String bmaptool =
+        "<?xml version=\"1.0\" ?>\n<!-- This file contains the block map -->\n\n<bmap version=\"2.0\">";
+    assertTrue(BmapFinder.looksLikeBmap(bmaptool.getBytes(StandardCharsets.UTF_8)));
+    assertTrue(
+        BmapFinder.looksLikeBmap(
+            "\ufeff  <bmap version=\"1.4\">".getBytes(StandardCharsets.UTF_8)));
+    assertFalse(
+        BmapFinder.looksLikeBmap(
+            "<!DOCTYPE html><html>Not found".getBytes(StandardCharsets.UTF_8)));
+    assertFalse(
+        BmapFinder.looksLikeBmap(
+            "<?xml version=\"1.0\"?><feed/>".getBytes(StandardCharsets.UTF_8)));
+    assertFalse(BmapFinder.looksLikeBmap("<!-- unterminated".getBytes(StandardCharsets.UTF_8)));
+    assertFalse(BmapFinder.looksLikeBmap(new byte[0]));
+  }
 }

@@ -77,6 +77,10 @@ class HttpStreamTest {
       assertEquals(data.length, in.length().orElseThrow());
       assertArrayEquals(data, in.readAllBytes());
       assertEquals(data.length, in.position());
+      // Read again at the end: still the end, not a request for bytes past it (which a server
+      // answers 416, once taken for a changed image).
+      assertEquals(-1, in.read());
+      assertEquals(-1, in.read(new byte[10], 0, 10));
     }
     assertEquals(List.of(), warnings);
   }
