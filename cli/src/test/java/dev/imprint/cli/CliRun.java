@@ -22,6 +22,18 @@ public final class CliRun {
     return runWithStdin(new byte[0], args);
   }
 
+  /**
+   * {@code restore --source SOURCE [more...] --target TARGET --erase --noprompt}: a restore that
+   * needs no prompt, with the test's own options between.
+   */
+  public static Result restore(String source, java.nio.file.Path target, String... more) {
+    java.util.List<String> args =
+        new java.util.ArrayList<>(java.util.List.of("restore", "--source", source));
+    args.addAll(java.util.List.of(more));
+    args.addAll(java.util.List.of("--target", target.toString(), "--erase", "--noprompt"));
+    return run(args.toArray(String[]::new));
+  }
+
   /** Runs imprint with the given bytes as stdin. */
   public static Result runWithStdin(byte[] stdin, String... args) {
     ByteArrayOutputStream out = new ByteArrayOutputStream();

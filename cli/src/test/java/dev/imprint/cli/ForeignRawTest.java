@@ -12,8 +12,6 @@ import dev.imprint.engine.testing.TestData;
 import java.io.RandomAccessFile;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.ArrayList;
-import java.util.List;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -43,10 +41,7 @@ class ForeignRawTest {
   }
 
   private static CliRun.Result restore(Path source, Path target, String... more) {
-    List<String> args = new ArrayList<>(List.of("restore", "--source", source.toString()));
-    args.addAll(List.of(more));
-    args.addAll(List.of("--target", target.toString(), "--erase", "--noprompt"));
-    return CliRun.run(args.toArray(String[]::new));
+    return CliRun.restore(source.toString(), target, more);
   }
 
   /** Refused (stderr) or failed while reading (the per-target summary): one line saying why. */

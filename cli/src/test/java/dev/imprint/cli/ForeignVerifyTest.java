@@ -16,7 +16,6 @@ import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.ArrayList;
 import java.util.List;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -49,10 +48,7 @@ class ForeignVerifyTest {
   }
 
   private static CliRun.Result restore(String source, Path target, String... more) {
-    List<String> args = new ArrayList<>(List.of("restore", "--source", source));
-    args.addAll(List.of(more));
-    args.addAll(List.of("--target", target.toString(), "--erase", "--noprompt"));
-    return CliRun.run(args.toArray(String[]::new));
+    return CliRun.restore(source, target, more);
   }
 
   private static CliRun.Result verify(String source, Path target) {
