@@ -69,6 +69,17 @@ class VerifyBehindTest {
     }
   }
 
+  /** The target file, opened as a restore opens it: with O_DIRECT, which the test needs. */
+  private TargetDevice open() throws IOException {
+    TargetDevice d = TargetDevice.open(file, OpenMode.RESTORE);
+    if (!d.direct()) {
+      d.close();
+      throw new AssertionError(
+          "O_DIRECT refused on " + file + ": the test needs a disk file system");
+    }
+    return d;
+  }
+
   /** Writes chunk i of random data and returns its range (not yet told to the read-back). */
   private static Chunk.Range write(TargetDevice d, int i) throws IOException {
     ByteBuffer b = TargetDevice.allocateAligned(CS);
@@ -93,8 +104,7 @@ class VerifyBehindTest {
   @Test
   void whatWasReadBackWhileWritingIsNotReadAgainAndTheRestIs() throws Exception {
     Verifier v = new Verifier(mat, CS);
-    try (TargetDevice d = TargetDevice.open(file, OpenMode.RESTORE)) {
-      assertTrue(d.direct(), "O_DIRECT refused on " + file + ": the test needs a disk file system");
+    try (TargetDevice d = open()) {
       VerifyBehind behind = new VerifyBehind(v, d, 2, 2L * CS);
       List<Chunk.Range> ranges = new ArrayList<>();
       for (int i = 0; i < 8; i++) {
@@ -132,8 +142,7 @@ class VerifyBehindTest {
   @Test
   void aDifferenceFoundWhileWritingIsTheResultWithoutAnotherRead() throws Exception {
     Verifier v = new Verifier(mat, CS);
-    try (TargetDevice d = TargetDevice.open(file, OpenMode.RESTORE)) {
-      assertTrue(d.direct(), "O_DIRECT refused on " + file + ": the test needs a disk file system");
+    try (TargetDevice d = open()) {
       VerifyBehind behind = new VerifyBehind(v, d, 2, 2L * CS);
       List<Chunk.Range> ranges = new ArrayList<>();
       Chunk.Range first = write(d, 0);
