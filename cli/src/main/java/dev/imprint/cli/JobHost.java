@@ -1,9 +1,12 @@
 package dev.imprint.cli;
 
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.function.Consumer;
 import java.util.function.Function;
 import java.util.function.Supplier;
+import org.apache.pekko.Done;
+import org.apache.pekko.actor.CoordinatedShutdown;
 import org.apache.pekko.actor.typed.ActorRef;
 import org.apache.pekko.actor.typed.ActorSystem;
 import org.apache.pekko.actor.typed.Behavior;
@@ -36,6 +39,26 @@ public final class JobHost {
       Consumer<E> sink,
       Supplier<E> backstop) {
     CompletableFuture<ActorRef<C>> started = new CompletableFuture<>();
+    // The backstop once, whichever comes first: the job stopping, or the whole actor system (a
+    // fatal error such as running out of heap stops it without the job's Terminated signal).
+    AtomicBoolean ended = new AtomicBoolean();
+    Runnable stop =
+        () -> {
+          if (ended.compareAndSet(false, true)) {
+            sink.accept(backstop.get());
+          }
+        };
+    // A fatal error in an actor stops the system, and an actor stuck in it can keep the system
+    // from ever terminating: the end is said as soon as the shutdown begins.
+    CoordinatedShutdown.get(system)
+        .addTask(
+            CoordinatedShutdown.PhaseBeforeServiceUnbind(),
+            name + "-ends",
+            () -> {
+              stop.run();
+              return CompletableFuture.completedFuture(Done.getInstance());
+            });
+    system.getWhenTerminated().thenRun(stop);
     system.systemActorOf(
         Behaviors.<E>setup(
             ctx -> {
@@ -52,7 +75,7 @@ public final class JobHost {
                   .onSignal(
                       Terminated.class,
                       t -> {
-                        sink.accept(backstop.get());
+                        stop.run();
                         return Behaviors.stopped();
                       })
                   .build();

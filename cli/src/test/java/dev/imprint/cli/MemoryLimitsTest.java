@@ -187,8 +187,23 @@ class MemoryLimitsTest {
     Process p = pb.start();
     // Out of memory, the old code could hang rather than exit.
     if (!p.waitFor(5, TimeUnit.MINUTES)) {
+      // What it was doing, for the failure report: its threads and the end of its output.
+      Path jcmd = Path.of(System.getProperty("java.home"), "bin", "jcmd");
+      Process dump =
+          new ProcessBuilder(jcmd.toString(), Long.toString(p.pid()), "Thread.print")
+              .redirectErrorStream(true)
+              .start();
+      String threads = new String(dump.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+      dump.waitFor(1, TimeUnit.MINUTES);
       p.destroyForcibly();
-      throw new AssertionError("imprint " + args + " did not finish in 5 minutes");
+      String out = Files.readString(log, StandardCharsets.UTF_8);
+      throw new AssertionError(
+          "imprint "
+              + args
+              + " did not finish in 5 minutes\n"
+              + out.substring(Math.max(0, out.length() - 4000))
+              + "\n"
+              + threads);
     }
     return new Child(p.exitValue(), Files.readString(log, StandardCharsets.UTF_8));
   }

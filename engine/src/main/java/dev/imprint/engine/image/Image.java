@@ -159,7 +159,8 @@ public final class Image implements Closeable {
         }
       }
       IndexTable.Builder b = new IndexTable.Builder();
-      ByteBuffer piece = ByteBuffer.allocate(INDEX_PIECE);
+      // Off the heap: 8 MiB would be a humongous allocation in a small one.
+      ByteBuffer piece = ByteBuffer.allocateDirect(INDEX_PIECE);
       for (long done = 0; done < length; ) {
         int n = (int) Math.min(INDEX_PIECE, length - done);
         piece.clear().limit(n);

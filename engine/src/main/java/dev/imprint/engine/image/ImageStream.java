@@ -24,7 +24,8 @@ public final class ImageStream {
   private final IndexTable.Builder seen = new IndexTable.Builder();
 
   /** The index is read in pieces of this many bytes (whole entries). */
-  private static final int INDEX_PIECE = 1 << 20;
+  /** Index bytes read at a time: below G1's humongous size, like the table's blocks. */
+  private static final int INDEX_PIECE = 256 << 10;
 
   /** Carries payload bytes from the stream into (direct) payload buffers. */
   private final byte[] copy = new byte[1 << 16];

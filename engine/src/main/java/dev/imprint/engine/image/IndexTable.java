@@ -23,8 +23,12 @@ public final class IndexTable extends AbstractList<IndexEntry> implements Random
   /** Entries per mapped segment: 1 GiB, below a buffer's 2 GiB limit. */
   static final int MAPPED_SEGMENT = 1 << 24;
 
-  /** Entries per heap block: 1 MiB. */
-  static final int HEAP_BLOCK = 1 << 14;
+  /**
+   * Entries per heap block: 256 KiB. Under half of G1's smallest region (1 MiB), so a block is an
+   * ordinary allocation: 1 MiB blocks were humongous, took two regions each and, in a 32 MiB heap,
+   * fragmented it until an allocation failed with most of the heap free.
+   */
+  static final int HEAP_BLOCK = 1 << 12;
 
   /** Above this many bytes a builder spools to a temporary file instead of the heap. */
   static final long HEAP_LIMIT = 4L << 20;

@@ -20,10 +20,14 @@ import java.util.RandomAccess;
  * ranges come in any order until {@link #sort}.
  */
 public final class RangeList extends AbstractList<Chunk.Range> implements RandomAccess {
-  private static final int BLOCK = 1 << 16;
+  /**
+   * Ranges per block: 384 KiB, under half of G1's smallest region, so a heap block is an ordinary
+   * allocation (larger ones were humongous and fragmented a small heap).
+   */
+  static final int BLOCK = 1 << 14;
 
-  /** Blocks kept on the heap (1.5 MiB each) before they go to a temporary file. */
-  static final int HEAP_BLOCKS = 2;
+  /** Blocks kept on the heap (3 MiB in all) before they go to a temporary file. */
+  static final int HEAP_BLOCKS = 8;
 
   private static final int KIND_SHIFT = 62;
   private static final long LENGTH_MASK = (1L << KIND_SHIFT) - 1;

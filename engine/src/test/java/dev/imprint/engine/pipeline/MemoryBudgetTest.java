@@ -146,7 +146,7 @@ class MemoryBudgetTest {
 
   @Test
   void rangeListSortsAndKeepsEveryField() {
-    int n = (RangeList.HEAP_BLOCKS + 2) * (1 << 16) + 123; // some blocks spooled to a file
+    int n = (RangeList.HEAP_BLOCKS + 2) * RangeList.BLOCK + 123; // some blocks spooled to a file
     List<Chunk.Range> want = new ArrayList<>();
     RangeKind[] kinds = RangeKind.values();
     for (int i = 0; i < n; i++) {
