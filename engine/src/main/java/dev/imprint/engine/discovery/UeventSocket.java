@@ -1,10 +1,8 @@
 package dev.imprint.engine.discovery;
 
 import com.sun.jna.LastErrorException;
-import com.sun.jna.Library;
 import com.sun.jna.Memory;
-import com.sun.jna.Native;
-import com.sun.jna.Pointer;
+import dev.imprint.engine.socket.LibcSockets;
 import java.io.Closeable;
 import java.io.IOException;
 import java.util.Optional;
@@ -16,30 +14,9 @@ import java.util.Optional;
  */
 public final class UeventSocket implements Closeable {
   private static final int AF_NETLINK = 16;
-  private static final int SOCK_DGRAM = 2;
-  private static final int SOCK_CLOEXEC = 02000000;
   private static final int NETLINK_KOBJECT_UEVENT = 15;
-  private static final int SOL_SOCKET = 1;
   private static final int SO_RCVTIMEO = 20;
   private static final int SO_RCVBUFFORCE = 33;
-  private static final int EAGAIN = 11;
-  private static final int EINTR = 4;
-  private static final int ENOBUFS = 105;
-
-  /** The socket calls, apart from the device ones in {@code device.LibC}. */
-  interface Net extends Library {
-    Net INSTANCE = Native.load("libc.so.6", Net.class);
-
-    int socket(int domain, int type, int protocol) throws LastErrorException;
-
-    int bind(int fd, Pointer addr, int len) throws LastErrorException;
-
-    int setsockopt(int fd, int level, int name, Pointer value, int len) throws LastErrorException;
-
-    long recv(int fd, Pointer buf, long len, int flags) throws LastErrorException;
-
-    int close(int fd) throws LastErrorException;
-  }
 
   /** What one receive brought: an event, nothing yet, or lost events (rescan everything). */
   public sealed interface Received {
@@ -64,7 +41,11 @@ public final class UeventSocket implements Closeable {
   public static UeventSocket open() throws IOException {
     int fd;
     try {
-      fd = Net.INSTANCE.socket(AF_NETLINK, SOCK_DGRAM | SOCK_CLOEXEC, NETLINK_KOBJECT_UEVENT);
+      fd =
+          LibcSockets.INSTANCE.socket(
+              AF_NETLINK,
+              LibcSockets.SOCK_DGRAM | LibcSockets.SOCK_CLOEXEC,
+              NETLINK_KOBJECT_UEVENT);
     } catch (LastErrorException e) {
       throw new IOException(
           "cannot open the kernel's uevent socket (errno " + e.getErrorCode() + ")");
@@ -75,21 +56,21 @@ public final class UeventSocket implements Closeable {
       addr.setShort(0, (short) AF_NETLINK);
       addr.setInt(4, 0); // pid: let the kernel choose
       addr.setInt(8, 1); // groups: kernel events
-      Net.INSTANCE.bind(fd, addr, 12);
+      LibcSockets.INSTANCE.bind(fd, addr, 12);
       Memory timeout = new Memory(16); // struct timeval: 50 ms
       timeout.setLong(0, 0);
       timeout.setLong(8, 50_000);
-      Net.INSTANCE.setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, timeout, 16);
+      LibcSockets.INSTANCE.setsockopt(fd, LibcSockets.SOL_SOCKET, SO_RCVTIMEO, timeout, 16);
       Memory size = new Memory(4);
       size.setInt(0, 4 << 20); // bursts of partition events must not overrun it
       try {
-        Net.INSTANCE.setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, size, 4);
+        LibcSockets.INSTANCE.setsockopt(fd, LibcSockets.SOL_SOCKET, SO_RCVBUFFORCE, size, 4);
       } catch (LastErrorException notRoot) {
         // the default buffer; an overrun only costs a rescan
       }
       return new UeventSocket(fd);
     } catch (LastErrorException e) {
-      Net.INSTANCE.close(fd);
+      LibcSockets.INSTANCE.close(fd);
       throw new IOException(
           "cannot bind the kernel's uevent socket (errno " + e.getErrorCode() + ")");
     }
@@ -102,11 +83,11 @@ public final class UeventSocket implements Closeable {
     }
     long n;
     try {
-      n = Net.INSTANCE.recv(fd, buffer, buffer.size(), 0);
+      n = LibcSockets.INSTANCE.recv(fd, buffer, buffer.size(), 0);
     } catch (LastErrorException e) {
       return switch (e.getErrorCode()) {
-        case EAGAIN, EINTR -> new Received.Nothing();
-        case ENOBUFS -> new Received.Overrun();
+        case LibcSockets.EAGAIN, LibcSockets.EINTR -> new Received.Nothing();
+        case LibcSockets.ENOBUFS -> new Received.Overrun();
         default -> throw new IOException("uevent socket: errno " + e.getErrorCode());
       };
     }
@@ -119,7 +100,7 @@ public final class UeventSocket implements Closeable {
   public synchronized void close() {
     if (!closed) {
       closed = true;
-      Net.INSTANCE.close(fd);
+      LibcSockets.INSTANCE.close(fd);
     }
   }
 }

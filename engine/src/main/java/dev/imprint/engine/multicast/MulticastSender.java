@@ -3,10 +3,8 @@ package dev.imprint.engine.multicast;
 import java.io.IOException;
 import java.net.InetSocketAddress;
 import java.net.NetworkInterface;
-import java.net.StandardProtocolFamily;
-import java.net.StandardSocketOptions;
+import java.nio.ByteBuffer;
 import java.nio.channels.ClosedByInterruptException;
-import java.nio.channels.DatagramChannel;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutionException;
@@ -75,7 +73,8 @@ public final class MulticastSender implements AutoCloseable {
   private final SessionKeys keys;
   private final Config config;
   private final Listener listener;
-  private final DatagramChannel channel;
+  private final SenderSocket socket;
+  private final ByteBuffer batch;
   private final SourceSymbols symbols;
   private final Pacer pacer;
 
@@ -100,13 +99,16 @@ public final class MulticastSender implements AutoCloseable {
       SessionKeys keys,
       Config config,
       Listener listener,
-      DatagramChannel channel) {
+      SenderSocket socket) {
     this.layout = layout;
     this.carousel = new Carousel(layout, config.params().interleave());
     this.keys = keys;
     this.config = config;
     this.listener = listener;
-    this.channel = channel;
+    this.socket = socket;
+    this.batch =
+        ByteBuffer.allocateDirect(
+            socket.segments() * Datagram.length(config.params().symbolSize()));
     this.symbols = new SourceSymbols(layout, chunks);
     StreamParams p = config.params();
     this.parity = p.parity();
@@ -153,23 +155,41 @@ public final class MulticastSender implements AutoCloseable {
   public static MulticastSender open(
       StreamLayout layout, StoredChunks chunks, SessionKeys keys, Config config, Listener listener)
       throws IOException {
+    return open(layout, chunks, keys, config, listener, SEGMENTS);
+  }
+
+  /**
+   * Datagrams per send: as many as the kernel takes at once, unless {@code
+   * -Dimprint.multicast.segments=1} asks for one per send (a NIC whose offload misbehaves).
+   */
+  static final int SEGMENTS =
+      Integer.getInteger("imprint.multicast.segments", SenderSocket.MAX_SEGMENTS);
+
+  /** As {@link #open}, with at most {@code segments} datagrams per send. */
+  static MulticastSender open(
+      StreamLayout layout,
+      StoredChunks chunks,
+      SessionKeys keys,
+      Config config,
+      Listener listener,
+      int segments)
+      throws IOException {
     if (layout.symbolSize() != config.params().symbolSize()) {
       throw new IllegalArgumentException("the layout and the parameters differ in symbol size");
     }
-    DatagramChannel ch = DatagramChannel.open(StandardProtocolFamily.INET);
+    SenderSocket socket =
+        SenderSocket.open(
+            config.group(),
+            config.networkInterface(),
+            config.ttl(),
+            config.loopback(),
+            4 << 20,
+            Datagram.length(layout.symbolSize()),
+            segments);
     try {
-      ch.setOption(StandardSocketOptions.IP_MULTICAST_TTL, config.ttl());
-      ch.setOption(StandardSocketOptions.IP_MULTICAST_LOOP, config.loopback());
-      if (config.networkInterface() != null) {
-        ch.setOption(StandardSocketOptions.IP_MULTICAST_IF, config.networkInterface());
-      }
-      ch.setOption(StandardSocketOptions.SO_SNDBUF, 4 << 20);
-      // Connected to the group: each datagram is a plain write, without the address conversion
-      // and checks of send(buffer, address) (the send thread is most of the server's CPU).
-      ch.connect(config.group());
-      return new MulticastSender(layout, chunks, keys, config, listener, ch);
-    } catch (IOException | RuntimeException e) {
-      ch.close();
+      return new MulticastSender(layout, chunks, keys, config, listener, socket);
+    } catch (RuntimeException e) {
+      socket.close();
       throw e;
     }
   }
@@ -202,6 +222,11 @@ public final class MulticastSender implements AutoCloseable {
   /** Sets the rate directly (fixed-rate operation), capped by {@code Data Rate}. */
   public void setRate(long bytesPerSecond) {
     pacer.setRate(Math.min(bytesPerSecond, config.dataRate()));
+  }
+
+  /** Datagrams per send now (1 where the kernel or the device refused segmentation). */
+  public int segments() {
+    return socket.segments();
   }
 
   public Stats stats() {
@@ -275,19 +300,38 @@ public final class MulticastSender implements AutoCloseable {
         reader);
   }
 
+  /**
+   * Sends a group's datagrams, as many at a time as the socket takes (laid end to end in {@link
+   * #batch}), each batch paced as a whole; the group's last batch goes before the next group.
+   */
   private void send(EncodedGroup g, Emitter emitter) throws Exception {
     int len = Datagram.length(layout.symbolSize());
+    batch.clear();
     emitter.emit(
         g,
         d -> {
           if (!running) {
             throw new InterruptedException();
           }
-          pacer.acquire(len);
-          channel.write(d);
-          datagrams.incrementAndGet();
-          bytes.addAndGet(len);
+          batch.put(d);
+          if (batch.position() + len > batch.capacity()
+              || batch.position() / len >= socket.segments()) {
+            flush(len);
+          }
         });
+    flush(len);
+  }
+
+  private void flush(int len) throws Exception {
+    int n = batch.position();
+    if (n == 0) {
+      return;
+    }
+    pacer.acquire(n);
+    socket.send(batch.flip());
+    batch.clear();
+    datagrams.addAndGet(n / len);
+    bytes.addAndGet(n);
   }
 
   private synchronized void awaitResume() throws InterruptedException {
@@ -318,7 +362,7 @@ public final class MulticastSender implements AutoCloseable {
       } catch (InterruptedException e) {
         Thread.currentThread().interrupt();
       }
-      channel.close();
+      socket.close();
     }
   }
 }
