@@ -17,6 +17,12 @@ public final class Decoder {
   private int[] at = new int[0];
   private int[][] matrix = new int[0][];
   private byte[] scratch = new byte[0];
+  private int[] known = new int[0];
+  private int[] knownAt = new int[0];
+  private final ParityEncoder rows = new ParityEncoder();
+
+  /** Missing symbols from which the first pass uses {@link ParityEncoder}'s tables. */
+  static final int TABLES_FROM = Integer.getInteger("imprint.fec.tablesFrom", 2);
 
   /** Decodes {@code b}; throws when it has fewer than k symbols. */
   public void decode(FecBlock b) {
@@ -40,19 +46,33 @@ public final class Decoder {
         e++;
       }
     }
-    // P' = P - the known sources' share: one pass over each known source for all e rows.
+    // P' = P - the known sources' share: one pass over each known source for all e rows (8 rows
+    // per table lookup when there are several; the tables cost about what one row's pass does).
     for (int a = 0; a < e; a++) {
       at[a] = missing[a] * size;
     }
-    for (int j = 0, x = 0; j < k; j++) {
-      if (x < e && missing[x] == j) {
-        x++;
-        continue;
+    if (e >= TABLES_FROM) {
+      int n = 0;
+      for (int j = 0, x = 0; j < k; j++) {
+        if (x < e && missing[x] == j) {
+          x++;
+          continue;
+        }
+        known[n] = j;
+        knownAt[n++] = j * size;
       }
-      for (int a = 0; a < e; a++) {
-        coef[a] = ReedSolomon.coefficient(parity[a], j);
+      rows.mulAdd(parity, e, known, n, data, knownAt, at, size);
+    } else {
+      for (int j = 0, x = 0; j < k; j++) {
+        if (x < e && missing[x] == j) {
+          x++;
+          continue;
+        }
+        for (int a = 0; a < e; a++) {
+          coef[a] = ReedSolomon.coefficient(parity[a], j);
+        }
+        Gf256.mulAddMany(coef, e, data, j * size, data, at, size);
       }
-      Gf256.mulAddMany(coef, e, data, j * size, data, at, size);
     }
     invert(e);
     // D_M = A^-1 P', through scratch since the inputs sit where the outputs go.
@@ -78,6 +98,8 @@ public final class Decoder {
       parity = new int[k];
       coef = new int[k];
       at = new int[k];
+      known = new int[k];
+      knownAt = new int[k];
       matrix = new int[k][2 * k];
     }
     if (scratch.length < k * size) {

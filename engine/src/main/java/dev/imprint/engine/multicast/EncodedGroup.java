@@ -1,5 +1,6 @@
 package dev.imprint.engine.multicast;
 
+import dev.imprint.engine.fec.ParityEncoder;
 import dev.imprint.engine.fec.ReedSolomon;
 import java.io.IOException;
 import java.util.concurrent.ForkJoinPool;
@@ -11,9 +12,13 @@ import java.util.concurrent.RecursiveAction;
  * allocates nothing per datagram (the buffers grow once to the largest group).
  */
 final class EncodedGroup {
-  /** Per encoding thread: parity indices, coefficients, offsets. */
-  private static final ThreadLocal<int[][]> WORK =
-      ThreadLocal.withInitial(() -> new int[3][ReedSolomon.MAX_SYMBOLS]);
+  /** Per encoding thread: parity indices. */
+  private static final ThreadLocal<int[]> INDICES =
+      ThreadLocal.withInitial(() -> new int[ReedSolomon.MAX_SYMBOLS]);
+
+  /** Per encoding thread: the encoder and the tables it keeps for this loop's parity indices. */
+  private static final ThreadLocal<ParityEncoder> ENCODER =
+      ThreadLocal.withInitial(ParityEncoder::new);
 
   int loop;
   int group;
@@ -87,11 +92,11 @@ final class EncodedGroup {
       int s = layout.symbolSize();
       int k = layout.blockK(firstBlock + from);
       int r = Math.min(parity, Carousel.parityLimit(k));
-      int[][] w = WORK.get();
+      int[] p = INDICES.get();
       for (int i = 0; i < r; i++) {
-        w[0][i] = Carousel.parityIndex(k, rotation, i);
+        p[i] = Carousel.parityIndex(k, rotation, i);
       }
-      ReedSolomon.encode(k, s, source[from], 0, w[0], r, repair[from], 0, w[1], w[2]);
+      ENCODER.get().encode(k, s, source[from], 0, p, r, repair[from], 0);
     }
   }
 
