@@ -51,17 +51,7 @@ public final class ParityEncoder {
     if (count < 0 || count > p.length) {
       throw new IllegalArgumentException("parity indices for " + count + " symbols are missing");
     }
-    for (int q = 0; q < count; q++) {
-      ReedSolomon.checkParity(k, p[q]);
-    }
-    if (size <= 0
-        || from < 0
-        || (long) from + (long) k * size > source.length
-        || outFrom < 0
-        || (long) outFrom + (long) count * size > out.length) {
-      throw new IllegalArgumentException(
-          "the block's " + k + " symbols of " + size + " bytes do not fit the buffers given");
-    }
+    ReedSolomon.checkBlock(k, size, source, from, p, count, out, outFrom);
     if (srcAt.length < k) {
       srcAt = new int[k];
     }

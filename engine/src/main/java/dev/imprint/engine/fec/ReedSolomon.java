@@ -40,6 +40,26 @@ public final class ReedSolomon {
     }
   }
 
+  /**
+   * Refuses parity indices p[0..count) outside k..255, and a block of k symbols of {@code size}
+   * bytes (sources at {@code from}, count parity symbols at {@code outFrom}) its buffers can't
+   * hold.
+   */
+  static void checkBlock(
+      int k, int size, byte[] source, int from, int[] p, int count, byte[] out, int outFrom) {
+    for (int q = 0; q < count; q++) {
+      checkParity(k, p[q]);
+    }
+    if (size <= 0
+        || from < 0
+        || (long) from + (long) k * size > source.length
+        || outFrom < 0
+        || (long) outFrom + (long) count * size > out.length) {
+      throw new IllegalArgumentException(
+          "the block's " + k + " symbols of " + size + " bytes do not fit the buffers given");
+    }
+  }
+
   /** Refuses a parity index outside k..255. */
   public static void checkParity(int k, int p) {
     if (p < k || p >= MAX_SYMBOLS) {
@@ -69,17 +89,7 @@ public final class ReedSolomon {
     if (count < 0 || count > p.length || coef.length < count || at.length < count) {
       throw new IllegalArgumentException("work space for " + count + " parity symbols is missing");
     }
-    for (int q = 0; q < count; q++) {
-      checkParity(k, p[q]);
-    }
-    if (size <= 0
-        || from < 0
-        || (long) from + (long) k * size > source.length
-        || outFrom < 0
-        || (long) outFrom + (long) count * size > out.length) {
-      throw new IllegalArgumentException(
-          "the block's " + k + " symbols of " + size + " bytes do not fit the buffers given");
-    }
+    checkBlock(k, size, source, from, p, count, out, outFrom);
     java.util.Arrays.fill(out, outFrom, outFrom + count * size, (byte) 0);
     for (int q = 0; q < count; q++) {
       at[q] = outFrom + q * size;
