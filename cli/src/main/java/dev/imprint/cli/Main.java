@@ -94,6 +94,11 @@ public final class Main implements Runnable {
         loggingReady.complete(null);
       }
       loadNativeLibraries();
+      // A multicast client's handshake is its first step: its HTTP client is built meanwhile.
+      if (java.util.Arrays.stream(argv)
+          .anyMatch(dev.imprint.engine.control.ControlChannel::isServerUrl)) {
+        dev.imprint.engine.control.ControlClient.prepare();
+      }
     }
     installSignalHandlers();
     int code = run(args, System.in, System.out, System.err);

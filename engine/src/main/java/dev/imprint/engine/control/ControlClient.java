@@ -30,11 +30,46 @@ public final class ControlClient {
     this.base = ControlChannel.base(spec);
     this.headers = java.util.List.copyOf(headers);
     this.display = spec;
-    this.http =
-        HttpClient.newBuilder()
-            .connectTimeout(TIMEOUT)
-            .version(HttpClient.Version.HTTP_1_1)
-            .build();
+    this.http = prepare().join();
+  }
+
+  /** One client for every control channel of the process; it is thread-safe. */
+  private static volatile CompletableFuture<HttpClient> shared;
+
+  /**
+   * Starts building the HTTP client on another thread, where the front end can call it before
+   * anything else (java.net.http's classes, about half a second of a client's start, then load
+   * beside the actor system's instead of before the handshake); the client, once built.
+   */
+  public static CompletableFuture<HttpClient> prepare() {
+    CompletableFuture<HttpClient> c = shared;
+    if (c == null) {
+      synchronized (ControlClient.class) {
+        c = shared;
+        if (c == null) {
+          c = new CompletableFuture<>();
+          CompletableFuture<HttpClient> f = c;
+          Thread t =
+              new Thread(
+                  () -> {
+                    try {
+                      f.complete(
+                          HttpClient.newBuilder()
+                              .connectTimeout(TIMEOUT)
+                              .version(HttpClient.Version.HTTP_1_1)
+                              .build());
+                    } catch (RuntimeException | Error e) {
+                      f.completeExceptionally(e);
+                    }
+                  },
+                  "imprint-control-client");
+          t.setDaemon(true);
+          t.start();
+          shared = c;
+        }
+      }
+    }
+    return c;
   }
 
   public URI base() {
