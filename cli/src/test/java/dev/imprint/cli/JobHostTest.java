@@ -3,6 +3,7 @@ package dev.imprint.cli;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNull;
 
+import com.typesafe.config.ConfigFactory;
 import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.TimeUnit;
 import java.util.function.Function;
@@ -39,13 +40,22 @@ class JobHostTest {
   }
 
   /**
-   * Runs {@code job} (told "go" once started) in a system set up as Imprint's (a fatal error stops
-   * the system, not the JVM), then stops the system: the events it gave, space-separated.
+   * Runs {@code job} (told "go" once started) in its own actor system, then stops the system: the
+   * events it gave, space-separated.
    */
   private static String events(Function<ActorRef<String>, Behavior<String>> job) throws Exception {
+    // As Imprint's (a fatal error stops the system, not the JVM), with daemon threads: a system
+    // that never finishes stopping must not hold the test JVM's exit.
     ActorSystem<Void> system =
         ActorSystem.create(
-            Behaviors.empty(), "imprint", Pekko.setup(JobHostTest.class.getClassLoader()));
+            Behaviors.empty(),
+            "imprint",
+            ConfigFactory.parseString(
+                    "pekko.daemonic = on\n"
+                        + "pekko.jvm-exit-on-fatal-error = off\n"
+                        + "pekko.coordinated-shutdown.run-by-jvm-shutdown-hook = off\n"
+                        + "pekko.stdout-loglevel = OFF")
+                .withFallback(ConfigFactory.load()));
     LinkedBlockingQueue<String> events = new LinkedBlockingQueue<>();
     StringBuilder seen = new StringBuilder();
     try {

@@ -152,6 +152,8 @@ final class SenderSocket implements Closeable {
       try {
         sendOne(base, len);
         return;
+      } catch (java.nio.channels.ClosedByInterruptException e) {
+        throw e; // closing, not a refusal
       } catch (IOException e) {
         // EIO: the device can't checksum segments; the rest of the stream goes unsegmented.
         log.warn(
