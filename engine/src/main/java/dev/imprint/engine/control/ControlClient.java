@@ -33,43 +33,38 @@ public final class ControlClient {
     this.http = prepare().join();
   }
 
-  /** One client for every control channel of the process; it is thread-safe. */
-  private static volatile CompletableFuture<HttpClient> shared;
-
   /**
    * Starts building the HTTP client on another thread, where the front end can call it before
    * anything else (java.net.http's classes, about half a second of a client's start, then load
-   * beside the actor system's instead of before the handshake); the client, once built.
+   * beside the actor system's instead of before the handshake); the client, once built. One client
+   * serves every control channel of the process (it is thread-safe).
    */
   public static CompletableFuture<HttpClient> prepare() {
-    CompletableFuture<HttpClient> c = shared;
-    if (c == null) {
-      synchronized (ControlClient.class) {
-        c = shared;
-        if (c == null) {
-          c = new CompletableFuture<>();
-          CompletableFuture<HttpClient> f = c;
-          Thread t =
-              new Thread(
-                  () -> {
-                    try {
-                      f.complete(
-                          HttpClient.newBuilder()
-                              .connectTimeout(TIMEOUT)
-                              .version(HttpClient.Version.HTTP_1_1)
-                              .build());
-                    } catch (RuntimeException | Error e) {
-                      f.completeExceptionally(e);
-                    }
-                  },
-                  "imprint-control-client");
-          t.setDaemon(true);
-          t.start();
-          shared = c;
-        }
-      }
+    return Shared.CLIENT;
+  }
+
+  /** Started on first use of {@link #prepare} (class initialisation makes it once). */
+  private static final class Shared {
+    static final CompletableFuture<HttpClient> CLIENT = new CompletableFuture<>();
+
+    static {
+      Thread t =
+          new Thread(
+              () -> {
+                try {
+                  CLIENT.complete(
+                      HttpClient.newBuilder()
+                          .connectTimeout(TIMEOUT)
+                          .version(HttpClient.Version.HTTP_1_1)
+                          .build());
+                } catch (RuntimeException | Error e) {
+                  CLIENT.completeExceptionally(e);
+                }
+              },
+              "imprint-control-client");
+      t.setDaemon(true);
+      t.start();
     }
-    return c;
   }
 
   public URI base() {

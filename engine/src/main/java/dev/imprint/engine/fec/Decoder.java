@@ -51,27 +51,23 @@ public final class Decoder {
     for (int a = 0; a < e; a++) {
       at[a] = missing[a] * size;
     }
-    if (e >= TABLES_FROM) {
-      int n = 0;
-      for (int j = 0, x = 0; j < k; j++) {
-        if (x < e && missing[x] == j) {
-          x++;
-          continue;
-        }
+    int n = 0;
+    for (int j = 0, x = 0; j < k; j++) {
+      if (x < e && missing[x] == j) {
+        x++;
+      } else {
         known[n] = j;
         knownAt[n++] = j * size;
       }
+    }
+    if (e >= TABLES_FROM) {
       rows.mulAdd(parity, e, known, n, data, knownAt, at, size);
     } else {
-      for (int j = 0, x = 0; j < k; j++) {
-        if (x < e && missing[x] == j) {
-          x++;
-          continue;
-        }
+      for (int i = 0; i < n; i++) {
         for (int a = 0; a < e; a++) {
-          coef[a] = ReedSolomon.coefficient(parity[a], j);
+          coef[a] = ReedSolomon.coefficient(parity[a], known[i]);
         }
-        Gf256.mulAddMany(coef, e, data, j * size, data, at, size);
+        Gf256.mulAddMany(coef, e, data, knownAt[i], data, at, size);
       }
     }
     invert(e);
