@@ -55,6 +55,9 @@ final class TwoHostLan implements AutoCloseable {
           "netns",
           receiver);
       setUp(sender, senderIf, "10.231." + net + ".1/24");
+      // The sender's device segments an offloaded batch (UDP_SEGMENT) into datagrams, as a NIC
+      // does on the wire; else the receiver's loss rule would drop whole batches at once.
+      Cmd.run("ip", "-n", sender, "link", "set", senderIf, "gso_max_segs", "1");
       setUp(receiver, receiverIf, "10.231." + net + ".2/24");
     } catch (RuntimeException e) {
       close();

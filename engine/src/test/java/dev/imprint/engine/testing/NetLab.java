@@ -11,7 +11,8 @@ import java.util.Map;
  * A LAN of network namespaces for multicast tests: a bridge in the root namespace, a server
  * namespace and N client namespaces (more on demand, e.g. a rogue sender), each joined to the
  * bridge by a veth pair, with an address on one /24 and a 224.0.0.0/4 route. Loss per namespace
- * comes from an nftables input chain ({@code meta l4proto udp numgen random mod 100 < P drop});
+ * comes from an nftables input chain ({@code meta l4proto udp numgen random mod 100 < P drop}),
+ * datagram by datagram (each bridge port segments offloaded batches, as a NIC does on the wire);
  * {@link #dropMulticast} drops every datagram to a group, as a switch with IGMP snooping and no
  * querier does. Names carry a random suffix, so parallel runs never collide; {@link #close} removes
  * everything, even after a failure half-way through building.
@@ -78,6 +79,10 @@ public final class NetLab implements AutoCloseable {
     addresses.put(ns, prefix + "." + host);
     Cmd.run("ip", "link", "add", hostSide, "type", "veth", "peer", "name", "lab0", "netns", ns);
     Cmd.run("ip", "link", "set", hostSide, "master", bridge, "up");
+    // The bridge's port cuts a sender's segmentation-offload batch (UDP_SEGMENT, up to 64
+    // datagrams in one packet) into datagrams before it enters the namespace, as a real NIC does
+    // on the wire: otherwise the namespace's loss rule would drop whole batches, not datagrams.
+    Cmd.run("ip", "link", "set", hostSide, "gso_max_segs", "1");
     Cmd.run("ip", "-n", ns, "addr", "add", prefix + "." + host + "/24", "dev", "lab0");
     Cmd.run("ip", "-n", ns, "link", "set", "lo", "up");
     Cmd.run("ip", "-n", ns, "link", "set", "lab0", "up");
