@@ -5,6 +5,9 @@
 # (>= 1 GB stored); udpcast sends that same image file, so both move the same bytes.
 #
 #   bench/multicast.sh            (root; RATE=50000000 bytes/s by default)
+#   LOSSES="0 5" AUTORATE=0 UDPCAST_FEC=0 bench/multicast.sh   (some rows only)
+#
+# A udpcast receiver still running at UDPCAST_LIMIT (default 4) x W is stopped; its row says so.
 #
 # W = stored image bytes / RATE, the wire time. For each tool and loss: seconds from starting the
 # 3 clients together until the last has written everything (imprint: its target enters
@@ -29,6 +32,8 @@ if [[ ! -f $IMG ]]; then
 fi
 STORED=$(stat -c %s "$IMG")
 W=$(awk -v s="$STORED" -v r="$RATE" 'BEGIN {printf "%.2f", s / r}')
+UDPCAST_LIMIT=${UDPCAST_LIMIT:-4}
+UDPCAST_LIMIT_S=$(awk -v w="$W" -v l="$UDPCAST_LIMIT" 'BEGIN {printf "%d", w * l + 10}')
 log "image $IMG: $STORED bytes stored; W = $W s at $RATE B/s"
 
 # The clients ask for a receive buffer of a quarter second at Data Rate, as the client's warning
@@ -136,18 +141,25 @@ run_udpcast() { # LOSS FEC(""|spec) -> "written"
     local t0 pids=() c
     t0=$(now)
     for c in 0 1 2; do
-        ip netns exec "${CLIENTS[c]}" udp-receiver --file "$TMPFS/u$c.img" --interface lab0 \
+        # A receiver that never completes (udpcast --fec at 5% loss ran past 8 W) is stopped at
+        # UDPCAST_LIMIT x W and its row says so.
+        timeout "$UDPCAST_LIMIT_S" ip netns exec "${CLIENTS[c]}" udp-receiver \
+            --file "$TMPFS/u$c.img" --interface lab0 \
             --mcast-rdv-address "$RDV" --portbase 9000 --nokbd >/dev/null 2>&1 &
         pids+=($!)
     done
-    wait "${pids[@]}"
+    local stopped=""
+    for c in "${pids[@]}"; do
+        wait "$c" || stopped=" (stopped at ${UDPCAST_LIMIT}xW)"
+    done
     local t1
     t1=$(now)
+    kill "$sender" 2>/dev/null
     wait "$sender" 2>/dev/null || true
     for c in 0 1 2; do
         cmp -s "$IMG" "$TMPFS/u$c.img" || log "udpcast receiver $c: file differs"
     done
-    awk -v a="$t1" -v b="$t0" 'BEGIN {printf "%.2f", a - b}'
+    awk -v a="$t1" -v b="$t0" -v s="$stopped" 'BEGIN {printf "%.2f%s", a - b, s}'
 }
 
 OUT=$BENCH_OUT/multicast-$(date +%Y%m%d-%H%M%S).txt
@@ -160,14 +172,17 @@ OUT=$BENCH_OUT/multicast-$(date +%Y%m%d-%H%M%S).txt
         read -r iw iv < <(run_imprint "$loss")
         log "loss $loss%: udpcast"
         uw=$(run_udpcast "$loss" "")
-        log "loss $loss%: udpcast --fec 8x8/128"
-        uf=$(run_udpcast "$loss" "8x8/128")
-        best=$(printf '%s\n%s\n' "$uw" "$uf" | sort -g | head -n1)
+        uf=skipped
+        if [[ ${UDPCAST_FEC:-1} != 0 ]]; then
+            log "loss $loss%: udpcast --fec 8x8/128"
+            uf=$(run_udpcast "$loss" "8x8/128")
+        fi
+        best=$(printf '%s\n%s\n' "${uw%% *}" "${uf%% *}" | grep -v skipped | sort -g | head -n1)
         xw() { awk -v t="$1" -v w="$W" 'BEGIN {printf "%.2f", t / w}'; }
         ratio=$(awk -v a="$iw" -v b="$best" 'BEGIN {printf "%.2f", a / b}')
         printf '%-6s %-22s %10s %8s %10s %8s %12s\n' "$loss%" imprint "$iw" "$(xw "$iw")" "$iv" "$(xw "$iv")" "$ratio"
-        printf '%-6s %-22s %10s %8s %10s %8s %12s\n' "$loss%" "udpcast" "$uw" "$(xw "$uw")" - - -
-        printf '%-6s %-22s %10s %8s %10s %8s %12s\n' "$loss%" "udpcast --fec 8x8/128" "$uf" "$(xw "$uf")" - - -
+        printf '%-6s %-22s %10s %8s %10s %8s %12s\n' "$loss%" "udpcast" "$uw" "$(xw "${uw%% *}")" - - -
+        printf '%-6s %-22s %10s %8s %10s %8s %12s\n' "$loss%" "udpcast --fec 8x8/128" "$uf" "$(xw "${uf%% *}")" - - -
     done
     echo "(vs_udpcast: imprint's written time / the faster udpcast's at the same loss, same run)"
     if [[ -n ${AUTORATE:-1} && ${AUTORATE:-1} != 0 ]]; then

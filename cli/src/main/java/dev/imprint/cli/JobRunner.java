@@ -1,5 +1,6 @@
 package dev.imprint.cli;
 
+import dev.imprint.actors.restore.Precheck;
 import dev.imprint.actors.restore.RestoreEvent;
 import dev.imprint.actors.restore.RestoreJob;
 import dev.imprint.cli.output.Display;
@@ -26,11 +27,23 @@ final class JobRunner {
   /** Starts {@code request}; {@code events} is called on an actor thread, one event at a time. */
   static JobRunner start(
       ActorSystem<Void> system, RestoreRequest request, Consumer<RestoreEvent> events) {
+    return start(system, request, null, events);
+  }
+
+  /** The same, for a job whose first step {@code precheck} (not null) runs already. */
+  static JobRunner start(
+      ActorSystem<Void> system,
+      RestoreRequest request,
+      Precheck precheck,
+      Consumer<RestoreEvent> events) {
     JobRunner runner = new JobRunner();
     JobHost.start(
             system,
             "restore",
-            out -> RestoreJob.create(request, out),
+            out ->
+                precheck == null
+                    ? RestoreJob.create(request, out)
+                    : RestoreJob.create(request, precheck, out),
             RestoreEvent.class,
             events,
             // The job always says JobEnded before it stops; this is the backstop.

@@ -1,5 +1,6 @@
 package dev.imprint.cli;
 
+import dev.imprint.actors.restore.Precheck;
 import dev.imprint.actors.restore.RestoreEvent;
 import dev.imprint.actors.restore.RestoreJob;
 import dev.imprint.actors.restore.TargetState;
@@ -217,9 +218,11 @@ final class RestoreCommand implements Callable<Integer> {
       throw new UserError("--remount and --noremount exclude each other: choose one");
     }
     RestoreRequest request = request();
+    // The job's first step (read-only) runs while the actor system may still be starting.
+    Precheck precheck = Precheck.start(request);
     Map<String, String> models = new LinkedHashMap<>();
     Display display = outputOptions.display(targets, models);
-    return run(pekko.get(), request, display, models);
+    return run(pekko.get(), request, precheck, display, models);
   }
 
   private RestoreRequest request() {
@@ -282,9 +285,13 @@ final class RestoreCommand implements Callable<Integer> {
    * that dies or goes silent past its stall limit becomes exit 70, never a hang.
    */
   private int run(
-      ActorSystem<Void> system, RestoreRequest request, Display display, Map<String, String> models)
+      ActorSystem<Void> system,
+      RestoreRequest request,
+      Precheck precheck,
+      Display display,
+      Map<String, String> models)
       throws IOException, InterruptedException {
-    JobRunner job = JobRunner.start(system, request, events::add);
+    JobRunner job = JobRunner.start(system, request, precheck, events::add);
     Main.onInterrupt(() -> job.cancel("interrupted"));
     try {
       long silence = JobRunner.silenceMillis(request);

@@ -7,7 +7,6 @@ import dev.imprint.engine.image.ImageHeader;
 import dev.imprint.engine.job.AfterRestore;
 import dev.imprint.engine.job.Refusal;
 import dev.imprint.engine.job.RestoreRequest;
-import dev.imprint.engine.job.SourceOpener;
 import dev.imprint.engine.job.TargetPlanner;
 import dev.imprint.engine.partition.Partition;
 import dev.imprint.engine.pipeline.ChunkSupply;
@@ -133,18 +132,36 @@ public final class RestoreJob {
     return Behaviors.setup(
         ctx ->
             Behaviors.withTimers(
-                timers -> new RestoreJob(ctx, timers, request, disks, listener).start()));
+                timers -> {
+                  RestoreJob job = new RestoreJob(ctx, timers, request, disks, listener);
+                  return job.start(Precheck.start(request, disks, job.blocking));
+                }));
   }
 
-  private Behavior<Command> start() {
+  /** A job whose first step a front end started already ({@link Precheck#start}). */
+  public static Behavior<Command> create(
+      RestoreRequest request, Precheck precheck, ActorRef<RestoreEvent> listener) {
+    return Behaviors.setup(
+        ctx ->
+            Behaviors.withTimers(
+                timers ->
+                    new RestoreJob(ctx, timers, request, new SystemDisks(), listener)
+                        .start(precheck)));
+  }
+
+  private Behavior<Command> start(Precheck precheck) {
     timers.startTimerAtFixedRate(Tick.INSTANCE, Duration.ofSeconds(1));
     for (String t : request.targets()) {
       listener.tell(new RestoreEvent.StateChanged(t, TargetState.VALIDATING, ""));
     }
     busy = true;
+    precheck.attach(listener);
     context.pipeToSelf(
-        CompletableFuture.supplyAsync(this::check, blocking),
-        (c, t) -> t == null ? c : new Checked(List.of(), null, t));
+        precheck.outcome(),
+        (o, t) ->
+            t == null
+                ? new Checked(o.plans(), o.supply(), o.error())
+                : new Checked(List.of(), null, t));
     return Behaviors.receive(Command.class)
         .onMessage(Checked.class, this::onChecked)
         .onMessage(Consent.class, this::onConsent)
@@ -156,27 +173,6 @@ public final class RestoreJob {
         .onMessageEquals(Tick.INSTANCE, this::onTick)
         .onSignal(PostStop.class, s -> released())
         .build();
-  }
-
-  /** Targets first (cheap, local), then the source (may be a network): all before consent. */
-  private Checked check() {
-    List<TargetCheck.Plan> found = new ArrayList<>();
-    ChunkSupply opened = null;
-    try {
-      step("Validating target");
-      for (String t : request.targets()) {
-        found.add(planner.inspect(t));
-      }
-      planner.checkDistinct(found, request.source());
-      stepDone("Validating target");
-      step("Validating source");
-      opened = SourceOpener.open(request.source());
-      stepDone("Validating source");
-      return new Checked(found, opened, null);
-    } catch (IOException | RuntimeException e) {
-      stepFailedLast();
-      return new Checked(found, opened, e);
-    }
   }
 
   private Behavior<Command> onChecked(Checked c) {

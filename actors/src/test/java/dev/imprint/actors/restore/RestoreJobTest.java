@@ -98,6 +98,61 @@ class RestoreJobTest {
   }
 
   @Test
+  void aFirstStepRunAheadOfTheJobGivesTheSameRestoreAndEvents() throws Exception {
+    Path src = raw(8);
+    Path target = dir.resolve("out.img");
+    RestoreRequest r = RestoreRequest.of(SourceSpec.of(src.toString()), List.of(target.toString()));
+    Precheck pre = Precheck.start(r);
+    // Done before the job exists (as when the actor system is still starting): its events wait.
+    pre.outcome().get(30, java.util.concurrent.TimeUnit.SECONDS);
+    TestProbe<RestoreEvent> probe = testKit.createTestProbe();
+    testKit.spawn(RestoreJob.create(r, pre, probe.getRef()));
+    List<RestoreEvent> events = new Run(null, probe).untilEnded(Duration.ofSeconds(60));
+    RestoreJob.Result result = result(events);
+    assertEquals(RestoreJob.Status.SUCCEEDED, result.status(), result.message());
+    assertEquals(-1, Files.mismatch(src, target));
+    List<String> order = new ArrayList<>();
+    for (RestoreEvent e : events.subList(0, 6)) {
+      order.add(
+          e instanceof RestoreEvent.Step s
+              ? s.name() + " " + s.status()
+              : e.getClass().getSimpleName());
+    }
+    assertEquals(
+        List.of(
+            "StateChanged",
+            "Validating target STARTED",
+            "Validating target DONE",
+            "Validating source STARTED",
+            "Validating source DONE",
+            "Planned"),
+        order);
+  }
+
+  @Test
+  void aFirstStepRunAheadThatFailsEndsTheJobWithItsReason() {
+    Path target = dir.resolve("out.img");
+    RestoreRequest r =
+        RestoreRequest.of(
+            SourceSpec.of(dir.resolve("nope.imprint").toString()), List.of(target.toString()));
+    TestProbe<RestoreEvent> probe = testKit.createTestProbe();
+    testKit.spawn(RestoreJob.create(r, Precheck.start(r), probe.getRef()));
+    List<RestoreEvent> events = new Run(null, probe).untilEnded(Duration.ofSeconds(30));
+    RestoreJob.Result result = result(events);
+    assertEquals(RestoreJob.Status.REFUSED, result.status());
+    assertTrue(result.message().contains("does not exist"), result.message());
+    assertTrue(
+        events.stream()
+            .anyMatch(
+                e ->
+                    e instanceof RestoreEvent.Step s
+                        && s.name().equals("Validating source")
+                        && s.status() == RestoreEvent.StepStatus.FAILED),
+        events.toString());
+    assertFalse(Files.exists(target));
+  }
+
+  @Test
   void aMissingSourceIsRefusedBeforeAnythingIsWritten() {
     Path target = dir.resolve("out.img");
     Run run =
