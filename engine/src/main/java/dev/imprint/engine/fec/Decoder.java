@@ -19,7 +19,20 @@ public final class Decoder {
   private byte[] scratch = new byte[0];
   private int[] known = new int[0];
   private int[] knownAt = new int[0];
-  private final ParityEncoder rows = new ParityEncoder();
+  private final ParityEncoder rows;
+  private final NativeProducts natives;
+
+  public Decoder() {
+    this(true);
+  }
+
+  /** {@code nativeKernels} false: the Java kernels even where ISA-L is present (tests). */
+  Decoder(boolean nativeKernels) {
+    rows = new ParityEncoder(nativeKernels);
+    natives = nativeKernels && NativeProducts.AVAILABLE ? new NativeProducts() : null;
+  }
+
+  private byte[] inverse = new byte[0];
 
   /** Missing symbols from which the first pass uses {@link ParityEncoder}'s tables. */
   static final int TABLES_FROM = Integer.getInteger("imprint.fec.tablesFrom", 2);
@@ -60,7 +73,7 @@ public final class Decoder {
         knownAt[n++] = j * size;
       }
     }
-    if (e >= TABLES_FROM) {
+    if (e >= TABLES_FROM || rows.isNative()) {
       rows.mulAdd(parity, e, known, n, data, knownAt, at, size);
     } else {
       for (int i = 0; i < n; i++) {
@@ -71,6 +84,21 @@ public final class Decoder {
       }
     }
     invert(e);
+    if (natives != null) {
+      // D_M = A^-1 P' in one call: the inputs are copied out before the outputs land on them.
+      if (inverse.length < e * e) {
+        inverse = new byte[e * e];
+      }
+      for (int a = 0; a < e; a++) {
+        for (int c = 0; c < e; c++) {
+          inverse[a * e + c] = (byte) matrix[a][e + c];
+        }
+        at[a] = missing[a] * size;
+      }
+      natives.products(inverse, e, e, data, at, data, at, size, false, false);
+      b.markDecoded();
+      return;
+    }
     // D_M = A^-1 P', through scratch since the inputs sit where the outputs go.
     java.util.Arrays.fill(scratch, 0, e * size, (byte) 0);
     for (int a = 0; a < e; a++) {

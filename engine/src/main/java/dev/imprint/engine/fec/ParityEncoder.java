@@ -33,6 +33,48 @@ public final class ParityEncoder {
   }
 
   private final Slab[] kept = new Slab[KEPT];
+
+  /** ISA-L's kernels when present (one per encoder, as the tables are). */
+  private final NativeProducts natives;
+
+  public ParityEncoder() {
+    this(true);
+  }
+
+  /** {@code nativeKernels} false: the Java kernels even where ISA-L is present (tests). */
+  ParityEncoder(boolean nativeKernels) {
+    natives = nativeKernels && NativeProducts.AVAILABLE ? new NativeProducts() : null;
+  }
+
+  /** The coefficient matrix handed to ISA-L last (count × k), and the (k, p) it was made for. */
+  private byte[] nativeCoef = new byte[0];
+
+  private int[] coefFor;
+  private int coefK;
+
+  /** Fills nativeCoef for (k, p[0..count)); true if it already held them. */
+  private boolean coefficients(int k, int[] p, int count) {
+    if (coefFor != null && coefK == k && Arrays.equals(coefFor, 0, coefFor.length, p, 0, count)) {
+      return true;
+    }
+    if (nativeCoef.length < count * k) {
+      nativeCoef = new byte[count * k];
+    }
+    for (int q = 0; q < count; q++) {
+      for (int j = 0; j < k; j++) {
+        nativeCoef[q * k + j] = (byte) ReedSolomon.coefficient(p[q], j);
+      }
+    }
+    coefFor = Arrays.copyOf(p, count);
+    coefK = k;
+    return false;
+  }
+
+  /** Whether this encoder hands its products to ISA-L. */
+  boolean isNative() {
+    return natives != null;
+  }
+
   private int[] srcAt = new int[0];
   private int[] outAt = new int[0];
   private int[] all = new int[0];
@@ -58,6 +100,17 @@ public final class ParityEncoder {
     for (int j = 0; j < k; j++) {
       srcAt[j] = from + j * size;
     }
+    if (natives != null && count > 0) {
+      boolean same = coefficients(k, p, count);
+      if (outAt.length < count) {
+        outAt = new int[count];
+      }
+      for (int q = 0; q < count; q++) {
+        outAt[q] = outFrom + q * size;
+      }
+      natives.products(nativeCoef, count, k, source, srcAt, out, outAt, size, false, same);
+      return;
+    }
     if (outAt.length < ROWS) {
       outAt = new int[ROWS];
     }
@@ -78,6 +131,22 @@ public final class ParityEncoder {
    * source indices j being the block's; tables built for this one call.
    */
   void mulAdd(int[] p, int rows, int[] j, int n, byte[] data, int[] srcAt, int[] at, int size) {
+    if (natives != null) {
+      if (n == 0) {
+        return; // no known source: nothing to take out
+      }
+      if (nativeCoef.length < rows * n) {
+        nativeCoef = new byte[rows * n];
+      }
+      for (int q = 0; q < rows; q++) {
+        for (int i = 0; i < n; i++) {
+          nativeCoef[q * n + i] = (byte) ReedSolomon.coefficient(p[q], j[i]);
+        }
+      }
+      coefFor = null; // the encoder's kept coefficients are gone
+      natives.products(nativeCoef, rows, n, data, srcAt, data, at, size, true, false);
+      return;
+    }
     if (outAt.length < ROWS) {
       outAt = new int[ROWS];
     }

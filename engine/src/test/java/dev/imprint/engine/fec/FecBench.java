@@ -41,8 +41,13 @@ public final class FecBench {
     encode(k, r, size, src, parity, 0.5);
     double enc = encode(k, r, size, src, parity, seconds);
     System.out.printf(
-        "encode k=%d r=%d S=%d, 8 rows per lookup (ParityEncoder, the sender's): %.0f MB/s per core%n",
-        k, r, size, enc);
+        "encode k=%d r=%d S=%d, ParityEncoder (the sender's; "
+            + (NativeProducts.AVAILABLE ? "ISA-L" : "Java, 8 rows per lookup")
+            + "): %.0f MB/s per core%n",
+        k,
+        r,
+        size,
+        enc);
     double[] dec = new double[2];
     int[] lost = {Math.max(1, k / 20), r};
     for (int i = 0; i < 2; i++) {

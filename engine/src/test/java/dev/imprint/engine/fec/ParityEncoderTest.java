@@ -4,16 +4,25 @@ import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 
+import dev.imprint.engine.testing.Root;
 import java.util.Arrays;
 import java.util.Random;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
 
 /** The table encoder's parity equals the one-symbol-at-a-time definition, byte for byte. */
 class ParityEncoderTest {
-  @Test
-  void equalsTheDefinitionForEveryShape() {
+  /** With ISA-L's kernels (where libisal2 is installed: CI installs it) and with Java's. */
+  @ParameterizedTest
+  @ValueSource(booleans = {true, false})
+  void equalsTheDefinitionForEveryShape(boolean nativeKernels) {
+    if (nativeKernels) {
+      Root.assume(NativeProducts.AVAILABLE, "needs libisal.so.2 (Debian: libisal2)");
+    }
     Random rnd = new Random(21);
-    ParityEncoder enc = new ParityEncoder();
+    ParityEncoder enc = new ParityEncoder(nativeKernels);
+    assertEquals(nativeKernels, enc.isNative());
     // k and k + 1 alternate and the parity indices change as a stream's do (parity raised, the
     // rotation of the next loop), so kept tables are reused and replaced; sizes not a multiple of
     // 8.

@@ -6,12 +6,15 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import dev.imprint.engine.testing.Root;
 import java.nio.ByteBuffer;
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.List;
 import java.util.Random;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
 
 class ReedSolomonTest {
   @Test
@@ -79,13 +82,18 @@ class ReedSolomonTest {
     }
   }
 
-  @Test
-  void everySubsetOfKOfNRebuilds() {
+  /** With ISA-L's kernels (where libisal2 is installed: CI installs it) and with Java's. */
+  @ParameterizedTest
+  @ValueSource(booleans = {true, false})
+  void everySubsetOfKOfNRebuilds(boolean nativeKernels) {
+    if (nativeKernels) {
+      Root.assume(NativeProducts.AVAILABLE, "needs libisal.so.2 (Debian: libisal2)");
+    }
     int k = 5;
     int n = 9;
     int size = 13;
     byte[][] sym = codeword(k, n, size, 1);
-    Decoder d = new Decoder();
+    Decoder d = new Decoder(nativeKernels);
     int subsets = 0;
     for (int mask = 0; mask < (1 << n); mask++) {
       if (Integer.bitCount(mask) != k) {
@@ -103,10 +111,15 @@ class ReedSolomonTest {
     assertEquals(126, subsets);
   }
 
-  @Test
-  void randomPatternsOnLargeBlocks() {
+  /** With ISA-L's kernels (where libisal2 is installed: CI installs it) and with Java's. */
+  @ParameterizedTest
+  @ValueSource(booleans = {true, false})
+  void randomPatternsOnLargeBlocks(boolean nativeKernels) {
+    if (nativeKernels) {
+      Root.assume(NativeProducts.AVAILABLE, "needs libisal.so.2 (Debian: libisal2)");
+    }
     Random r = new Random(7);
-    Decoder d = new Decoder();
+    Decoder d = new Decoder(nativeKernels);
     int[][] shapes = {{100, 50}, {128, 40}, {200, 55}, {1, 1}, {1, 255 - 1}, {205, 51}, {255, 1}};
     for (int[] s : shapes) {
       int k = s[0];
