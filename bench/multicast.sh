@@ -154,7 +154,8 @@ run_udpcast() { # LOSS FEC(""|spec) -> "written"
     done
     local t1
     t1=$(now)
-    kill "$sender" 2>/dev/null
+    # A sender whose receivers were stopped waits for them forever and ignores SIGTERM.
+    [[ -n $stopped ]] && kill -KILL "$sender" 2>/dev/null
     wait "$sender" 2>/dev/null || true
     for c in 0 1 2; do
         cmp -s "$IMG" "$TMPFS/u$c.img" || log "udpcast receiver $c: file differs"

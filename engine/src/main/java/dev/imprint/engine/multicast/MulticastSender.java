@@ -215,7 +215,10 @@ public final class MulticastSender implements AutoCloseable {
   public void report(List<ClientReport> reports) {
     parity = parityPolicy.parity(config.params().blockSymbols(), reports, parity);
     if (config.adaptiveRate()) {
-      pacer.setRate(rates.next(pacer.rate(), reports));
+      int size = config.params().symbolSize();
+      int k = config.params().blockSymbols();
+      double wirePerByte = (double) Datagram.length(size) / size * (k + parity) / k;
+      pacer.setRate(rates.next(pacer.rate(), reports, wirePerByte));
     }
   }
 

@@ -11,10 +11,19 @@ import java.util.List;
  * (what the network loses anyway, at any rate: random loss is not congestion). Congestion
  * multiplies the rate by {@code decrease}; otherwise it grows by {@code step}. The rate never
  * exceeds the ceiling ({@code Data Rate}), nor {@code Client Data Rate} when set, nor what the bulk
- * can write (the median write rate, with 10% headroom), and never falls below {@code floor}.
+ * can write (the median write rate, with {@link #WRITE_HEADROOM}), and never falls below {@code
+ * floor}.
  */
 public final class RateController {
   public static final double QUANTILE = 0.9;
+
+  /**
+   * How far above the bulk's write rate the stream may go. A client held back by the network
+   * reports what arrives, counted in whole chunks (4 MiB a second at 16 MB/s is 3 or 4 of them), so
+   * the cap must leave room to grow: at 10% the rate stalled at half a 30 MB/s path. A client that
+   * truly cannot write faster drops what it cannot take, which is loss, and the rate falls.
+   */
+  static final double WRITE_HEADROOM = 1.5;
 
   private final long ceiling;
   private final long clientCap;
@@ -60,8 +69,19 @@ public final class RateController {
         0.03);
   }
 
-  /** The rate for the next interval, from the current one and the clients' last reports. */
+  /** {@link #next(long, List, double)} for a stream without overhead (tests). */
   public long next(long current, List<ClientReport> reports) {
+    return next(current, reports, 1);
+  }
+
+  /**
+   * The rate for the next interval, from the current one and the clients' last reports. {@code
+   * wirePerByte}: bytes the stream sends per image byte (datagram headers and parity): clients
+   * report what they write in image bytes, the rate counts what goes on the wire. (Taken as equal,
+   * the write-rate cap stood below the rate that fed it, and the rate shrank by a few percent an
+   * interval to a fraction of the path.)
+   */
+  public long next(long current, List<ClientReport> reports, double wirePerByte) {
     long cap = ceiling;
     if (clientCap > 0) {
       cap = Math.min(cap, clientCap);
@@ -74,7 +94,7 @@ public final class RateController {
         ClientReport.bulk(
             reports.stream().filter(r -> r.writeRate() > 0).toList(), ClientReport::writeRate, 0.5);
     if (!Double.isNaN(write)) {
-      cap = Math.min(cap, (long) (write * 1.1));
+      cap = Math.min(cap, (long) (write * wirePerByte * WRITE_HEADROOM));
     }
     boolean congested = loss > tolerance || loss > baseline + margin;
     baseline = Math.min(baseline, loss);
