@@ -111,16 +111,17 @@ final class ServerDisplay {
   static String clientLine(ClientView c) {
     Duration eta = c.eta();
     return String.format(
-        Locale.ROOT,
-        "%-15s %-10s %5.1f%%  loss %4.1f%%  %9s/s  ETA %s",
-        c.address(),
-        c.state(),
-        c.percent(),
-        c.loss() * 100,
-        Sizes.human(c.writeRate()),
-        eta == null
-            ? "--:--"
-            : String.format(Locale.ROOT, "%d:%02d", eta.toMinutes(), eta.toSecondsPart()));
+            Locale.ROOT,
+            "%-15s %-10s %5.1f%%  loss %4.1f%%  %9s/s  ETA %s",
+            c.address(),
+            c.state(),
+            c.percent(),
+            c.loss() * 100,
+            Sizes.human(c.writeRate()),
+            eta == null
+                ? "--:--"
+                : String.format(Locale.ROOT, "%d:%02d", eta.toMinutes(), eta.toSecondsPart()))
+        + (c.writeBound() ? "  (cannot write faster)" : "");
   }
 
   static String summary(ClientView c, String how) {
@@ -231,6 +232,8 @@ final class ServerDisplay {
         c.loss(),
         "writeRate",
         c.writeRate(),
+        "writeBound",
+        c.writeBound(),
         "eta",
         eta == null ? null : eta.toSeconds(),
         "how",

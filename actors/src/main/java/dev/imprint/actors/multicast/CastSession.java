@@ -166,7 +166,18 @@ public final class CastSession extends AbstractBehavior<CastSession.Command> {
     clients.put(
         id,
         new ClientView(
-            id, h.address().getHostAddress(), h.name(), "joining", 0, 0, 0, 0, "", now, now));
+            id,
+            h.address().getHostAddress(),
+            h.name(),
+            "joining",
+            0,
+            0,
+            0,
+            0,
+            false,
+            "",
+            now,
+            now));
     startOrResume();
     h.replyTo()
         .tell(
@@ -230,6 +241,7 @@ public final class CastSession extends AbstractBehavior<CastSession.Command> {
             c.total(),
             c.loss(),
             c.writeRate(),
+            c.writeBound(),
             c.detail(),
             old.since(),
             Instant.now());
@@ -272,7 +284,8 @@ public final class CastSession extends AbstractBehavior<CastSession.Command> {
       List<ClientReport> receiving = new ArrayList<>();
       for (ClientView c : clients.values()) {
         if (c.state().equals("receiving")) {
-          receiving.add(new ClientReport(Math.max(0, Math.min(1, c.loss())), c.writeRate()));
+          receiving.add(
+              new ClientReport(Math.max(0, Math.min(1, c.loss())), c.writeRate(), c.writeBound()));
         }
       }
       stream.report(receiving);

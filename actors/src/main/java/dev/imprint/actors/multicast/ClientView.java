@@ -14,6 +14,7 @@ import java.time.Instant;
  * @param total bytes to write
  * @param loss fraction of datagrams lost lately
  * @param writeRate bytes per second written lately
+ * @param writeBound whether its writing or decoding held it back lately (it could take no more)
  * @param detail its last line (why it failed)
  * @param since when it shook hands
  * @param lastSeen its last handshake or report
@@ -27,6 +28,7 @@ public record ClientView(
     long total,
     double loss,
     long writeRate,
+    boolean writeBound,
     String detail,
     Instant since,
     Instant lastSeen) {

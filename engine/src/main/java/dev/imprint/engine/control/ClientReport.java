@@ -19,6 +19,8 @@ import java.util.Map;
  * @param total bytes of data to write in all
  * @param loss the fraction of datagrams lost over the last interval (0 to 1)
  * @param writeRate bytes written per second over the last interval
+ * @param writeBound whether its writing or decoding held the reception back over the last interval
+ *     (so the write rate is all it can take, not just what arrived)
  * @param detail a line for the server's display (why it failed), may be empty
  */
 public record ClientReport(
@@ -28,7 +30,13 @@ public record ClientReport(
     long total,
     double loss,
     long writeRate,
+    boolean writeBound,
     String detail) {
+
+  /** A report without a write rate: joining, leaving. */
+  public static ClientReport of(String client, String state, long total, String detail) {
+    return new ClientReport(client, state, 0, total, 0, 0, false, detail);
+  }
 
   public String toJson() {
     Map<String, Object> m = new LinkedHashMap<>();
@@ -38,6 +46,7 @@ public record ClientReport(
     m.put("total", total);
     m.put("loss", loss);
     m.put("write-rate", writeRate);
+    m.put("write-bound", writeBound);
     m.put("detail", detail == null ? "" : detail);
     return ConfigValueFactory.fromMap(m).render(ConfigRenderOptions.concise());
   }
@@ -55,6 +64,7 @@ public record ClientReport(
           c.getLong("total"),
           c.getDouble("loss"),
           c.getLong("write-rate"),
+          c.hasPath("write-bound") && c.getBoolean("write-bound"),
           c.hasPath("detail") ? c.getString("detail") : "");
     } catch (ConfigException e) {
       throw new IllegalArgumentException(e.getMessage(), e);

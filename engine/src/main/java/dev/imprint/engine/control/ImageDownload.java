@@ -47,7 +47,7 @@ public final class ImageDownload {
     if (Files.exists(part)) {
       String had = Files.exists(sidecar) ? Files.readString(sidecar).trim() : "(unknown)";
       if (!had.equals(h.digest())) {
-        control.report(new ClientReport(h.client(), "left", 0, 0, 0, 0, "another image"));
+        control.report(ClientReport.of(h.client(), "left", 0, "another image"));
         throw new Refusal(
             part
                 + " holds part of image "

@@ -21,6 +21,11 @@ public final class Reporter implements Closeable {
 
     double loss();
 
+    /** Whether writing or decoding held the reception back since the last report. */
+    default boolean writeBound() {
+      return false;
+    }
+
     /** Whether everything has arrived: the last report then says {@code done}, not {@code left}. */
     default boolean complete() {
       return false;
@@ -85,7 +90,8 @@ public final class Reporter implements Closeable {
     lastDone = d;
     lastNanos = t;
     double loss = Math.max(0, Math.min(1, reading.loss()));
-    return control.report(new ClientReport(client, state, d, reading.total(), loss, rate, ""));
+    return control.report(
+        new ClientReport(client, state, d, reading.total(), loss, rate, reading.writeBound(), ""));
   }
 
   @Override

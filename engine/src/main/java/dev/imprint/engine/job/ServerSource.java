@@ -82,7 +82,7 @@ final class ServerSource {
     }
     boolean multicast;
     try {
-      control.report(new ClientReport(h.client(), "listening", 0, h.imageSize(), 0, 0, ""));
+      control.report(ClientReport.of(h.client(), "listening", h.imageSize(), ""));
       multicast = mc.awaitDatagram(o.multicastWait());
     } catch (IOException | RuntimeException e) {
       mc.close();
@@ -184,6 +184,11 @@ final class ServerSource {
     }
 
     @Override
+    public boolean writeBound() {
+      return mc.heldBack();
+    }
+
+    @Override
     public boolean complete() {
       Reception.Progress p = mc.progress();
       return p.chunksDone() == p.chunks();
@@ -244,7 +249,7 @@ final class ServerSource {
   /** Tells the server this client leaves (briefly waited for: the process exits next). */
   private static void leave(ControlClient control, Handshake h, String why) {
     control
-        .report(new ClientReport(h.client(), "left", 0, 0, 0, 0, why))
+        .report(ClientReport.of(h.client(), "left", 0, why))
         .completeOnTimeout(-1, 2, TimeUnit.SECONDS)
         .join();
   }

@@ -9,12 +9,40 @@ import java.util.function.ToDoubleFunction;
  *
  * @param loss fraction of datagrams it lost over its last report interval (0..1)
  * @param writeRate bytes per second it wrote over that interval, or 0 when unknown
+ * @param writeBound whether its writing (or decoding) held its reception back over that interval:
+ *     only then is its write rate all it can take; otherwise it writes what arrives
  */
-public record ClientReport(double loss, long writeRate) {
+public record ClientReport(double loss, long writeRate, boolean writeBound) {
   public ClientReport {
     if (!(loss >= 0 && loss <= 1) || writeRate < 0) {
       throw new IllegalArgumentException("a loss is 0..1 and a write rate >= 0");
     }
+  }
+
+  /** A client that keeps up with what arrives. */
+  public ClientReport(double loss, long writeRate) {
+    this(loss, writeRate, false);
+  }
+
+  /**
+   * What the bulk of the clients can write, bytes a second: the median of what each can take (the
+   * write rate of a client its writing held back, unbounded for one that keeps up), leaving out the
+   * single slowest when there are at least two, so one slow disk never decides. Infinite when the
+   * bulk keeps up.
+   */
+  public static double bulkWriteRate(List<ClientReport> reports) {
+    double[] v =
+        reports.stream()
+            .mapToDouble(
+                r -> r.writeBound() && r.writeRate() > 0 ? r.writeRate() : Double.POSITIVE_INFINITY)
+            .sorted()
+            .toArray();
+    if (v.length == 0) {
+      return Double.POSITIVE_INFINITY;
+    }
+    int from = v.length >= 2 ? 1 : 0;
+    int n = v.length - from;
+    return v[from + (int) Math.ceil(0.5 * n) - 1];
   }
 
   /**

@@ -113,9 +113,13 @@ public final class MulticastSender implements AutoCloseable {
     StreamParams p = config.params();
     this.parity = p.parity();
     this.parityPolicy = new ParityPolicy(p.minParity(), p.maxParity());
+    this.rates = RateController.forCeiling(config.dataRate(), config.clientDataRate());
     long start = config.dataRate();
     if (config.clientDataRate() > 0) {
       start = Math.min(start, config.clientDataRate());
+    }
+    if (config.adaptiveRate()) {
+      start = rates.start();
     }
     // A burst of 20 ms at Data Rate (at least 64 datagrams: parking finer than ~50 us is not
     // reliable): a sender thread that loses its core for a few ms, or waits for the next group,
@@ -125,7 +129,6 @@ public final class MulticastSender implements AutoCloseable {
         new Pacer(
             start,
             Math.max(64L * Datagram.length(p.symbolSize()), config.dataRate() / BURST_PER_SECOND));
-    this.rates = RateController.forCeiling(config.dataRate(), config.clientDataRate());
     this.encoders =
         new ForkJoinPool(
             Runtime.getRuntime().availableProcessors(),
@@ -218,7 +221,11 @@ public final class MulticastSender implements AutoCloseable {
       int size = config.params().symbolSize();
       int k = config.params().blockSymbols();
       double wirePerByte = (double) Datagram.length(size) / size * (k + parity) / k;
+      boolean slow = rates.slowStart();
       pacer.setRate(rates.next(pacer.rate(), reports, wirePerByte));
+      if (slow && !rates.slowStart()) {
+        parityPolicy.forget();
+      }
     }
   }
 

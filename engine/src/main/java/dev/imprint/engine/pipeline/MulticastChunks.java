@@ -76,6 +76,13 @@ public final class MulticastChunks implements ChunkSupply {
   private final Duration timeout;
   private final AtomicLong repairedBytes = new AtomicLong();
   private final AtomicLong delivered = new AtomicLong();
+
+  /** Time the decoders waited for the writers to take a chunk. */
+  private final AtomicLong blockedNanos = new AtomicLong();
+
+  private long heldBlocked;
+  private long heldOverruns;
+  private long heldAt = System.nanoTime();
   private final int dataChunks;
   private volatile long lastProgress = System.nanoTime();
   private volatile boolean closed;
@@ -180,6 +187,23 @@ public final class MulticastChunks implements ChunkSupply {
     return reception.progress();
   }
 
+  /**
+   * Whether writing or decoding held the reception back since the last call: the decoders waited
+   * for the writers a tenth of the time or more, or the receiver dropped datagrams the decoders
+   * could not take. Only then is what this client writes all it can take (the server's rate follows
+   * it); otherwise it writes what arrives.
+   */
+  public synchronized boolean heldBack() {
+    long now = System.nanoTime();
+    long blocked = blockedNanos.get();
+    long overruns = receiver.overruns();
+    boolean held = blocked - heldBlocked >= (now - heldAt) / 10 || overruns > heldOverruns;
+    heldBlocked = blocked;
+    heldOverruns = overruns;
+    heldAt = now;
+    return held;
+  }
+
   /** Stored bytes fetched over the control channel so far. */
   public long repairedBytes() {
     return repairedBytes.get();
@@ -191,8 +215,13 @@ public final class MulticastChunks implements ChunkSupply {
     out.limit((int) e.logicalLength());
     out.put(decoded.duplicate());
     out.flip();
+    Chunk c = Chunk.data(e.logicalOffset(), out, Xxh64.of(out), pool);
     try {
-      ready.put(Chunk.data(e.logicalOffset(), out, Xxh64.of(out), pool));
+      if (!ready.offer(c)) {
+        long t0 = System.nanoTime();
+        ready.put(c);
+        blockedNanos.addAndGet(System.nanoTime() - t0);
+      }
     } catch (InterruptedException x) {
       pool.release(out);
       Thread.currentThread().interrupt();
